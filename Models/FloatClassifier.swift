@@ -1,0 +1,32 @@
+// A float32 image classifier from a timm checkpoint: preprocessing + network + labels.
+import Edgebone
+
+/// Float32 EfficientNet ready to classify RGB images. One per thread of use.
+public final class FloatClassifier {
+    public let config: EfficientNetConfig
+    public let network: FloatNetwork
+    public let preprocessor: Preprocessor
+    public let labels: [String]
+
+    /// Loads `weights` (timm-named safetensors) as `config`.
+    public init(weights path: String, config: EfficientNetConfig, isa: ISA = .best, threads: Int = 1) throws {
+        let file = try SafeTensorsFile(path: path)
+        self.config = config
+        network = FloatNetwork(graph: try config.floatGraph(checkpoint: file), isa: isa, threads: threads)
+        preprocessor = Preprocessor(preset: config.preprocessing)
+        labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
+    }
+
+    /// Logits for one image (resized and cropped per the preset unless already at input size).
+    public func logits(_ image: RGBImage) -> [Float] {
+        preprocessor.crop(image)
+        preprocessor.normalize(into: network.input)
+        network.run()
+        return Array(network.output)
+    }
+
+    /// Short label: the first WordNet lemma ("tabby, tabby cat" → "tabby").
+    public func shortLabel(_ index: Int) -> String {
+        String(labels[index].split(separator: ",").first ?? "")
+    }
+}

@@ -1,0 +1,55 @@
+// swift-tools-version: 6.0
+// Edgebone: int8 image backbones on small CPU boards. Targets follow STYLE.md §1:
+// CEdgeboneKernels ← Edgebone ← EdgeboneModels ← (EdgeboneQuantize) ← edgebone.
+import PackageDescription
+
+let package = Package(
+    name: "Edgebone",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Edgebone", targets: ["Edgebone"]),
+        .library(name: "EdgeboneModels", targets: ["EdgeboneModels"]),
+        .executable(name: "edgebone", targets: ["edgebone"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // SIMD micro-kernels and the CPU probe; no allocation, no I/O.
+        .target(
+            name: "CEdgeboneKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        // OpenBLAS: cblas_sgemm for the float path (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Thin system shims: libjpeg-turbo / libpng decoding (setjmp error handling lives in C).
+        .target(
+            name: "CEdgeboneSystem",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
+        .target(
+            name: "Edgebone",
+            dependencies: ["CEdgeboneKernels", "COpenBLAS", "CEdgeboneSystem"]
+        ),
+        .target(
+            name: "EdgeboneModels",
+            dependencies: ["Edgebone"],
+            path: "Models",
+            exclude: ["tools"]
+        ),
+        .executableTarget(
+            name: "edgebone",
+            dependencies: [
+                "Edgebone", "EdgeboneModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
+        .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

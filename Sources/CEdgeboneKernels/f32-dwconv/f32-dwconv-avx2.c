@@ -1,0 +1,8 @@
+// Float depthwise convolution and bias+activation, AVX2+FMA build of the same body.
+#include <CEdgeboneKernels.h>
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define EB_NAME(name) name##__avx2
+#include "f32-dwconv-body.h"
+#pragma clang attribute pop
+#endif

@@ -1,0 +1,97 @@
+// CEdgeboneKernels: the only header Swift sees. Every symbol starts with eb_.
+// Kernels never allocate, never touch globals after dispatch, never do I/O.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// CPU probe (cpu.c)
+// ---------------------------------------------------------------------------------------------
+enum {
+  EB_CPU_X86_AVX2 = 1u << 0,       // AVX2 + FMA
+  EB_CPU_X86_AVX512F = 1u << 1,    // AVX-512 F/BW/DQ/VL
+  EB_CPU_X86_AVX512VNNI = 1u << 2, // AVX-512 VNNI
+  EB_CPU_ARM_NEON = 1u << 8,
+  EB_CPU_ARM_NEONDOT = 1u << 9,
+  EB_CPU_ARM_I8MM = 1u << 10,
+};
+/// Feature bits of the running CPU (EB_CPU_*), probed with cpuid/xgetbv or getauxval.
+uint32_t eb_cpu_features(void);
+
+// ---------------------------------------------------------------------------------------------
+// Float32 helpers (the float path: parity with timm, calibration, baseline in bench).
+// Layout NHWC, batch 1. Activations: 0 none, 1 ReLU, 2 ReLU6, 3 SiLU, 4 sigmoid.
+// ---------------------------------------------------------------------------------------------
+enum { EB_ACT_NONE = 0, EB_ACT_RELU = 1, EB_ACT_RELU6 = 2, EB_ACT_SILU = 3, EB_ACT_SIGMOID = 4 };
+
+/// Depthwise convolution, NHWC. x: [h][w][c]; w: [k][k][c]; bias: [c]; y: [oh][ow][c].
+/// pad_top/pad_left: zero rows/cols before the input; bottom/right padding follows from oh/ow.
+typedef void (*eb_f32_dwconv_fn)(const float* x, size_t h, size_t w, size_t c,
+                                 const float* weights, const float* bias, size_t k, size_t stride,
+                                 size_t pad_top, size_t pad_left, float* y, size_t oh, size_t ow,
+                                 int act);
+void eb_f32_dwconv_ukernel__scalar(const float*, size_t, size_t, size_t, const float*, const float*,
+                                   size_t, size_t, size_t, size_t, float*, size_t, size_t, int);
+void eb_f32_dwconv_ukernel__avx2(const float*, size_t, size_t, size_t, const float*, const float*,
+                                 size_t, size_t, size_t, size_t, float*, size_t, size_t, int);
+void eb_f32_dwconv_ukernel__avx512f(const float*, size_t, size_t, size_t, const float*,
+                                    const float*, size_t, size_t, size_t, size_t, float*, size_t,
+                                    size_t, int);
+
+/// In place: y[r][j] = act(y[r][j] + bias[j]) for r < rows, j < channels (bias may be NULL).
+typedef void (*eb_f32_bias_act_fn)(float* y, size_t rows, size_t channels, const float* bias,
+                                   int act);
+void eb_f32_bias_act_ukernel__scalar(float*, size_t, size_t, const float*, int);
+void eb_f32_bias_act_ukernel__avx2(float*, size_t, size_t, const float*, int);
+void eb_f32_bias_act_ukernel__avx512f(float*, size_t, size_t, const float*, int);
+
+/// y[i] = a[i] + b[i]. y may alias a or b.
+void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
+
+/// Mean over rows: y[j] = (1/rows) * sum_r x[r][j].
+void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* y);
+
+/// Squeeze-and-excite on x: [rows][c], in place. w_reduce: [rd][c], b_reduce: [rd],
+/// w_expand: [c][rd], b_expand: [c]; act applies after the reduce; the gate is a sigmoid.
+/// scratch: at least 2*c + rd floats.
+void eb_f32_squeeze_excite(float* x, size_t rows, size_t c, const float* w_reduce,
+                           const float* b_reduce, size_t rd, const float* w_expand,
+                           const float* b_expand, int act, float* scratch);
+
+/// im2col for a dense k x k convolution, NHWC: out: [oh*ow][k*k*c], column order (ky, kx, c),
+/// zeros where the window falls into padding.
+void eb_f32_im2col(const float* x, size_t h, size_t w, size_t c, size_t k, size_t stride,
+                   size_t pad_top, size_t pad_left, float* out, size_t oh, size_t ow);
+
+/// Linear layer for one row: y[j] = bias[j] + sum_i x[i] * w[j][i]. w: [n][k] row-major.
+void eb_f32_linear_row(const float* x, const float* w, const float* bias, size_t k, size_t n,
+                       float* y);
+
+// ---------------------------------------------------------------------------------------------
+// Image resampling (uint8 RGB, HWC). Separable convolution with fixed-point coefficients,
+// antialiased on downscale, bit-compatible with Pillow's Image.resize for 8-bit images.
+// ---------------------------------------------------------------------------------------------
+enum { EB_FILTER_BILINEAR = 0, EB_FILTER_BICUBIC = 1 };
+
+/// Coefficients for resampling `in_size` pixels to `out_size`, window [box0, box1) of the input.
+/// bounds: [out_size][2] (first input index, count); coeffs: [out_size][ksize] fixed point.
+/// Returns ksize, or 0 if `capacity` (entries of coeffs) is too small.
+size_t eb_resample_coeffs(size_t in_size, double box0, double box1, size_t out_size, int filter,
+                          int32_t* bounds, int32_t* coeffs, size_t capacity);
+/// Upper bound on ksize for eb_resample_coeffs (to size the coefficient buffer).
+size_t eb_resample_ksize_max(size_t in_size, double box0, double box1, size_t out_size, int filter);
+/// Horizontal pass: in: [rows][in_w][3] -> out: [rows][out_w][3].
+void eb_u8_resample_horizontal(const uint8_t* in, size_t rows, size_t in_w, uint8_t* out,
+                               size_t out_w, const int32_t* bounds, const int32_t* coeffs,
+                               size_t ksize);
+/// Vertical pass: in: [in_h][w][3] -> out: [out_h][w][3].
+void eb_u8_resample_vertical(const uint8_t* in, size_t w, uint8_t* out, size_t out_h,
+                             const int32_t* bounds, const int32_t* coeffs, size_t ksize);
+
+#ifdef __cplusplus
+}
+#endif

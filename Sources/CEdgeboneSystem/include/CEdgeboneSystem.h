@@ -1,0 +1,29 @@
+// CEdgeboneSystem: thin shims over system libraries whose error handling Swift cannot express
+// (libjpeg's and libpng's setjmp/longjmp). Every symbol starts with eb_.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Result of probing or decoding an image held in memory.
+typedef struct {
+  int ok;               ///< 1 on success
+  uint32_t width, height;
+  char message[200];    ///< the library's own words when ok == 0
+} eb_image_info;
+
+/// Reads the header of a JPEG (libjpeg-turbo) or PNG (libpng) in memory: size only.
+eb_image_info eb_jpeg_probe(const uint8_t* data, size_t size);
+eb_image_info eb_png_probe(const uint8_t* data, size_t size);
+
+/// Decodes to 8-bit RGB, HWC, into `rgb` (capacity bytes, at least width*height*3).
+/// Grayscale, palette, alpha, 16-bit and CMYK inputs are converted; alpha is dropped.
+eb_image_info eb_jpeg_decode_rgb(const uint8_t* data, size_t size, uint8_t* rgb, size_t capacity);
+eb_image_info eb_png_decode_rgb(const uint8_t* data, size_t size, uint8_t* rgb, size_t capacity);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,77 @@
+// Instruction-set levels and the one-time choice among them (CPU probe, EDGEBONE_ISA override).
+import CEdgeboneKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A kernel instruction-set level, from the portable reference upwards.
+public enum ISA: String, Sendable, CaseIterable, Comparable {
+    case scalar, avx2, avx512vnni, neon, neondot
+
+    var rank: Int { ISA.allCases.firstIndex(of: self)! }
+    public static func < (a: ISA, b: ISA) -> Bool { a.rank < b.rank }
+
+    /// Levels the running CPU can execute.
+    public static var supported: [ISA] {
+        let f = eb_cpu_features()
+        var out: [ISA] = [.scalar]
+        if f & UInt32(EB_CPU_X86_AVX2) != 0 { out.append(.avx2) }
+        if f & UInt32(EB_CPU_X86_AVX512VNNI) != 0 && f & UInt32(EB_CPU_X86_AVX512F) != 0 { out.append(.avx512vnni) }
+        if f & UInt32(EB_CPU_ARM_NEON) != 0 { out.append(.neon) }
+        if f & UInt32(EB_CPU_ARM_NEONDOT) != 0 { out.append(.neondot) }
+        return out
+    }
+
+    /// The best level this CPU runs.
+    public static var best: ISA { supported.max()! }
+
+    /// The level to use: `EDGEBONE_ISA` if set (it must be one this CPU runs), else the best.
+    public static func fromEnvironment() throws -> ISA {
+        guard let raw = getenv("EDGEBONE_ISA").map({ String(cString: $0) }), !raw.isEmpty else { return best }
+        guard let isa = ISA(rawValue: raw.lowercased()) else {
+            throw ISAError.unknown(raw)
+        }
+        guard supported.contains(isa) else { throw ISAError.unsupported(isa, supported) }
+        return isa
+    }
+}
+
+public enum ISAError: Error, CustomStringConvertible, Equatable {
+    case unknown(String)
+    case unsupported(ISA, [ISA])
+
+    public var description: String {
+        switch self {
+        case let .unknown(s):
+            return "EDGEBONE_ISA=\(s) is not a kernel level (one of: \(ISA.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .unsupported(isa, have):
+            return "EDGEBONE_ISA=\(isa.rawValue): this CPU lacks it (it runs: \(have.map(\.rawValue).joined(separator: ", ")))"
+        }
+    }
+}
+
+/// The float helper kernels chosen for one ISA level.
+public struct FloatKernels: Sendable {
+    public let isa: ISA
+    public let dwconv: eb_f32_dwconv_fn
+    public let biasAct: eb_f32_bias_act_fn
+
+    public init(isa: ISA) {
+        self.isa = isa
+        #if arch(x86_64)
+        let f = eb_cpu_features()
+        if isa >= .avx512vnni && f & UInt32(EB_CPU_X86_AVX512F) != 0 {
+            dwconv = eb_f32_dwconv_ukernel__avx512f
+            biasAct = eb_f32_bias_act_ukernel__avx512f
+            return
+        }
+        if isa >= .avx2 && isa <= .avx512vnni {
+            dwconv = eb_f32_dwconv_ukernel__avx2
+            biasAct = eb_f32_bias_act_ukernel__avx2
+            return
+        }
+        #endif
+        dwconv = eb_f32_dwconv_ukernel__scalar
+        biasAct = eb_f32_bias_act_ukernel__scalar
+    }
+}

@@ -1,0 +1,51 @@
+// Options shared by the subcommands that load a model.
+import ArgumentParser
+import Edgebone
+import EdgeboneModels
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model weights: a timm-named float32 safetensors checkpoint.")
+    var model: String
+
+    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")).")
+    var arch: String
+
+    @Option(name: .long, help: "Width multiplier of the architecture (timm channel_multiplier).")
+    var channelMultiplier: Double = 1
+
+    @Option(name: .long, help: "Depth multiplier of the architecture (timm depth_multiplier).")
+    var depthMultiplier: Double = 1
+
+    @Option(name: .long, help: "Number of classes of the classifier head.")
+    var classes: Int = 1000
+
+    @Option(name: .long, help: "Worker threads (fixed pool created at load).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+    }
+
+    func load() throws -> FloatClassifier {
+        let config = try EfficientNetConfig(arch: arch, channelMultiplier: channelMultiplier,
+                                            depthMultiplier: depthMultiplier, numClasses: classes)
+        return try FloatClassifier(weights: model, config: config, isa: try ISA.fromEnvironment(), threads: threads)
+    }
+}
+
+/// Prints an error the way every subcommand does and exits non-zero.
+func fail(_ error: Error) -> ExitCode {
+    var stderr = StandardError()
+    print("edgebone: error: \(error)", to: &stderr)
+    return ExitCode(1)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var s = string
+        s.withUTF8 { buf in _ = fwrite(buf.baseAddress, 1, buf.count, stderr) }
+    }
+}
+#if canImport(Glibc)
+import Glibc
+#endif
