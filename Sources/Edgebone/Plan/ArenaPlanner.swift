@@ -30,6 +30,13 @@ public struct ArenaPlan: Sendable, Equatable {
     /// Largest sum of (aligned) sizes alive at any one step.
     public var lowerBoundBytes: Int
 
+    /// A plan given outright (tests of the overlap checker).
+    public init(offsets: [Int], arenaBytes: Int, lowerBoundBytes: Int) {
+        self.offsets = offsets
+        self.arenaBytes = arenaBytes
+        self.lowerBoundBytes = lowerBoundBytes
+    }
+
     /// Plans `requests`.
     public init(_ requests: [BufferRequest]) {
         let a = ArenaPlan.alignment

@@ -1,0 +1,140 @@
+// EfficientNet configuration (timm's rounding rules) and float parity with timm's logits.
+import Testing
+@testable import Edgebone
+@testable import EdgeboneModels
+
+@Suite struct EfficientNetConfigTests {
+    @Test func b0MatchesTheReferenceArchitecture() throws {
+        let c = try EfficientNetConfig(arch: "efficientnet_b0")
+        #expect(c.stemChannels == 32 && c.headChannels == 1280)
+        #expect(c.stages.map(\.count) == [1, 2, 2, 3, 3, 4, 1])
+        #expect(c.stages.map { $0[0].outChannels } == [16, 24, 40, 80, 112, 192, 320])
+        #expect(c.stages[1][0].midChannels == 96 && c.stages[1][0].seChannels == 4)
+        #expect(c.stages[0][0].seChannels == 8)
+        #expect(c.stages.flatMap { $0 }.filter(\.hasSkip).count == 9)
+        #expect(c.activation == .silu && c.padding == .symmetric)
+    }
+
+    @Test func liteKeepsStemHeadAndFirstLastDepth() throws {
+        let c = try EfficientNetConfig(arch: "tf_efficientnet_lite0", channelMultiplier: 0.25, depthMultiplier: 0.3)
+        #expect(c.stemChannels == 32 && c.headChannels == 1280)
+        #expect(c.stages.map(\.count) == [1, 1, 1, 1, 1, 2, 1])
+        #expect(c.stages.allSatisfy { $0.allSatisfy { $0.seChannels == 0 } })
+        #expect(c.padding == .same && c.batchNormEpsilon == 1e-3 && c.activation == .relu6)
+        #expect(c.preprocessing.mean == [0.5, 0.5, 0.5])
+    }
+
+    @Test func unknownArchitectureIsAnError() {
+        #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "resnet50") }
+        #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0) }
+    }
+}
+
+/// Runs a checkpoint over the fixture inputs and compares with timm's logits.
+func checkParity(weights: String, logits: String, config: EfficientNetConfig, isa: ISA = .best) throws {
+    let classifier = try FloatClassifier(weights: weights, config: config, isa: isa)
+    let names = ["astronaut", "chelsea", "coffee", "motorcycle", "rocket"]
+    let ref = try #require(NPY.decode(try ImageDecoder.readFile(logits)))
+    #expect(ref.shape == [names.count, config.numClasses])
+    for (row, name) in names.enumerated() {
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/\(name).png"))
+        let got = classifier.logits(image)
+        let want = Array(ref.values[(row * config.numClasses)..<((row + 1) * config.numClasses)])
+        let maxAbs = want.map(abs).max()!
+        let maxDelta = zip(got, want).map { abs($0 - $1) }.max()!
+        #expect(maxDelta <= 1e-3 * maxAbs, "\(config.arch) \(name) [\(isa)]: max|Δlogit| \(maxDelta) > 1e-3 × \(maxAbs)")
+        #expect(TopK.select(got, k: 5).map(\.index) == TopK.select(want, k: 5).map(\.index), "\(config.arch) \(name): top-5 differs")
+        print("parity \(config.arch) cm\(config.channelMultiplier) \(name) [\(isa)]: max|Δlogit| \(maxDelta), max|logit| \(maxAbs)")
+    }
+}
+
+@Suite struct FloatParityTests {
+    static let isas = ISA.supported.filter { $0 < .neon }
+
+    @Test(arguments: isas)
+    func tinyB0MatchesTimm(isa: ISA) throws {
+        try checkParity(weights: Fixtures.path("tiny/efficientnet_b0_tiny.safetensors"),
+                        logits: Fixtures.path("tiny/efficientnet_b0_tiny.logits.npy"),
+                        config: try EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0.25, depthMultiplier: 0.3, numClasses: 100),
+                        isa: isa)
+    }
+
+    @Test(arguments: isas)
+    func tinyTFLite0MatchesTimm(isa: ISA) throws {
+        try checkParity(weights: Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors"),
+                        logits: Fixtures.path("tiny/tf_efficientnet_lite0_tiny.logits.npy"),
+                        config: try EfficientNetConfig(arch: "tf_efficientnet_lite0", channelMultiplier: 0.25, depthMultiplier: 0.3, numClasses: 100),
+                        isa: isa)
+    }
+
+    @Test(.enabled(if: Fixtures.exists("full/efficientnet_b0.safetensors"), "full-size fixtures not generated (make_fixtures.py --full)"))
+    func fullB0MatchesTimm() throws {
+        try checkParity(weights: Fixtures.path("full/efficientnet_b0.safetensors"), logits: Fixtures.path("full/efficientnet_b0.logits.npy"),
+                        config: try EfficientNetConfig(arch: "efficientnet_b0"))
+    }
+
+    @Test(.enabled(if: Fixtures.exists("full/tf_efficientnet_lite0.safetensors"), "full-size fixtures not generated (make_fixtures.py --full)"))
+    func fullTFLite0MatchesTimm() throws {
+        try checkParity(weights: Fixtures.path("full/tf_efficientnet_lite0.safetensors"), logits: Fixtures.path("full/tf_efficientnet_lite0.logits.npy"),
+                        config: try EfficientNetConfig(arch: "tf_efficientnet_lite0"))
+    }
+}
+
+@Suite struct CheckpointErrorTests {
+    let b0Tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+    let config = try! EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0.25, depthMultiplier: 0.3, numClasses: 100)
+
+    /// A copy of the tiny B0 checkpoint with `edit` applied to its tensor list.
+    func rewritten(_ edit: (inout [(String, DType, [Int], [UInt8])]) -> Void) throws -> String {
+        let f = try SafeTensorsFile(path: b0Tiny)
+        var list = f.names.map { n -> (String, DType, [Int], [UInt8]) in
+            let t = f.tensors[n]!
+            return (n, t.dtype, t.shape, Array(f.bytes(t)))
+        }
+        edit(&list)
+        var w = SafeTensorsWriter()
+        for (n, d, s, b) in list { w.add(n, dtype: d, shape: s, bytes: b) }
+        let p = Fixtures.scratchDirectory() + "/edited.safetensors"
+        try w.write(to: p)
+        return p
+    }
+
+    @Test func missingTensor() throws {
+        let p = try rewritten { $0.removeAll { $0.0 == "blocks.1.0.conv_dw.weight" } }
+        #expect(throws: ModelFileError.missingTensor(path: p, tensor: "blocks.1.0.conv_dw.weight")) {
+            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+        }
+    }
+
+    @Test func misShapedTensor() throws {
+        let p = try rewritten { list in
+            let i = list.firstIndex { $0.0 == "classifier.bias" }!
+            list[i] = ("classifier.bias", .f32, [50], [UInt8](repeating: 0, count: 200))
+        }
+        #expect(throws: ModelFileError.shapeMismatch(path: p, tensor: "classifier.bias", expected: [100], found: [50])) {
+            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+        }
+    }
+
+    @Test func wrongDType() throws {
+        let p = try rewritten { list in
+            let i = list.firstIndex { $0.0 == "bn1.weight" }!
+            list[i] = ("bn1.weight", .i32, list[i].2, list[i].3)
+        }
+        #expect(throws: ModelFileError.dtypeMismatch(path: p, tensor: "bn1.weight", expected: .f32, found: .i32)) {
+            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+        }
+    }
+
+    @Test func extraTensor() throws {
+        let p = try rewritten { $0.append(("blocks.9.0.conv_pw.weight", .f32, [1], [0, 0, 0, 0])) }
+        #expect(throws: ModelFileError.unexpectedTensors(path: p, tensors: ["blocks.9.0.conv_pw.weight"])) {
+            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+        }
+    }
+
+    @Test func checkpointOfAnotherArchitecture() throws {
+        let lite = try SafeTensorsFile(path: Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors"))
+        #expect(throws: ModelFileError.self) { try config.floatGraph(checkpoint: lite) }
+    }
+}

@@ -1,0 +1,89 @@
+// Decoding (libpng, libjpeg-turbo) and the Pillow-exact resize + crop against timm's own crops.
+import Testing
+@testable import Edgebone
+
+@Suite struct ImageTests {
+    static let photos = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.jpg", "motorcycle.jpg"]
+    let timmB0 = Preprocessing(inputSize: 224, cropFraction: 0.875, interpolation: .bicubic,
+                               mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+
+    @Test func decodesPhotos() throws {
+        let cat = try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))
+        #expect(cat.width == 451 && cat.height == 300)
+        let rocket = try ImageDecoder.decode(path: Fixtures.path("photos/rocket.jpg"))
+        #expect(rocket.width == 640 && rocket.height == 427)
+    }
+
+    /// Our decode + resize + crop gives exactly the pixels timm's eval transform (PIL) gave.
+    @Test(arguments: photos)
+    func cropMatchesTimmTransform(photo: String) throws {
+        let image = try ImageDecoder.decode(path: Fixtures.path("photos/" + photo))
+        let pre = Preprocessor(preset: timmB0)
+        pre.crop(image)
+        let name = String(photo.split(separator: ".")[0])
+        let expected = try ImageDecoder.decode(path: Fixtures.path("inputs/\(name).png"))
+        let got = pre.cropped.bytes, want = expected.bytes
+        let differing = zip(got, want).filter { $0 != $1 }.count
+        let maxDiff = zip(got, want).map { abs(Int($0) - Int($1)) }.max() ?? 0
+        #expect(differing == 0, "\(photo): \(differing) of \(want.count) bytes differ (max \(maxDiff))")
+    }
+
+    @Test func imageAtInputSizeIsUsedAsIs() throws {
+        let input = try ImageDecoder.decode(path: Fixtures.path("inputs/coffee.png"))
+        let pre = Preprocessor(preset: timmB0)
+        pre.crop(input)
+        #expect(pre.cropped.bytes == input.bytes)
+    }
+
+    @Test func reusesBuffersForSameSizedFrames() throws {
+        let image = try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))
+        let pre = Preprocessor(preset: timmB0)
+        pre.crop(image)
+        let first = pre.cropped.bytes
+        pre.crop(image)
+        #expect(pre.cropped.bytes == first)
+    }
+
+    @Test func normalizationFollowsThePreset() {
+        let lite = Preprocessing(inputSize: 2, cropFraction: 1, interpolation: .bilinear, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+        let pre = Preprocessor(preset: lite)
+        pre.crop(RGBImage(width: 2, height: 2, rgb: [0, 255, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0]))
+        var out = [Float](repeating: 0, count: 12)
+        out.withUnsafeMutableBufferPointer { pre.normalize(into: $0.baseAddress!) }
+        #expect(abs(out[0] + 1) < 1e-6 && abs(out[1] - 1) < 1e-6 && abs(out[2] - (128.0 / 127.5 - 1)) < 1e-6)
+    }
+
+    @Test func corruptImagesGiveTypedErrors() throws {
+        let dir = Fixtures.scratchDirectory()
+        let jpeg = try ImageDecoder.readFile(Fixtures.path("photos/rocket.jpg"))
+        let png = try ImageDecoder.readFile(Fixtures.path("photos/chelsea.png"))
+        let cases: [(String, [UInt8])] = [
+            ("truncated.jpg", Array(jpeg.prefix(jpeg.count / 2))),
+            ("header-only.jpg", Array(jpeg.prefix(200))),
+            ("truncated.png", Array(png.prefix(png.count / 3))),
+            ("garbage.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0x41, count: 100)),
+        ]
+        for (name, bytes) in cases {
+            let p = dir + "/" + name
+            Fixtures.write(bytes, to: p)
+            #expect(throws: ImageError.self, "\(name) decoded") { try ImageDecoder.decode(path: p) }
+            do { _ = try ImageDecoder.decode(path: p) } catch let e as ImageError {
+                guard case .corrupt = e else { Issue.record("\(name): \(e)"); continue }
+            }
+        }
+        let text = dir + "/notes.txt"
+        Fixtures.write(Array("hello".utf8), to: text)
+        #expect(throws: ImageError.unsupportedFormat(path: text)) { try ImageDecoder.decode(path: text) }
+        #expect(throws: ImageError.self) { try ImageDecoder.decode(path: dir + "/missing.png") }
+    }
+
+    @Test func npyRoundTripAndTopK() {
+        let v: [Float] = [0.5, -1, 3, 2, 3]
+        let decoded = NPY.decode(NPY.encode(v, shape: [1, 5]))
+        #expect(decoded?.values == v && decoded?.shape == [1, 5])
+        let top = TopK.select(v, k: 3)
+        #expect(top.map(\.index) == [2, 4, 3])
+        #expect(abs(top[0].score - top[1].score) < 1e-7)
+        #expect(top.map(\.score).reduce(0, +) < 1)
+    }
+}
