@@ -9,8 +9,12 @@ public final class FloatClassifier {
     public let labels: [String]
 
     /// Loads `weights` (timm-named safetensors) as `config`.
-    public init(weights path: String, config: EfficientNetConfig, isa: ISA = .best, threads: Int = 1) throws {
-        let file = try SafeTensorsFile(path: path)
+    public convenience init(weights path: String, config: EfficientNetConfig, isa: ISA = .best, threads: Int = 1) throws {
+        try self.init(checkpoint: try SafeTensorsFile(path: path), config: config, isa: isa, threads: threads)
+    }
+
+    /// Builds from an opened checkpoint (its mapping is released once the weights are copied).
+    public init(checkpoint file: SafeTensorsFile, config: EfficientNetConfig, isa: ISA = .best, threads: Int = 1) throws {
         self.config = config
         network = FloatNetwork(graph: try config.floatGraph(checkpoint: file), isa: isa, threads: threads)
         preprocessor = Preprocessor(preset: config.preprocessing)

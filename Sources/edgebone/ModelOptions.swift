@@ -7,17 +7,17 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model weights: a timm-named float32 safetensors checkpoint.")
     var model: String
 
-    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")).")
-    var arch: String
+    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")) (default: the file's metadata).")
+    var arch: String?
 
-    @Option(name: .long, help: "Width multiplier of the architecture (timm channel_multiplier).")
-    var channelMultiplier: Double = 1
+    @Option(name: .long, help: "Width multiplier (timm channel_multiplier; default: the file's metadata, else 1).")
+    var channelMultiplier: Double?
 
-    @Option(name: .long, help: "Depth multiplier of the architecture (timm depth_multiplier).")
-    var depthMultiplier: Double = 1
+    @Option(name: .long, help: "Depth multiplier (timm depth_multiplier; default: the file's metadata, else 1).")
+    var depthMultiplier: Double?
 
-    @Option(name: .long, help: "Number of classes of the classifier head.")
-    var classes: Int = 1000
+    @Option(name: .long, help: "Classes of the classifier head (default: the file's metadata, else 1000).")
+    var classes: Int?
 
     @Option(name: .long, help: "Worker threads (fixed pool created at load).")
     var threads: Int = 1
@@ -27,9 +27,10 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> FloatClassifier {
-        let config = try EfficientNetConfig(arch: arch, channelMultiplier: channelMultiplier,
+        let file = try SafeTensorsFile(path: model)
+        let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
                                             depthMultiplier: depthMultiplier, numClasses: classes)
-        return try FloatClassifier(weights: model, config: config, isa: try ISA.fromEnvironment(), threads: threads)
+        return try FloatClassifier(checkpoint: file, config: config, isa: try ISA.fromEnvironment(), threads: threads)
     }
 }
 

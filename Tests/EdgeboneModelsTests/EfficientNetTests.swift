@@ -1,5 +1,8 @@
 // EfficientNet configuration (timm's rounding rules) and float parity with timm's logits.
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Edgebone
 @testable import EdgeboneModels
 
@@ -136,5 +139,45 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     @Test func checkpointOfAnotherArchitecture() throws {
         let lite = try SafeTensorsFile(path: Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors"))
         #expect(throws: ModelFileError.self) { try config.floatGraph(checkpoint: lite) }
+    }
+}
+
+/// The real EfficientNet-Lite0 ImageNet weights, converted by Models/tools/convert_lite0.py
+/// (`.ci/setup.sh` runs it). Required in CI; skipped elsewhere until converted.
+@Suite struct RealLite0Tests {
+    static let weights = Fixtures.path("../../Models/generated/tf_efficientnet_lite0.safetensors")
+    static var present: Bool { access(weights, F_OK) == 0 }
+    static var required: Bool { getenv("CI") != nil }
+
+    @Test func convertedWeightsArePresentInCI() {
+        if Self.required { #expect(Self.present, "\(Self.weights) missing: run .ci/setup.sh") }
+    }
+
+    @Test(.enabled(if: present, "real Lite0 weights not converted (python3 Models/tools/convert_lite0.py)"))
+    func metadataCarriesArchitectureAndPreprocessing() throws {
+        let file = try SafeTensorsFile(path: Self.weights)
+        let config = try EfficientNetConfig(checkpoint: file)
+        #expect(config.arch == "tf_efficientnet_lite0")
+        // (x − 127) / 128 in the preset's affine form.
+        #expect(config.preprocessing.normalizationScale.allSatisfy { abs($0 - 1.0 / 128) < 1e-7 })
+        #expect(config.preprocessing.normalizationOffset.allSatisfy { abs($0 + 127.0 / 128) < 1e-6 })
+        #expect(file.metadata["license"] == "Apache-2.0")
+    }
+
+    @Test(.enabled(if: present, "real Lite0 weights not converted"))
+    func labelsPhotosCorrectly() throws {
+        let file = try SafeTensorsFile(path: Self.weights)
+        let classifier = try FloatClassifier(checkpoint: file, config: try EfficientNetConfig(checkpoint: file))
+        let cat = TopK.select(classifier.logits(try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))), k: 1)[0]
+        #expect((281...285).contains(cat.index), "chelsea.png → \(cat.index) \(classifier.labels[cat.index])")
+        let coffee = TopK.select(classifier.logits(try ImageDecoder.decode(path: Fixtures.path("photos/coffee.png"))), k: 1)[0]
+        #expect(coffee.index == 967, "coffee.png → \(coffee.index) \(classifier.labels[coffee.index])")
+    }
+
+    @Test(.enabled(if: present, "real Lite0 weights not converted"))
+    func logitsMatchTimmOnTheSamePixels() throws {
+        let file = try SafeTensorsFile(path: Self.weights)
+        try checkParity(weights: Self.weights, logits: Fixtures.path("real/tf_efficientnet_lite0_real.logits.npy"),
+                        config: try EfficientNetConfig(checkpoint: file))
     }
 }
