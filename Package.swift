@@ -39,7 +39,7 @@ let package = Package(
             name: "EdgeboneModels",
             dependencies: ["Edgebone"],
             path: "Models",
-            exclude: ["tools"]
+            exclude: ["tools", "generated"]
         ),
         .executableTarget(
             name: "edgebone",

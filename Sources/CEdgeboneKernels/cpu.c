@@ -52,3 +52,24 @@ uint32_t eb_cpu_features(void) {
 #else
 uint32_t eb_cpu_features(void) { return 0; }
 #endif
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+uint64_t eb_fp_flush_denormals(void) {
+  const unsigned int old = _mm_getcsr();
+  _mm_setcsr(old | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+  return old;
+}
+void eb_fp_restore(uint64_t state) { _mm_setcsr((unsigned int)state); }
+#elif defined(__aarch64__)
+uint64_t eb_fp_flush_denormals(void) {
+  uint64_t fpcr;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  __asm__ volatile("msr fpcr, %0" ::"r"(fpcr | (1ull << 24)));  // FZ
+  return fpcr;
+}
+void eb_fp_restore(uint64_t state) { __asm__ volatile("msr fpcr, %0" ::"r"(state)); }
+#else
+uint64_t eb_fp_flush_denormals(void) { return 0; }
+void eb_fp_restore(uint64_t state) { (void)state; }
+#endif

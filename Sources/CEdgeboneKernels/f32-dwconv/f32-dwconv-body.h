@@ -12,6 +12,45 @@ static void EB_NAME(dwconv_act_row)(float* y, size_t c, int act) {
   }
 }
 
+// Accumulates one output pixel over channels [c0, c0 + n) in a fixed-size block so that the
+// accumulators stay in registers across all taps (n == EB_DW_BLOCK on the fast path).
+#define EB_DW_BLOCK 64
+static inline __attribute__((always_inline)) void EB_NAME(dwconv_pixel_block)(const float* restrict x, size_t w, size_t c, size_t c0,
+                                               size_t n, const float* restrict weights,
+                                               const float* restrict bias, size_t k, ptrdiff_t iy0,
+                                               ptrdiff_t ix0, size_t ky0, size_t ky1, size_t kx0,
+                                               size_t kx1, float* restrict out, int act) {
+  float acc[EB_DW_BLOCK];
+  if (n == EB_DW_BLOCK) {
+    for (size_t j = 0; j < EB_DW_BLOCK; j++) acc[j] = bias[c0 + j];
+    for (size_t ky = ky0; ky < ky1; ky++) {
+      for (size_t kx = kx0; kx < kx1; kx++) {
+        const float* restrict in = x + ((size_t)(iy0 + (ptrdiff_t)ky) * w + (size_t)(ix0 + (ptrdiff_t)kx)) * c + c0;
+        const float* restrict wt = weights + (ky * k + kx) * c + c0;
+        for (size_t j = 0; j < EB_DW_BLOCK; j++) acc[j] += in[j] * wt[j];
+      }
+    }
+    for (size_t j = 0; j < EB_DW_BLOCK; j++) out[c0 + j] = eb_act_inline(acc[j], act);
+    return;
+  }
+  for (size_t j = 0; j < n; j++) acc[j] = bias[c0 + j];
+  for (size_t ky = ky0; ky < ky1; ky++) {
+    for (size_t kx = kx0; kx < kx1; kx++) {
+      const float* restrict in = x + ((size_t)(iy0 + (ptrdiff_t)ky) * w + (size_t)(ix0 + (ptrdiff_t)kx)) * c + c0;
+      const float* restrict wt = weights + (ky * k + kx) * c + c0;
+      for (size_t j = 0; j < n; j++) acc[j] += in[j] * wt[j];
+    }
+  }
+  for (size_t j = 0; j < n; j++) out[c0 + j] = eb_act_inline(acc[j], act);
+}
+
+#define EB_DW_DISPATCH_ACT(ACT)                                                                   \
+  for (size_t c0 = 0; c0 < c; c0 += EB_DW_BLOCK) {                                               \
+    const size_t n = c - c0 < EB_DW_BLOCK ? c - c0 : EB_DW_BLOCK;                                \
+    EB_NAME(dwconv_pixel_block)(x, w, c, c0, n, weights, bias, k, iy0, ix0, ky0, ky1, kx0, kx1,   \
+                                out, ACT);                                                        \
+  }
+
 void EB_NAME(eb_f32_dwconv_ukernel)(const float* x, size_t h, size_t w, size_t c,
                                     const float* weights, const float* bias, size_t k,
                                     size_t stride, size_t pad_top, size_t pad_left, float* y,
@@ -28,16 +67,14 @@ void EB_NAME(eb_f32_dwconv_ukernel)(const float* x, size_t h, size_t w, size_t c
       size_t kx1 = k;
       if (ix0 + (ptrdiff_t)k > (ptrdiff_t)w) kx1 = (size_t)((ptrdiff_t)w - ix0);
       float* restrict out = y + (oy * ow + ox) * c;
-      for (size_t j = 0; j < c; j++) out[j] = bias[j];
-      for (size_t ky = ky0; ky < ky1; ky++) {
-        const float* restrict in_row = x + ((size_t)(iy0 + (ptrdiff_t)ky) * w) * c;
-        for (size_t kx = kx0; kx < kx1; kx++) {
-          const float* restrict in = in_row + (size_t)(ix0 + (ptrdiff_t)kx) * c;
-          const float* restrict wt = weights + (ky * k + kx) * c;
-          for (size_t j = 0; j < c; j++) out[j] += in[j] * wt[j];
-        }
+      // Constant activation per call site so each epilogue vectorizes.
+      switch (act) {
+        case 1: EB_DW_DISPATCH_ACT(1) break;
+        case 2: EB_DW_DISPATCH_ACT(2) break;
+        case 3: EB_DW_DISPATCH_ACT(3) break;
+        case 4: EB_DW_DISPATCH_ACT(4) break;
+        default: EB_DW_DISPATCH_ACT(0) break;
       }
-      EB_NAME(dwconv_act_row)(out, c, act);
     }
   }
 }
@@ -50,5 +87,39 @@ void EB_NAME(eb_f32_bias_act_ukernel)(float* y, size_t rows, size_t channels, co
       for (size_t j = 0; j < channels; j++) row[j] += bias[j];
     }
     EB_NAME(dwconv_act_row)(row, channels, act);
+  }
+}
+
+void EB_NAME(eb_f32_squeeze_excite_ukernel)(float* x, size_t rows, size_t c, const float* w_reduce,
+                                            const float* b_reduce, size_t rd,
+                                            const float* w_expand, const float* b_expand, int act,
+                                            float* scratch) {
+  float* restrict pooled = scratch;
+  float* restrict reduced = scratch + c;
+  float* restrict gate = reduced + rd;
+  for (size_t j = 0; j < c; j++) pooled[j] = 0.0f;
+  for (size_t r = 0; r < rows; r++) {
+    const float* restrict row = x + r * c;
+    for (size_t j = 0; j < c; j++) pooled[j] += row[j];
+  }
+  const float inv = 1.0f / (float)rows;
+  for (size_t j = 0; j < c; j++) pooled[j] *= inv;
+  for (size_t i = 0; i < rd; i++) {
+    const float* restrict wr = w_reduce + i * c;
+    float acc = 0.0f;
+    for (size_t j = 0; j < c; j++) acc += pooled[j] * wr[j];
+    reduced[i] = b_reduce[i] + acc;
+  }
+  EB_NAME(dwconv_act_row)(reduced, rd, act);
+  for (size_t j = 0; j < c; j++) {
+    const float* restrict we = w_expand + j * rd;
+    float acc = 0.0f;
+    for (size_t i = 0; i < rd; i++) acc += reduced[i] * we[i];
+    gate[j] = b_expand[j] + acc;
+  }
+  EB_NAME(dwconv_act_row)(gate, c, 4);
+  for (size_t r = 0; r < rows; r++) {
+    float* restrict row = x + r * c;
+    for (size_t j = 0; j < c; j++) row[j] *= gate[j];
   }
 }

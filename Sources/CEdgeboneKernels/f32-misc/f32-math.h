@@ -5,7 +5,7 @@
 
 // exp(x) by range reduction x = n ln2 + r and a degree-6 polynomial (Cephes coefficients);
 // relative error below 2 ulp over the clamped range. Branch-free so loops around it vectorize.
-static inline float eb_expf_inline(float x) {
+static inline __attribute__((always_inline)) float eb_expf_inline(float x) {
   x = x < -87.33f ? -87.33f : x;
   x = x > 88.37f ? 88.37f : x;
   const float n = __builtin_rintf(x * 1.44269504088896341f);
@@ -24,7 +24,7 @@ static inline float eb_expf_inline(float x) {
   return p * scale;
 }
 
-static inline float eb_act_inline(float v, int act) {
+static inline __attribute__((always_inline)) float eb_act_inline(float v, int act) {
   switch (act) {
     case 1: return v > 0.0f ? v : 0.0f;
     case 2: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);

@@ -127,12 +127,16 @@ public final class FloatNetwork: @unchecked Sendable {
 
     /// Runs the network on the current input.
     public func run() {
+        let fp = eb_fp_flush_denormals()
         for i in steps.indices { execute(steps[i]) }
+        eb_fp_restore(fp)
     }
 
     /// Runs op by op, calling `after(opIndex)` once each op's output is written (calibration,
     /// per-layer comparison). The op's output tensor is readable inside the callback.
     public func run(after: (Int) -> Void) {
+        let fp = eb_fp_flush_denormals()
+        defer { eb_fp_restore(fp) }
         var s = 0
         for (op, count) in stepsPerOp.enumerated() {
             for _ in 0..<count { execute(steps[s]); s += 1 }
@@ -143,6 +147,8 @@ public final class FloatNetwork: @unchecked Sendable {
     /// Runs and adds each op's wall time in nanoseconds to `nanos[op]` (`graph.ops.count` entries).
     public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
         precondition(nanos.count >= stepsPerOp.count)
+        let fp = eb_fp_flush_denormals()
+        defer { eb_fp_restore(fp) }
         var s = 0
         for (op, count) in stepsPerOp.enumerated() {
             let t0 = monotonicNanos()
@@ -162,13 +168,15 @@ public final class FloatNetwork: @unchecked Sendable {
         case let .depthwise(x, g, c, w, bias, y, act):
             kernels.dwconv(x, g.inH, g.inW, c, w, bias, g.kernel, g.stride, g.padTop, g.padLeft, y, g.outH, g.outW, act)
         case let .squeezeExcite(x, rows, c, wr, br, rd, we, be, act, scratch):
-            eb_f32_squeeze_excite(x, rows, c, wr, br, rd, we, be, act, scratch)
+            kernels.squeezeExcite(x, rows, c, wr, br, rd, we, be, act, scratch)
         case let .add(a, b, y, n):
             eb_f32_vadd(a, b, y, n)
         case let .pool(x, rows, c, y):
             eb_f32_global_avgpool(x, rows, c, y)
         case let .linear(x, w, bias, k, n, y):
-            eb_f32_linear_row(x, w, bias, k, n, y)
+            // y = W x + b as a matrix-vector product: W is [n][k] row-major.
+            y.update(from: bias, count: n)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, 1, y, 1)
         }
     }
 }
