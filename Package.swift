@@ -50,6 +50,8 @@ let package = Package(
         ),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
         .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone"]),
+        // Runs the built `edgebone` binary as a user would.
+        .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone"]),
     ],
     swiftLanguageModes: [.v5]
 )

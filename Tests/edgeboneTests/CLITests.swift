@@ -1,0 +1,88 @@
+// The edgebone command as a user runs it: outputs, files written, and errors for bad input.
+import Foundation
+import Testing
+@testable import Edgebone
+
+/// Runs the `edgebone` binary built beside this test bundle.
+func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var binary = exe.appendingPathComponent("edgebone")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+        // swift-testing on Linux runs from the .xctest bundle inside the products directory.
+        binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+    }
+    let p = Process()
+    p.executableURL = binary
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite struct CLITests {
+    let tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+
+    @Test func classifyPrintsJSONPerImage() throws {
+        let r = try edgebone(["classify", "--model", tiny, "--top", "3", "--json",
+                              Fixtures.path("photos/chelsea.png"), Fixtures.path("photos/rocket.jpg")])
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let top = obj["top"] as! [[String: Any]]
+            #expect(top.count == 3)
+            #expect(top.allSatisfy { $0["class"] is Int && $0["label"] is String && $0["score"] is Double })
+        }
+    }
+
+    @Test func classifyWritesLogitsInArgumentOrder() throws {
+        let out = Fixtures.scratchDirectory() + "/logits.npy"
+        let inputs = ["rocket", "chelsea"].map { Fixtures.path("inputs/\($0).png") }
+        let r = try edgebone(["classify", "--model", tiny, "--logits", out] + inputs)
+        #expect(r.status == 0, "\(r.err)")
+        let got = try #require(NPY.decode(Array(try Data(contentsOf: URL(fileURLWithPath: out)))))
+        #expect(got.shape == [2, 100])
+        // timm's rows are in sorted name order: astronaut, chelsea, coffee, motorcycle, rocket.
+        let ref = try #require(NPY.decode(Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tiny/efficientnet_b0_tiny.logits.npy"))))))
+        let rocket = Array(ref.values[400..<500]), chelsea = Array(ref.values[100..<200])
+        let delta = zip(got.values, rocket + chelsea).map { abs($0 - $1) }.max()!
+        #expect(delta < 1e-4)
+    }
+
+    @Test func benchPrintsLatencyJSON() throws {
+        let r = try edgebone(["bench", "--model", tiny, "--frames", "5", "--warmup", "1", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        for key in ["median_ms", "p90_ms", "p99_ms", "min_ms"] {
+            #expect((obj[key] as? Double ?? -1) > 0, "\(key) missing or not positive")
+        }
+    }
+
+    @Test func badInputGivesClearErrors() throws {
+        let missing = try edgebone(["classify", "--model", "/nonexistent/model.safetensors", Fixtures.path("photos/chelsea.png")])
+        #expect(missing.status != 0 && missing.err.contains("/nonexistent/model.safetensors"))
+
+        let dir = Fixtures.scratchDirectory()
+        let corrupt = dir + "/corrupt.safetensors"
+        try Data(repeating: 0x7B, count: 100).write(to: URL(fileURLWithPath: corrupt))
+        let c = try edgebone(["classify", "--model", corrupt, Fixtures.path("photos/chelsea.png")])
+        #expect(c.status == 1 && c.err.contains("corrupt.safetensors") && c.err.contains("header"), "\(c.err)")
+
+        let flag = try edgebone(["classify", "--model", tiny, "--top", "0", Fixtures.path("photos/chelsea.png")])
+        #expect(flag.status != 0 && flag.err.contains("--top"))
+
+        let arch = try edgebone(["classify", "--model", tiny, "--arch", "resnet50", Fixtures.path("photos/chelsea.png")])
+        #expect(arch.status == 1 && arch.err.contains("unknown architecture 'resnet50'"))
+
+        let notImage = dir + "/x.png"
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: notImage))
+        let img = try edgebone(["classify", "--model", tiny, notImage, Fixtures.path("photos/chelsea.png")])
+        #expect(img.status == 1 && img.err.contains("x.png: not a PNG or JPEG"), "\(img.err)")
+        #expect(img.out.contains("chelsea.png"), "the good image is still classified")
+    }
+}
