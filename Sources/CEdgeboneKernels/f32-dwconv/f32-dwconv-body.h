@@ -14,7 +14,7 @@ static void EB_NAME(dwconv_act_row)(float* y, size_t c, int act) {
 
 // Accumulates one output pixel over channels [c0, c0 + n) in a fixed-size block so that the
 // accumulators stay in registers across all taps (n == EB_DW_BLOCK on the fast path).
-#define EB_DW_BLOCK 64
+#define EB_DW_BLOCK 16
 static inline __attribute__((always_inline)) void EB_NAME(dwconv_pixel_block)(const float* restrict x, size_t w, size_t c, size_t c0,
                                                size_t n, const float* restrict weights,
                                                const float* restrict bias, size_t k, ptrdiff_t iy0,
@@ -45,10 +45,16 @@ static inline __attribute__((always_inline)) void EB_NAME(dwconv_pixel_block)(co
 }
 
 #define EB_DW_DISPATCH_ACT(ACT)                                                                   \
-  for (size_t c0 = 0; c0 < c; c0 += EB_DW_BLOCK) {                                               \
-    const size_t n = c - c0 < EB_DW_BLOCK ? c - c0 : EB_DW_BLOCK;                                \
-    EB_NAME(dwconv_pixel_block)(x, w, c, c0, n, weights, bias, k, iy0, ix0, ky0, ky1, kx0, kx1,   \
-                                out, ACT);                                                        \
+  if (c % EB_DW_BLOCK == 0) {                                                                     \
+    for (size_t c0 = 0; c0 < c; c0 += EB_DW_BLOCK)                                                \
+      EB_NAME(dwconv_pixel_block)(x, w, c, c0, EB_DW_BLOCK, weights, bias, k, iy0, ix0, ky0, ky1, \
+                                  kx0, kx1, out, ACT);                                            \
+  } else {                                                                                        \
+    for (size_t c0 = 0; c0 < c; c0 += EB_DW_BLOCK) {                                              \
+      const size_t n = c - c0 < EB_DW_BLOCK ? c - c0 : EB_DW_BLOCK;                               \
+      EB_NAME(dwconv_pixel_block)(x, w, c, c0, n, weights, bias, k, iy0, ix0, ky0, ky1, kx0, kx1, \
+                                  out, ACT);                                                      \
+    }                                                                                             \
   }
 
 void EB_NAME(eb_f32_dwconv_ukernel)(const float* x, size_t h, size_t w, size_t c,
@@ -121,5 +127,47 @@ void EB_NAME(eb_f32_squeeze_excite_ukernel)(float* x, size_t rows, size_t c, con
   for (size_t r = 0; r < rows; r++) {
     float* restrict row = x + r * c;
     for (size_t j = 0; j < c; j++) row[j] *= gate[j];
+  }
+}
+
+void EB_NAME(eb_f32_conv_hwio_ukernel)(const float* x, size_t h, size_t w, size_t cin,
+                                       const float* weights, const float* bias, size_t cout,
+                                       size_t k, size_t stride, size_t pad_top, size_t pad_left,
+                                       float* y, size_t oh, size_t ow, int act) {
+  typedef float v16 __attribute__((vector_size(64)));
+  for (size_t oy = 0; oy < oh; oy++) {
+    const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
+    for (size_t ox = 0; ox < ow; ox++) {
+      const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
+      float* restrict out = y + (oy * ow + ox) * cout;
+      for (size_t o0 = 0; o0 < cout; o0 += 16) {
+        const size_t n = cout - o0 < 16 ? cout - o0 : 16;
+        float init[16] = {0};
+        memcpy(init, bias + o0, n * sizeof(float));
+        v16 acc;
+        memcpy(&acc, init, sizeof acc);
+        for (size_t ky = 0; ky < k; ky++) {
+          const ptrdiff_t iy = iy0 + (ptrdiff_t)ky;
+          if (iy < 0 || iy >= (ptrdiff_t)h) continue;
+          for (size_t kx = 0; kx < k; kx++) {
+            const ptrdiff_t ix = ix0 + (ptrdiff_t)kx;
+            if (ix < 0 || ix >= (ptrdiff_t)w) continue;
+            const float* restrict in = x + ((size_t)iy * w + (size_t)ix) * cin;
+            const float* restrict wt = weights + (ky * k + kx) * cin * cout + o0;
+            for (size_t i = 0; i < cin; i++) {
+              float wv[16] = {0};
+              if (n == 16) memcpy(wv, wt + i * cout, sizeof wv); else memcpy(wv, wt + i * cout, n * sizeof(float));
+              v16 wvec;
+              memcpy(&wvec, wv, sizeof wvec);
+              acc += in[i] * wvec;
+            }
+          }
+        }
+        float res[16];
+        memcpy(res, &acc, sizeof res);
+        memcpy(out + o0, res, n * sizeof(float));
+      }
+      EB_NAME(dwconv_act_row)(out, cout, act);
+    }
   }
 }

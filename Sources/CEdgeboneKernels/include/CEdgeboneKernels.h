@@ -42,6 +42,22 @@ void eb_f32_dwconv_ukernel__avx512f(const float*, size_t, size_t, size_t, const 
                                     const float*, size_t, size_t, size_t, size_t, float*, size_t,
                                     size_t, int);
 
+/// Direct dense convolution for few input channels (the stem), NHWC. weights: [k][k][cin][cout]
+/// (HWIO), bias: [cout]; vectorized over output channels.
+typedef void (*eb_f32_conv_hwio_fn)(const float* x, size_t h, size_t w, size_t cin,
+                                    const float* weights, const float* bias, size_t cout, size_t k,
+                                    size_t stride, size_t pad_top, size_t pad_left, float* y,
+                                    size_t oh, size_t ow, int act);
+void eb_f32_conv_hwio_ukernel__scalar(const float*, size_t, size_t, size_t, const float*,
+                                      const float*, size_t, size_t, size_t, size_t, size_t, float*,
+                                      size_t, size_t, int);
+void eb_f32_conv_hwio_ukernel__avx2(const float*, size_t, size_t, size_t, const float*,
+                                    const float*, size_t, size_t, size_t, size_t, size_t, float*,
+                                    size_t, size_t, int);
+void eb_f32_conv_hwio_ukernel__avx512f(const float*, size_t, size_t, size_t, const float*,
+                                       const float*, size_t, size_t, size_t, size_t, size_t,
+                                       float*, size_t, size_t, int);
+
 /// In place: y[r][j] = act(y[r][j] + bias[j]) for r < rows, j < channels (bias may be NULL).
 typedef void (*eb_f32_bias_act_fn)(float* y, size_t rows, size_t channels, const float* bias,
                                    int act);

@@ -24,6 +24,7 @@ public final class FloatNetwork: @unchecked Sendable {
         case gemm(a: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, m: Int32, n: Int32, k: Int32, act: Int32)
         case im2col(x: UnsafePointer<Float>, g: ConvGeometry, cin: Int, col: UnsafeMutablePointer<Float>)
         case depthwise(x: UnsafePointer<Float>, g: ConvGeometry, c: Int, w: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, act: Int32)
+        case direct(x: UnsafePointer<Float>, g: ConvGeometry, cin: Int, w: UnsafePointer<Float>, bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, act: Int32)
         case squeezeExcite(x: UnsafeMutablePointer<Float>, rows: Int, c: Int, wr: UnsafePointer<Float>, br: UnsafePointer<Float>, rd: Int, we: UnsafePointer<Float>, be: UnsafePointer<Float>, act: Int32, scratch: UnsafeMutablePointer<Float>)
         case add(a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int)
         case pool(x: UnsafePointer<Float>, rows: Int, c: Int, y: UnsafeMutablePointer<Float>)
@@ -59,7 +60,7 @@ public final class FloatNetwork: @unchecked Sendable {
         for (i, op) in graph.ops.enumerated() {
             var floats = 0
             switch op {
-            case let .conv(x, _, _, _, g, _) where !(g.kernel == 1 && g.stride == 1):
+            case let .conv(x, _, _, _, g, _) where !(g.kernel == 1 && g.stride == 1) && !Self.isDirect(g, cin: graph.tensors[x].shape[2]):
                 floats = g.outH * g.outW * g.kernel * g.kernel * graph.tensors[x].shape[2]
             case let .squeezeExcite(t, _, _, _, _, rd, _):
                 floats = 2 * graph.tensors[t].shape[2] + rd
@@ -85,6 +86,17 @@ public final class FloatNetwork: @unchecked Sendable {
             switch op {
             case let .conv(x, y, w, b, g, act):
                 let cin = graph.tensors[x].shape[2], cout = graph.tensors[y].shape[2]
+                if Self.isDirect(g, cin: cin) {
+                    // Few input channels: direct convolution on HWIO weights (repacked once here).
+                    let hwio = UnsafeMutablePointer<Float>.allocate(capacity: w.count)
+                    for o in 0..<cout { for r in 0..<(g.kernel * g.kernel) { for i in 0..<cin {
+                        hwio[(r * cin + i) * cout + o] = params[w.offset + (o * g.kernel * g.kernel + r) * cin + i]
+                    }}}
+                    (params + w.offset).update(from: hwio, count: w.count)
+                    hwio.deallocate()
+                    steps.append(.direct(x: t(x), g: g, cin: cin, w: p(w), bias: p(b), cout: cout, y: t(y), act: act.rawValue))
+                    break
+                }
                 var a = UnsafePointer(t(x))
                 if !(g.kernel == 1 && g.stride == 1) {
                     let col = (base + plan.offsets[scratchIndex[i]]).assumingMemoryBound(to: Float.self)
@@ -112,6 +124,9 @@ public final class FloatNetwork: @unchecked Sendable {
     }
 
     deinit { params.deallocate() }
+
+    /// Dense convolutions with so few input channels that im2col + GEMM wastes its time (the stem).
+    static func isDirect(_ g: ConvGeometry, cin: Int) -> Bool { g.kernel > 1 && cin <= 4 }
 
     /// Where to write the input: [h][w][c] float32, valid while this network lives.
     public var input: UnsafeMutablePointer<Float> { pointer(to: graph.input) }
@@ -165,6 +180,8 @@ public final class FloatNetwork: @unchecked Sendable {
             kernels.biasAct(c, Int(m), Int(n), bias, act)
         case let .im2col(x, g, cin, col):
             eb_f32_im2col(x, g.inH, g.inW, cin, g.kernel, g.stride, g.padTop, g.padLeft, col, g.outH, g.outW)
+        case let .direct(x, g, cin, w, bias, cout, y, act):
+            kernels.convHWIO(x, g.inH, g.inW, cin, w, bias, cout, g.kernel, g.stride, g.padTop, g.padLeft, y, g.outH, g.outW, act)
         case let .depthwise(x, g, c, w, bias, y, act):
             kernels.dwconv(x, g.inH, g.inW, c, w, bias, g.kernel, g.stride, g.padTop, g.padLeft, y, g.outH, g.outW, act)
         case let .squeezeExcite(x, rows, c, wr, br, rd, we, be, act, scratch):

@@ -56,6 +56,7 @@ public struct FloatKernels: Sendable {
     public let dwconv: eb_f32_dwconv_fn
     public let biasAct: eb_f32_bias_act_fn
     public let squeezeExcite: eb_f32_squeeze_excite_fn
+    public let convHWIO: eb_f32_conv_hwio_fn
 
     public init(isa: ISA) {
         self.isa = isa
@@ -65,17 +66,20 @@ public struct FloatKernels: Sendable {
             dwconv = eb_f32_dwconv_ukernel__avx512f
             biasAct = eb_f32_bias_act_ukernel__avx512f
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx512f
+            convHWIO = eb_f32_conv_hwio_ukernel__avx512f
             return
         }
         if isa >= .avx2 && isa <= .avx512vnni {
             dwconv = eb_f32_dwconv_ukernel__avx2
             biasAct = eb_f32_bias_act_ukernel__avx2
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx2
+            convHWIO = eb_f32_conv_hwio_ukernel__avx2
             return
         }
         #endif
         dwconv = eb_f32_dwconv_ukernel__scalar
         biasAct = eb_f32_bias_act_ukernel__scalar
         squeezeExcite = eb_f32_squeeze_excite_ukernel__scalar
+        convHWIO = eb_f32_conv_hwio_ukernel__scalar
     }
 }
