@@ -53,6 +53,30 @@ import Glibc
     }
 
     @Test(arguments: isas)
+    func directConvMatchesReference(isa: ISA) {
+        let k = FloatKernels(isa: isa)
+        var rng = SystemRandomNumberGenerator()
+        for (h, w, cin, cout, kernel, stride, padding) in [(9, 7, 3, 32, 3, 2, PaddingMode.same), (8, 8, 3, 20, 3, 2, .symmetric),
+                                                           (5, 6, 1, 7, 3, 1, .symmetric), (6, 6, 4, 33, 5, 2, .same)] {
+            let g = ConvGeometry(inH: h, inW: w, kernel: kernel, stride: stride, padding: padding)
+            let x = (0..<(h * w * cin)).map { _ in Float.random(in: -2...2, using: &rng) }
+            let wt = (0..<(kernel * kernel * cin * cout)).map { _ in Float.random(in: -1...1, using: &rng) }  // HWIO
+            let b = (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }
+            var y = [Float](repeating: .nan, count: g.outH * g.outW * cout)
+            k.convHWIO(x, h, w, cin, wt, b, cout, kernel, stride, g.padTop, g.padLeft, &y, g.outH, g.outW, 3)
+            for oy in 0..<g.outH { for ox in 0..<g.outW { for o in 0..<cout {
+                var acc = b[o]
+                for ky in 0..<kernel { for kx in 0..<kernel { for i in 0..<cin {
+                    let iy = oy * stride + ky - g.padTop, ix = ox * stride + kx - g.padLeft
+                    if iy >= 0 && iy < h && ix >= 0 && ix < w { acc += x[(iy * w + ix) * cin + i] * wt[((ky * kernel + kx) * cin + i) * cout + o] }
+                }}}
+                let ref = act(acc, 3), got = y[(oy * g.outW + ox) * cout + o]
+                #expect(abs(got - ref) <= 2e-5 * max(1, abs(ref)), "conv_hwio \(isa) \(h)x\(w)x\(cin)→\(cout) k\(kernel) s\(stride) at (\(oy),\(ox),\(o)): \(got) vs \(ref)")
+            }}}
+        }
+    }
+
+    @Test(arguments: isas)
     func biasActivationMatchesReference(isa: ISA) {
         let k = FloatKernels(isa: isa)
         let c = 37, rows = 5
