@@ -48,6 +48,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
         .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone"]),
         // Runs the built `edgebone` binary as a user would.

@@ -1,6 +1,7 @@
 // CEdgeboneKernels: the only header Swift sees. Every symbol starts with eb_.
 // Kernels never allocate, never touch globals after dispatch, never do I/O.
 #pragma once
+#include "eb_qs8.h"
 #include <stddef.h>
 #include <stdint.h>
 

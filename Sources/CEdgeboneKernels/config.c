@@ -1,0 +1,49 @@
+// The kernel table per ISA level, chosen once at load (XNNPACK's hardware-config idea, small).
+#include <CEdgeboneKernels.h>
+#include <stddef.h>
+
+int eb_isa_supported(int isa, uint32_t f) {
+  switch (isa) {
+    case EB_ISA_SCALAR: return 1;
+#if defined(__x86_64__)
+    case EB_ISA_AVX2: return (f & EB_CPU_X86_AVX2) != 0;
+    case EB_ISA_AVX512VNNI: return (f & EB_CPU_X86_AVX512VNNI) != 0;
+#elif defined(__aarch64__)
+    case EB_ISA_NEON: return (f & EB_CPU_ARM_NEON) != 0;
+    case EB_ISA_NEONDOT: return (f & EB_CPU_ARM_NEONDOT) != 0;
+#endif
+    default: return 0;
+  }
+}
+
+int eb_best_isa(uint32_t f) {
+  const int order[] = {EB_ISA_AVX512VNNI, EB_ISA_AVX2, EB_ISA_NEONDOT, EB_ISA_NEON};
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+    if (eb_isa_supported(order[i], f)) return order[i];
+  }
+  return EB_ISA_SCALAR;
+}
+
+static const eb_kernel_config eb_configs[] = {
+    {EB_ISA_SCALAR, "scalar", eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar,
+     "qs8_qc8w_gemm_fp32_4x4c1__scalar", 4, {4, 4, 1, 1, 0}},
+#if defined(__x86_64__)
+    {EB_ISA_AVX2, "avx2", eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2,
+     "qs8_qc8w_gemm_fp32_4x8c2__avx2", 4, {8, 8, 2, 2, 0}},
+    {EB_ISA_AVX512VNNI, "avx512vnni", eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni,
+     "qs8_qc8w_gemm_fp32_8x32c4__avx512vnni", 8, {32, 16, 4, 1, 1}},
+#endif
+#if defined(__aarch64__)
+    {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon,
+     "qs8_qc8w_gemm_fp32_2x8c8__neon", 2, {8, 8, 8, 1, 0}},
+    {EB_ISA_NEONDOT, "neondot", eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot,
+     "qs8_qc8w_gemm_fp32_4x8c4__neondot", 4, {8, 8, 4, 1, 0}},
+#endif
+};
+
+const eb_kernel_config* eb_kernel_config_for(int isa) {
+  for (size_t i = 0; i < sizeof eb_configs / sizeof eb_configs[0]; i++) {
+    if (eb_configs[i].isa == isa) return &eb_configs[i];
+  }
+  return NULL;
+}

@@ -1,0 +1,102 @@
+// Int8 kernels: signed 8-bit activations with a per-tensor zero point (qs8), signed 8-bit weights
+// symmetric per output channel (qc8w, range -127..127), int32 accumulation, fp32 requantization.
+//
+// Requantization, the one definition every kernel, the reference and the quantizer share:
+//   v   = (float)acc * scale                     (scale = s_in * s_w[c] / s_out, fp32)
+//   v   = min(max(v, qmin - zp), qmax - zp)      (clamp; both bounds are integers)
+//   out = (int32)round_half_to_even(v) + zp      (then, optionally, out = lut[(uint8_t)out])
+//
+// Over-read contract: a kernel may read up to EB_EXTRA_BYTES past the last byte of any int8 input
+// row it is given (K rounded up to its k-block); the arena planner pads every tensor for it. Packed
+// weights are zero there, so the extra bytes never change a result.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EB_EXTRA_BYTES 64
+
+/// Output quantization shared by every int8 kernel. Per-channel scales live in the packed weights.
+typedef struct {
+  int32_t zero_point;   ///< output zero point
+  int32_t qmin, qmax;   ///< output clamp, -128 <= qmin <= qmax <= 127 (a fused ReLU/ReLU6 narrows it)
+  const int8_t* lut;    ///< optional 256-entry table indexed by the requantized byte (uint8 view); NULL = none
+} eb_qs8_requant_params;
+
+/// The requantization above for one value (reference; SIMD kernels reproduce it bit for bit).
+static inline int8_t eb_qs8_requantize(int32_t acc, float scale, const eb_qs8_requant_params* p) {
+  float v = (float)acc * scale;
+  const float lo = (float)(p->qmin - p->zero_point), hi = (float)(p->qmax - p->zero_point);
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  const int32_t q = (int32_t)__builtin_rintf(v) + p->zero_point;
+  return p->lut != NULL ? p->lut[(uint8_t)(int8_t)q] : (int8_t)q;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: C[m][n] = requant(bias[n] + sum_k (A[m][k] - a_zero_point) * W[n][k]), for 1x1 convolutions
+// (A = NHWC pixels x channels) and linear layers.
+// ---------------------------------------------------------------------------------------------
+
+/// Packed-weight layout of one GEMM micro-kernel family.
+typedef struct {
+  uint32_t nr;          ///< output channels per tile
+  uint32_t nr_tail;     ///< width of the last tile when it has at most this many channels (else nr)
+  uint32_t kr;          ///< k values per block, contiguous per channel
+  uint32_t welem;       ///< bytes per packed weight: 1 (int8) or 2 (int16)
+  uint32_t a_xor;       ///< 1 if the kernel reads A as uint8 (A ^ 0x80; VNNI's u8 x s8), 0 otherwise
+} eb_gemm_packing;
+
+/// Bytes of packed weights for n output channels and k inputs.
+size_t eb_qs8_gemm_packed_size(const eb_gemm_packing* pk, size_t n, size_t k);
+
+/// Packs W ([n][k] int8, row-major), bias ([n] int32, may be NULL) and scale ([n] fp32) into `out`.
+/// Folds -a_zero_point * sum_k W[n][k] (and -128 * sum when a_xor) into the bias.
+void eb_qs8_gemm_pack(const eb_gemm_packing* pk, size_t n, size_t k, const int8_t* w,
+                      const int32_t* bias, const float* scale, int32_t a_zero_point, void* out);
+
+/// A GEMM micro-kernel: computes `mr` (<= MR) rows of C for all `nc` output channels.
+/// a: first row of A, a_stride bytes between rows; c: first row of C, c_stride bytes between rows.
+typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a,
+                                        size_t a_stride, const void* w, int8_t* c,
+                                        size_t c_stride, const eb_qs8_requant_params* params);
+
+#define EB_DECLARE_GEMM(name)                                                                   \
+  void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w,   \
+            int8_t* c, size_t c_stride, const eb_qs8_requant_params* params);
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
+
+/// A ^ 0x80 for n bytes (int8 -> the uint8 view VNNI kernels read). y may alias x.
+void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Kernel configuration: the table chosen once at load from the CPU probe (hardware-config style).
+// ---------------------------------------------------------------------------------------------
+enum { EB_ISA_SCALAR = 0, EB_ISA_AVX2 = 1, EB_ISA_AVX512VNNI = 2, EB_ISA_NEON = 3, EB_ISA_NEONDOT = 4 };
+
+typedef struct {
+  int isa;                        ///< EB_ISA_*
+  const char* name;               ///< "scalar", "avx2", …
+  eb_qs8_gemm_ukernel_fn gemm;
+  const char* gemm_name;
+  uint32_t gemm_mr;
+  eb_gemm_packing gemm_packing;
+} eb_kernel_config;
+
+/// Best ISA level the features (eb_cpu_features()) allow.
+int eb_best_isa(uint32_t features);
+/// 1 if this CPU (features) can run `isa`.
+int eb_isa_supported(int isa, uint32_t features);
+/// The kernel table for `isa`, or NULL when this build has no kernels for it.
+const eb_kernel_config* eb_kernel_config_for(int isa);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,74 @@
+// Int8 GEMM for NEON with dot product (Cortex-A76, Pi 5): 4 rows x 8 channels, sdot on 4-byte
+// k-groups, two groups (8 bytes of A per row) per step.
+#include <CEdgeboneKernels.h>
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+#define EB_TARGET __attribute__((target("dotprod")))
+
+static inline EB_TARGET int8x8_t eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0,
+                                             float32x4_t s1, const eb_qs8_requant_params* p) {
+  const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
+  const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
+  const int32x4_t zp = vdupq_n_s32(p->zero_point);
+  float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(lo4), s0), lo), hi);
+  float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(hi4), s1), lo), hi);
+  const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
+  return vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)));
+}
+
+EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot(size_t mr, size_t nc, size_t kc,
+                                                           const int8_t* a, size_t a_stride,
+                                                           const void* w, int8_t* c,
+                                                           size_t c_stride,
+                                                           const eb_qs8_requant_params* params) {
+  const int8_t* ar[4];
+  int8_t* cr[4];
+  for (size_t r = 0; r < 4; r++) {
+    const size_t rr = r < mr ? r : mr - 1;
+    ar[r] = a + rr * a_stride;
+    cr[r] = c + rr * c_stride;
+  }
+  const size_t kpad = (kc + 3) & ~(size_t)3;
+  const int8_t* p = (const int8_t*)w;
+  while (nc > 0) {
+    const int32x4_t b0 = vld1q_s32((const int32_t*)p), b1 = vld1q_s32((const int32_t*)p + 4);
+    p += 32;
+    int32x4_t acc[4][2];
+    for (int r = 0; r < 4; r++) { acc[r][0] = b0; acc[r][1] = b1; }
+    size_t k = 0;
+    for (; k + 8 <= kpad; k += 8) {
+      const int8x16_t w0 = vld1q_s8(p), w1 = vld1q_s8(p + 16), w2 = vld1q_s8(p + 32), w3 = vld1q_s8(p + 48);
+      p += 64;
+      for (int r = 0; r < 4; r++) {
+        const int8x8_t va = vld1_s8(ar[r] + k);
+        acc[r][0] = vdotq_lane_s32(acc[r][0], w0, va, 0);
+        acc[r][1] = vdotq_lane_s32(acc[r][1], w1, va, 0);
+        acc[r][0] = vdotq_lane_s32(acc[r][0], w2, va, 1);
+        acc[r][1] = vdotq_lane_s32(acc[r][1], w3, va, 1);
+      }
+    }
+    if (k < kpad) {
+      const int8x16_t w0 = vld1q_s8(p), w1 = vld1q_s8(p + 16);
+      p += 32;
+      for (int r = 0; r < 4; r++) {
+        const int8x8_t va = vld1_s8(ar[r] + k);  // reads 4 bytes past the last group: EB_EXTRA_BYTES
+        acc[r][0] = vdotq_lane_s32(acc[r][0], w0, va, 0);
+        acc[r][1] = vdotq_lane_s32(acc[r][1], w1, va, 0);
+      }
+    }
+    const float32x4_t s0 = vld1q_f32((const float*)p), s1 = vld1q_f32((const float*)p + 4);
+    p += 32;
+    const size_t n = nc < 8 ? nc : 8;
+    for (int r = 3; r >= 0; r--) {
+      if ((size_t)r >= mr) continue;
+      int8_t tmp[8];
+      vst1_s8(tmp, eb_requant8(acc[r][0], acc[r][1], s0, s1, params));
+      for (size_t j = 0; j < n; j++) cr[r][j] = params->lut != NULL ? params->lut[(uint8_t)tmp[j]] : tmp[j];
+      cr[r] += n;
+    }
+    nc -= n;
+  }
+}
+#endif
