@@ -1,0 +1,107 @@
+// Exact-match tester for the AArch64 kernels, cross-compiled and run under qemu-aarch64 (see
+// run.sh): every variant this CPU model runs against a naive reference, plus the dispatch check.
+// usage: kernel-tester EXPECTED_BEST_ISA   (scalar | neon | neondot)
+#include <CEdgeboneKernels.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state = 1;
+static uint64_t rnd(void) {
+  rng_state += 0x9E3779B97F4A7C15ull;
+  uint64_t z = rng_state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static int32_t rnd_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+static float rnd_f(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() >> 40) / (float)(1 << 24); }
+
+static int failures = 0, cases = 0;
+
+static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k, int32_t a_zero,
+                      int32_t zp, int32_t qmin, int32_t qmax, float scale_hi, int with_lut) {
+  const size_t a_stride = k + 3, c_stride = n + 5;
+  int8_t* a = malloc(m * a_stride + EB_EXTRA_BYTES);
+  int8_t* w = malloc(n * k);
+  int32_t* bias = malloc(n * 4);
+  float* scale = malloc(n * 4);
+  int8_t lut[256];
+  for (size_t i = 0; i < m * a_stride + EB_EXTRA_BYTES; i++) a[i] = (int8_t)rnd_in(-128, 127);
+  for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
+  const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
+  for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-span, span); scale[j] = rnd_f(scale_hi / 4, scale_hi); }
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
+
+  int8_t* expected = malloc(m * n);
+  for (size_t r = 0; r < m; r++)
+    for (size_t j = 0; j < n; j++) {
+      int32_t acc = bias[j];
+      for (size_t i = 0; i < k; i++) acc += ((int32_t)a[r * a_stride + i] - a_zero) * w[j * k + i];
+      expected[r * n + j] = eb_qs8_requantize(acc, scale[j], &p);
+    }
+  const size_t packed_size = eb_qs8_gemm_packed_size(&cfg->gemm_packing, n, k);
+  void* packed = malloc(packed_size);
+  eb_qs8_gemm_pack(&cfg->gemm_packing, n, k, w, bias, scale, a_zero, packed);
+  if (cfg->gemm_packing.a_xor) eb_x8_xor80(a, (uint8_t*)a, m * a_stride);
+  int8_t* c = malloc(m * c_stride);
+  memset(c, 0x5A, m * c_stride);
+  for (size_t m0 = 0; m0 < m; m0 += cfg->gemm_mr) {
+    const size_t mr = m - m0 < cfg->gemm_mr ? m - m0 : cfg->gemm_mr;
+    cfg->gemm(mr, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, &p);
+  }
+  int bad = 0;
+  for (size_t r = 0; r < m && !bad; r++)
+    for (size_t j = 0; j < c_stride && !bad; j++) {
+      const int8_t want = j < n ? expected[r * n + j] : 0x5A;
+      if (c[r * c_stride + j] != want) {
+        printf("FAIL %s m%zu n%zu k%zu a_zp %d zp %d clamp [%d,%d] lut %d: row %zu col %zu expected %d got %d\n",
+               cfg->gemm_name, m, n, k, a_zero, zp, qmin, qmax, with_lut, r, j, want, c[r * c_stride + j]);
+        bad = 1;
+      }
+    }
+  failures += bad;
+  cases++;
+  free(a); free(w); free(bias); free(scale); free(expected); free(packed); free(c);
+}
+
+static void test_gemm_family(const eb_kernel_config* cfg) {
+  const size_t kr = cfg->gemm_packing.kr, nr = cfg->gemm_packing.nr, mr = cfg->gemm_mr;
+  const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr - 1, 2 * kr, 2 * kr + 1, 15, 16, 17, 33, 64, 67, 144};
+  const size_t ns[] = {1, 2, 7, nr - 1, nr, nr + 1, 2 * nr - 1, 2 * nr + 1, 16, 17, 24, 40};
+  const size_t ms[] = {1, 2, mr - 1, mr, mr + 1, 2 * mr + 3};
+  for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
+    for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+      for (size_t c = 0; c < sizeof ms / sizeof *ms; c++) {
+        if (ks[a] == 0 || ns[b] == 0 || ms[c] == 0) continue;
+        const float s = 40.0f / (8192.0f * __builtin_sqrtf((float)ks[a]));
+        test_gemm(cfg, ms[c], ns[b], ks[a], rnd_in(-128, 127), rnd_in(-128, 127), -128, 127, s, 0);
+      }
+  test_gemm(cfg, 3, 37, 19, -128, -128, -128, 127, 1e-5f, 0);
+  test_gemm(cfg, 3, 37, 19, 127, 127, -128, 127, 4.0f, 0);
+  test_gemm(cfg, mr + 1, 37, 19, -128, 127, -128, 127, 1e-2f, 1);
+  test_gemm(cfg, 5, 9, 2, 0, 0, -128, 127, 0.5f, 0);
+  test_gemm(cfg, 5, 9, 2, 0, -5, -5, 127, 0.01f, 0);
+  test_gemm(cfg, 5, 64, 200, -17, 20, 0, 20, 2e-3f, 1);
+}
+
+int main(int argc, char** argv) {
+  const uint32_t f = eb_cpu_features();
+  const int best = eb_best_isa(f);
+  const eb_kernel_config* best_cfg = eb_kernel_config_for(best);
+  printf("features 0x%x, best ISA %s\n", f, best_cfg ? best_cfg->name : "?");
+  if (argc > 1 && strcmp(argv[1], best_cfg->name) != 0) {
+    printf("FAIL dispatch: expected %s, chose %s\n", argv[1], best_cfg->name);
+    return 1;
+  }
+  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_NEONDOT; isa++) {
+    const eb_kernel_config* cfg = eb_kernel_config_for(isa);
+    if (cfg == NULL || !eb_isa_supported(isa, f)) continue;
+    const int before = failures;
+    test_gemm_family(cfg);
+    printf("%-12s %s: %s\n", cfg->name, cfg->gemm_name, failures == before ? "exact" : "MISMATCH");
+  }
+  printf("%d cases, %d failed\n", cases, failures);
+  return failures == 0 ? 0 : 1;
+}
