@@ -86,6 +86,85 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, 5, 64, 200, -17, 20, 0, 20, 2e-3f, 1);
 }
 
+static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t c, size_t k,
+                        size_t stride, int same, int32_t xz, int32_t zp, int32_t qmin, int32_t qmax,
+                        int with_lut) {
+  size_t oh, ow, pt, pl;
+  if (same) {
+    oh = (h + stride - 1) / stride; ow = (w + stride - 1) / stride;
+    const ptrdiff_t th = (ptrdiff_t)((oh - 1) * stride + k) - (ptrdiff_t)h;
+    const ptrdiff_t tw = (ptrdiff_t)((ow - 1) * stride + k) - (ptrdiff_t)w;
+    pt = th > 0 ? (size_t)th / 2 : 0; pl = tw > 0 ? (size_t)tw / 2 : 0;
+  } else {
+    const size_t p = ((stride - 1) + (k - 1)) / 2;
+    pt = pl = p;
+    oh = (h + 2 * p - k) / stride + 1; ow = (w + 2 * p - k) / stride + 1;
+  }
+  const size_t taps = k * k;
+  int8_t* x = malloc(h * w * c + EB_EXTRA_BYTES);
+  int8_t* wt = malloc(taps * c);
+  int32_t* bias = malloc(c * 4);
+  float* scale = malloc(c * 4);
+  int8_t lut[256];
+  int8_t* zero = malloc(c + EB_EXTRA_BYTES);
+  for (size_t i = 0; i < h * w * c + EB_EXTRA_BYTES; i++) x[i] = (int8_t)rnd_in(-128, 127);
+  for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)rnd_in(-127, 127);
+  const float typical = 40.0f / (8192.0f * __builtin_sqrtf((float)taps));
+  for (size_t j = 0; j < c; j++) { scale[j] = rnd_f(typical / 2, typical * 2); bias[j] = rnd_in(-(int32_t)(32 / typical), (int32_t)(32 / typical)); }
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  memset(zero, (int8_t)xz, c + EB_EXTRA_BYTES);
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
+  int8_t* expected = malloc(oh * ow * c);
+  for (size_t oy = 0; oy < oh; oy++)
+    for (size_t ox = 0; ox < ow; ox++)
+      for (size_t ch = 0; ch < c; ch++) {
+        int32_t acc = bias[ch];
+        for (size_t ky = 0; ky < k; ky++)
+          for (size_t kx = 0; kx < k; kx++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy * stride + ky) - (ptrdiff_t)pt;
+            const ptrdiff_t ix = (ptrdiff_t)(ox * stride + kx) - (ptrdiff_t)pl;
+            const int32_t xv = (iy >= 0 && iy < (ptrdiff_t)h && ix >= 0 && ix < (ptrdiff_t)w) ? x[((size_t)iy * w + (size_t)ix) * c + ch] : xz;
+            acc += (xv - xz) * wt[(ky * k + kx) * c + ch];
+          }
+        expected[(oy * ow + ox) * c + ch] = eb_qs8_requantize(acc, scale[ch], &p);
+      }
+  void* packed = malloc(eb_qs8_dwconv_packed_size(&cfg->dwconv_packing, c, taps));
+  eb_qs8_dwconv_pack(&cfg->dwconv_packing, c, taps, wt, bias, scale, xz, packed);
+  int8_t* y = malloc(oh * ow * c + 64);
+  memset(y, 0x33, oh * ow * c + 64);
+  cfg->dwconv(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, 0, oh / 2, zero, &p);
+  cfg->dwconv(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, oh / 2, oh, zero, &p);
+  int bad = 0;
+  for (size_t i = 0; i < oh * ow * c + 64 && !bad; i++) {
+    const int8_t want = i < oh * ow * c ? expected[i] : 0x33;
+    if (y[i] != want) {
+      printf("FAIL %s %zux%zux%zu k%zu s%zu same %d xz %d zp %d: byte %zu expected %d got %d\n", cfg->dwconv_name,
+             h, w, c, k, stride, same, xz, zp, i, want, y[i]);
+      bad = 1;
+    }
+  }
+  failures += bad;
+  cases++;
+  free(x); free(wt); free(bias); free(scale); free(zero); free(expected); free(packed); free(y);
+}
+
+static void test_dwconv_family(const eb_kernel_config* cfg) {
+  const size_t ct = cfg->dwconv_packing.ct;
+  const size_t cs[] = {1, ct - 1, ct, ct + 1, 2 * ct + 3, 24};
+  const size_t hw[][2] = {{1, 1}, {2, 3}, {7, 7}, {8, 6}, {5, 12}};
+  for (size_t k = 3; k <= 5; k += 2)
+    for (size_t s = 1; s <= 2; s++)
+      for (int same = 0; same <= 1; same++)
+        for (size_t g = 0; g < 5; g++)
+          for (size_t ci = 0; ci < 6; ci++)
+            if (cs[ci] > 0)
+              test_dwconv(cfg, hw[g][0], hw[g][1], cs[ci], k, s, same, rnd_in(-128, 127), rnd_in(-128, 127), -128, 127, 0);
+  test_dwconv(cfg, 9, 10, 19, 5, 2, 1, -128, -128, -128, 127, 0);
+  test_dwconv(cfg, 9, 10, 19, 5, 2, 1, 127, 127, -128, 127, 1);
+  test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
+  test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   const int best = eb_best_isa(f);
@@ -101,6 +180,9 @@ int main(int argc, char** argv) {
     const int before = failures;
     test_gemm_family(cfg);
     printf("%-12s %s: %s\n", cfg->name, cfg->gemm_name, failures == before ? "exact" : "MISMATCH");
+    const int before_dw = failures;
+    test_dwconv_family(cfg);
+    printf("%-12s %s: %s\n", cfg->name, cfg->dwconv_name, failures == before_dw ? "exact" : "MISMATCH");
   }
   printf("%d cases, %d failed\n", cases, failures);
   return failures == 0 ? 0 : 1;

@@ -77,6 +77,40 @@ EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
 void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
 
 // ---------------------------------------------------------------------------------------------
+// Depthwise convolution, NHWC, k x k (3 or 5), any stride and padding (TF "same" included):
+// y[oy][ox][c] = requant(bias[c] + sum_taps (x[iy][ix][c] - x_zero_point) * W[ky][kx][c]).
+// Taps in the padding read `zero_row` (c + 64 bytes of x_zero_point), so they add nothing.
+// ---------------------------------------------------------------------------------------------
+
+/// Packed-weight layout of one depthwise family: per tile of `ct` channels, int32 bias[ct],
+/// weights [k*k][ct] of `welem` bytes, fp32 scale[ct]. welem 1: int8; 2: int16; 4: the int16 in the
+/// low half of an int32 with a zero high half (what vpmaddwd needs to multiply exactly).
+typedef struct {
+  uint32_t ct, welem;
+} eb_dwconv_packing;
+
+size_t eb_qs8_dwconv_packed_size(const eb_dwconv_packing* pk, size_t c, size_t taps);
+/// w: [taps][c] int8; bias may be NULL. Folds -x_zero_point * sum_taps w into the bias.
+void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, const int8_t* w,
+                        const int32_t* bias, const float* scale, int32_t x_zero_point, void* out);
+
+/// Computes output rows [oy0, oy1).
+typedef void (*eb_qs8_dwconv_ukernel_fn)(const int8_t* x, size_t h, size_t w, size_t c,
+                                          const void* packed, size_t k, size_t stride,
+                                          size_t pad_top, size_t pad_left, int8_t* y, size_t oh,
+                                          size_t ow, size_t oy0, size_t oy1,
+                                          const int8_t* zero_row,
+                                          const eb_qs8_requant_params* params);
+#define EB_DECLARE_DWCONV(name)                                                                 \
+  void name(const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k,        \
+            size_t stride, size_t pad_top, size_t pad_left, int8_t* y, size_t oh, size_t ow,    \
+            size_t oy0, size_t oy1, const int8_t* zero_row, const eb_qs8_requant_params* params);
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_4c__scalar)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_16c__avx512skx)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon)
+
+// ---------------------------------------------------------------------------------------------
 // Kernel configuration: the table chosen once at load from the CPU probe (hardware-config style).
 // ---------------------------------------------------------------------------------------------
 enum { EB_ISA_SCALAR = 0, EB_ISA_AVX2 = 1, EB_ISA_AVX512VNNI = 2, EB_ISA_NEON = 3, EB_ISA_NEONDOT = 4 };
@@ -88,6 +122,9 @@ typedef struct {
   const char* gemm_name;
   uint32_t gemm_mr;
   eb_gemm_packing gemm_packing;
+  eb_qs8_dwconv_ukernel_fn dwconv;
+  const char* dwconv_name;
+  eb_dwconv_packing dwconv_packing;
 } eb_kernel_config;
 
 /// Best ISA level the features (eb_cpu_features()) allow.
