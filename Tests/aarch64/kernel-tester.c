@@ -165,6 +165,64 @@ static void test_dwconv_family(const eb_kernel_config* cfg) {
   test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
 }
 
+// Elementwise kernels and the stem convolution: each variant against the scalar build (which the
+// x86 testers check against independent references).
+static void test_elementwise_family(const eb_kernel_config* cfg) {
+  const eb_kernel_config* ref = eb_kernel_config_for(EB_ISA_SCALAR);
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  const size_t ns[] = {1, 7, 16, 17, 63, 64, 65, 1000};
+  for (size_t t = 0; t < 8; t++) {
+    const size_t n = ns[t], rows = 1 + n % 7, c = n;
+    int8_t* a = malloc(rows * c + 64); int8_t* b = malloc(rows * c + 64);
+    int8_t* y0 = malloc(rows * c + 64); int8_t* y1 = malloc(rows * c + 64);
+    int32_t* acc = malloc(c * 4);
+    for (size_t i = 0; i < rows * c + 64; i++) { a[i] = (int8_t)rnd_in(-128, 127); b[i] = (int8_t)rnd_in(-128, 127); }
+    eb_qs8_add_params ap = {rnd_in(-128, 127), rnd_in(-128, 127), rnd_f(0.01f, 2), rnd_f(0.01f, 2), {rnd_in(-128, 127), -128, 127, (t & 1) ? lut : NULL}};
+    ref->vadd(n, a, b, y0, &ap); cfg->vadd(n, a, b, y1, &ap);
+    int bad = memcmp(y0, y1, n) != 0;
+    eb_qs8_mulc_params mp = {rnd_in(-128, 127), -128, rnd_f(1e-4f, 1e-2f), {rnd_in(-128, 127), -128, 127, NULL}};
+    ref->vmulc(rows, c, a, b, y0, &mp); cfg->vmulc(rows, c, a, b, y1, &mp);
+    bad |= memcmp(y0, y1, rows * c) != 0;
+    eb_qs8_gavgpool_params gp = {rnd_in(-128, 127), rnd_f(0.5f, 2) / (float)rows, {rnd_in(-128, 127), -128, 127, NULL}};
+    ref->gavgpool(rows, c, a, y0, acc, &gp); cfg->gavgpool(rows, c, a, y1, acc, &gp);
+    bad |= memcmp(y0, y1, c) != 0;
+    ref->lut(n, a, y0, lut); cfg->lut(n, a, y1, lut);
+    bad |= memcmp(y0, y1, n) != 0;
+    if (bad) printf("FAIL %s elementwise n%zu\n", cfg->name, n);
+    failures += bad; cases++;
+    free(a); free(b); free(y0); free(y1); free(acc);
+  }
+  // Stem: 3x3 stride 2 on 3 channels, TF-same and symmetric, against the scalar table.
+  for (int same = 0; same <= 1; same++) {
+    const size_t h = 17, w = 15, cin = 3, cout = 32, k = 3, s = 2;
+    const size_t oh = same ? (h + 1) / 2 : (h + 2 - 3) / 2 + 1, ow = same ? (w + 1) / 2 : (w + 2 - 3) / 2 + 1;
+    const size_t pt = same ? ((oh - 1) * s + k - h) / 2 : 1, pl = same ? ((ow - 1) * s + k - w) / 2 : 1;
+    const size_t kc = k * k * cin;
+    int8_t* x = malloc(h * w * cin + 64); int8_t* wt = malloc(cout * kc);
+    int32_t bias[32]; float scale[32];
+    for (size_t i = 0; i < h * w * cin + 64; i++) x[i] = (int8_t)rnd_in(-128, 127);
+    for (size_t i = 0; i < cout * kc; i++) wt[i] = (int8_t)rnd_in(-127, 127);
+    for (size_t j = 0; j < cout; j++) { bias[j] = rnd_in(-3000, 3000); scale[j] = rnd_f(1e-3f, 1e-2f); }
+    const int32_t xz = rnd_in(-128, 127);
+    eb_qs8_requant_params p = {rnd_in(-128, 127), -128, 127, NULL};
+    int8_t* y0 = malloc(oh * ow * cout); int8_t* y1 = malloc(oh * ow * cout);
+    const eb_kernel_config* cfgs[2] = {ref, cfg};
+    int8_t* outs[2] = {y0, y1};
+    for (int v = 0; v < 2; v++) {
+      void* packed = malloc(eb_qs8_gemm_packed_size(&cfgs[v]->gemm_packing, cout, kc));
+      eb_qs8_gemm_pack(&cfgs[v]->gemm_packing, cout, kc, wt, bias, scale, xz, packed);
+      int8_t* patches = malloc(eb_qs8_conv_hwc_scratch_size(cfgs[v], k, cin));
+      eb_qs8_conv_hwc(cfgs[v], x, h, w, cin, cout, packed, k, s, pt, pl, outs[v], oh, ow, 0, oh, xz, patches, &p);
+      free(packed); free(patches);
+    }
+    const int bad = memcmp(y0, y1, oh * ow * cout) != 0;
+    if (bad) printf("FAIL %s conv_hwc same %d\n", cfg->name, same);
+    failures += bad; cases++;
+    free(x); free(wt); free(y0); free(y1);
+  }
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   const int best = eb_best_isa(f);
@@ -183,6 +241,9 @@ int main(int argc, char** argv) {
     const int before_dw = failures;
     test_dwconv_family(cfg);
     printf("%-12s %s: %s\n", cfg->name, cfg->dwconv_name, failures == before_dw ? "exact" : "MISMATCH");
+    const int before_ew = failures;
+    test_elementwise_family(cfg);
+    printf("%-12s vadd/vmulc/gavgpool/lut/conv_hwc: %s\n", cfg->name, failures == before_ew ? "exact" : "MISMATCH");
   }
   printf("%d cases, %d failed\n", cases, failures);
   return failures == 0 ? 0 : 1;

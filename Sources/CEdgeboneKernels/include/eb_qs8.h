@@ -111,11 +111,77 @@ EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_16c__avx512skx)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon)
 
 // ---------------------------------------------------------------------------------------------
+// Elementwise int8 kernels (one C body, built per ISA and vectorized by the compiler).
+// Float parts are computed without contraction (separate multiply and add) in every build.
+// ---------------------------------------------------------------------------------------------
+
+/// Residual add: y = requant((a - a_zero) * a_scale + (b - b_zero) * b_scale) with scale 1,
+/// a_scale = s_a / s_y, b_scale = s_b / s_y.
+typedef struct {
+  int32_t a_zero, b_zero;
+  float a_scale, b_scale;
+  eb_qs8_requant_params out;
+} eb_qs8_add_params;
+
+/// Channel scaling (squeeze-and-excite gate): y[r][j] = requant((x[r][j] - x_zero) * (g[j] - g_zero), scale).
+typedef struct {
+  int32_t x_zero, g_zero;
+  float scale;  ///< s_x * s_g / s_y
+  eb_qs8_requant_params out;
+} eb_qs8_mulc_params;
+
+/// Global average pool: y[j] = requant(sum_r (x[r][j] - x_zero), scale), scale = s_x / (rows * s_y).
+typedef struct {
+  int32_t x_zero;
+  float scale;
+  eb_qs8_requant_params out;
+} eb_qs8_gavgpool_params;
+
+typedef void (*eb_qs8_vadd_fn)(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                               const eb_qs8_add_params* p);
+typedef void (*eb_qs8_vmulc_fn)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
+                                int8_t* y, const eb_qs8_mulc_params* p);
+/// acc: c int32 of scratch.
+typedef void (*eb_qs8_gavgpool_fn)(size_t rows, size_t c, const int8_t* x, int8_t* y,
+                                   int32_t* acc, const eb_qs8_gavgpool_params* p);
+/// y[i] = lut[(uint8_t)x[i]]; y may alias x.
+typedef void (*eb_x8_lut_fn)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut);
+
+#define EB_DECLARE_ELEMENTWISE(isa)                                                             \
+  void eb_qs8_vadd_ukernel__##isa(size_t, const int8_t*, const int8_t*, int8_t*,                \
+                                  const eb_qs8_add_params*);                                    \
+  void eb_qs8_vmulc_ukernel__##isa(size_t, size_t, const int8_t*, const int8_t*, int8_t*,       \
+                                   const eb_qs8_mulc_params*);                                  \
+  void eb_qs8_gavgpool_ukernel__##isa(size_t, size_t, const int8_t*, int8_t*, int32_t*,         \
+                                      const eb_qs8_gavgpool_params*);                           \
+  void eb_x8_lut_ukernel__##isa(size_t, const int8_t*, int8_t*, const int8_t*);
+EB_DECLARE_ELEMENTWISE(scalar)
+EB_DECLARE_ELEMENTWISE(avx2)
+EB_DECLARE_ELEMENTWISE(avx512skx)
+EB_DECLARE_ELEMENTWISE(neon)
+
+// ---------------------------------------------------------------------------------------------
+// Dense k x k convolution for few input channels (the stem: 3x3, stride 2, 3 channels), without a
+// full im2col: patches of up to MR output pixels are gathered into `patches` (MR * kpad bytes,
+// kpad = k*k*cin rounded up to 64) and multiplied by the GEMM micro-kernel of the same table.
+// Weights are packed for the GEMM with K = k*k*cin in (ky, kx, cin) order.
+// ---------------------------------------------------------------------------------------------
+struct eb_kernel_config;
+/// Computes output rows [oy0, oy1) of y ([oh][ow][cout]).
+void eb_qs8_conv_hwc(const struct eb_kernel_config* cfg, const int8_t* x, size_t h, size_t w,
+                     size_t cin, size_t cout, const void* packed, size_t k, size_t stride,
+                     size_t pad_top, size_t pad_left, int8_t* y, size_t oh, size_t ow, size_t oy0,
+                     size_t oy1, int32_t x_zero_point, int8_t* patches,
+                     const eb_qs8_requant_params* params);
+/// Bytes of patch scratch eb_qs8_conv_hwc needs.
+size_t eb_qs8_conv_hwc_scratch_size(const struct eb_kernel_config* cfg, size_t k, size_t cin);
+
+// ---------------------------------------------------------------------------------------------
 // Kernel configuration: the table chosen once at load from the CPU probe (hardware-config style).
 // ---------------------------------------------------------------------------------------------
 enum { EB_ISA_SCALAR = 0, EB_ISA_AVX2 = 1, EB_ISA_AVX512VNNI = 2, EB_ISA_NEON = 3, EB_ISA_NEONDOT = 4 };
 
-typedef struct {
+typedef struct eb_kernel_config {
   int isa;                        ///< EB_ISA_*
   const char* name;               ///< "scalar", "avx2", …
   eb_qs8_gemm_ukernel_fn gemm;
@@ -125,6 +191,10 @@ typedef struct {
   eb_qs8_dwconv_ukernel_fn dwconv;
   const char* dwconv_name;
   eb_dwconv_packing dwconv_packing;
+  eb_qs8_vadd_fn vadd;
+  eb_qs8_vmulc_fn vmulc;
+  eb_qs8_gavgpool_fn gavgpool;
+  eb_x8_lut_fn lut;
 } eb_kernel_config;
 
 /// Best ISA level the features (eb_cpu_features()) allow.

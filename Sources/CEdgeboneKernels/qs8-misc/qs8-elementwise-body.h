@@ -1,0 +1,62 @@
+// Body of the elementwise int8 kernels, compiled once per ISA by the including file (which defines
+// EB_NAME). Loops are branch-free so the compiler vectorizes them for the target; the float
+// arithmetic is not contracted (the file sets fp contract off), so every build rounds identically.
+#include <stdint.h>
+
+static inline __attribute__((always_inline)) int32_t EB_NAME(eb_rq)(float v, float lo, float hi,
+                                                                   int32_t zp) {
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (int32_t)__builtin_rintf(v) + zp;
+}
+
+static void EB_NAME(eb_apply_lut)(int8_t* y, size_t n, const int8_t* lut) {
+  if (lut != NULL)
+    for (size_t i = 0; i < n; i++) y[i] = lut[(uint8_t)y[i]];
+}
+
+void EB_NAME(eb_qs8_vadd_ukernel)(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
+                                  const eb_qs8_add_params* p) {
+  const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
+  const int32_t za = p->a_zero, zb = p->b_zero, zp = p->out.zero_point;
+  const float sa = p->a_scale, sb = p->b_scale;
+  for (size_t i = 0; i < n; i++) {
+    const float ta = (float)((int32_t)a[i] - za) * sa;
+    const float tb = (float)((int32_t)b[i] - zb) * sb;
+    y[i] = (int8_t)EB_NAME(eb_rq)(ta + tb, lo, hi, zp);
+  }
+  EB_NAME(eb_apply_lut)(y, n, p->out.lut);
+}
+
+void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
+                                   int8_t* y, const eb_qs8_mulc_params* p) {
+  const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
+  const int32_t zx = p->x_zero, zg = p->g_zero, zp = p->out.zero_point;
+  const float s = p->scale;
+  for (size_t r = 0; r < rows; r++) {
+    const int8_t* xr = x + r * c;
+    int8_t* yr = y + r * c;
+    for (size_t j = 0; j < c; j++) {
+      const int32_t prod = ((int32_t)xr[j] - zx) * ((int32_t)g[j] - zg);
+      yr[j] = (int8_t)EB_NAME(eb_rq)((float)prod * s, lo, hi, zp);
+    }
+    EB_NAME(eb_apply_lut)(yr, c, p->out.lut);
+  }
+}
+
+void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, int8_t* y,
+                                      int32_t* acc, const eb_qs8_gavgpool_params* p) {
+  const int32_t bias = -(int32_t)rows * p->x_zero;
+  for (size_t j = 0; j < c; j++) acc[j] = bias;
+  for (size_t r = 0; r < rows; r++) {
+    const int8_t* xr = x + r * c;
+    for (size_t j = 0; j < c; j++) acc[j] += xr[j];
+  }
+  const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
+  for (size_t j = 0; j < c; j++) y[j] = (int8_t)EB_NAME(eb_rq)((float)acc[j] * p->scale, lo, hi, p->out.zero_point);
+  EB_NAME(eb_apply_lut)(y, c, p->out.lut);
+}
+
+void EB_NAME(eb_x8_lut_ukernel)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut) {
+  for (size_t i = 0; i < n; i++) y[i] = lut[(uint8_t)x[i]];
+}

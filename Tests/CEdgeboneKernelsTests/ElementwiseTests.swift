@@ -1,0 +1,116 @@
+// Exact-match testers for the elementwise int8 kernels and the stem convolution, every ISA build
+// this host runs against naive references.
+import CEdgeboneKernels
+import Testing
+
+@Suite struct ElementwiseTests {
+    static let isas = hostConfigs.map(\.isaName)
+    static func config(_ isa: String) -> eb_kernel_config { hostConfigs.first { $0.isaName == isa }! }
+
+    @Test(arguments: isas)
+    func residualAdd(isa: String) {
+        let cfg = Self.config(isa)
+        var rng = SeededGenerator(21)
+        for n in [1, 7, 15, 16, 17, 63, 64, 65, 1000] {
+            for (za, zb, zp, qmin, qmax, sa, sb, lut) in [(Int32(-128), Int32(127), Int32(0), Int32(-128), Int32(127), Float(0.7), Float(1.3), false),
+                                                          (5, -3, -128, -128, 127, 0.01, 2.5, true), (0, 0, 10, 10, 60, 0.5, 0.5, false),
+                                                          (127, -128, 127, -128, 127, 1e-3, 3e-3, false)] {
+                let a = (0..<(n + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
+                let b = (0..<(n + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
+                let table: [Int8]? = lut ? (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+                var y = [Int8](repeating: 0x11, count: n + 64)
+                table.withOptionalPointer { lp in
+                    var p = eb_qs8_add_params(a_zero: za, b_zero: zb, a_scale: sa, b_scale: sb,
+                                              out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lp))
+                    cfg.vadd(n, a, b, &y, &p)
+                }
+                var bad = 0
+                for i in 0..<n {
+                    let ta = Float(Int32(a[i]) - za) * sa, tb = Float(Int32(b[i]) - zb) * sb
+                    var v = ta + tb
+                    v = max(v, Float(qmin - zp)); v = min(v, Float(qmax - zp))
+                    var q = Int8(Int32(v.rounded(.toNearestOrEven)) + zp)
+                    if let table { q = table[Int(UInt8(bitPattern: q))] }
+                    if y[i] != q { bad += 1 }
+                }
+                #expect(bad == 0 && y[n...].allSatisfy { $0 == 0x11 }, "\(isa) vadd n\(n) za \(za) zb \(zb): \(bad) mismatches")
+            }
+        }
+    }
+
+    @Test(arguments: isas)
+    func channelScaleAndPoolAndLUT(isa: String) {
+        let cfg = Self.config(isa)
+        var rng = SeededGenerator(22)
+        for (rows, c) in [(1, 1), (3, 17), (49, 1152), (196, 96), (2, 64)] {
+            let x = (0..<(rows * c + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            let g = (0..<(c + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            let (zx, zg, zp) = (Int32.random(in: -128...127, using: &rng), Int32(-128), Int32.random(in: -128...127, using: &rng))
+            let s = Float.random(in: 1e-4...1e-2, using: &rng)
+            var y = [Int8](repeating: 0, count: rows * c + 64)
+            var mp = eb_qs8_mulc_params(x_zero: zx, g_zero: zg, scale: s, out: eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil))
+            cfg.vmulc(rows, c, x, g, &y, &mp)
+            var bad = 0
+            for r in 0..<rows { for j in 0..<c {
+                let want = requantize((Int32(x[r * c + j]) - zx) * (Int32(g[j]) - zg), scale: s, zeroPoint: zp, qmin: -128, qmax: 127, lut: nil)
+                if y[r * c + j] != want { bad += 1 }
+            }}
+            #expect(bad == 0, "\(isa) vmulc \(rows)x\(c): \(bad) mismatches")
+
+            let ps = 1 / Float(rows) * Float.random(in: 0.5...2, using: &rng)
+            var pooled = [Int8](repeating: 0, count: c + 64)
+            var acc = [Int32](repeating: 0, count: c)
+            var pp = eb_qs8_gavgpool_params(x_zero: zx, scale: ps, out: eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil))
+            cfg.gavgpool(rows, c, x, &pooled, &acc, &pp)
+            bad = 0
+            for j in 0..<c {
+                var sum: Int32 = 0
+                for r in 0..<rows { sum += Int32(x[r * c + j]) - zx }
+                if pooled[j] != requantize(sum, scale: ps, zeroPoint: zp, qmin: -128, qmax: 127, lut: nil) { bad += 1 }
+            }
+            #expect(bad == 0, "\(isa) gavgpool \(rows)x\(c): \(bad) mismatches")
+
+            let table = (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) }
+            var t = [Int8](repeating: 0, count: rows * c)
+            cfg.lut(rows * c, x, &t, table)
+            #expect((0..<(rows * c)).allSatisfy { t[$0] == table[Int(UInt8(bitPattern: x[$0]))] }, "\(isa) lut")
+        }
+    }
+
+    @Test(arguments: isas)
+    func stemConvolution(isa: String) {
+        var cfg = Self.config(isa)
+        var rng = SeededGenerator(23)
+        for (h, w, cin, cout, k, stride, same) in [(17, 15, 3, 32, 3, 2, true), (16, 16, 3, 32, 3, 2, false), (9, 8, 3, 24, 3, 1, false),
+                                                   (7, 9, 1, 5, 5, 2, true), (12, 12, 3, 40, 3, 2, true)] {
+            let oh = same ? (h + stride - 1) / stride : (h + 2 * ((stride - 1 + k - 1) / 2) - k) / stride + 1
+            let ow = same ? (w + stride - 1) / stride : (w + 2 * ((stride - 1 + k - 1) / 2) - k) / stride + 1
+            let pt = same ? max((oh - 1) * stride + k - h, 0) / 2 : (stride - 1 + k - 1) / 2
+            let pl = same ? max((ow - 1) * stride + k - w, 0) / 2 : (stride - 1 + k - 1) / 2
+            let kc = k * k * cin
+            let x = (0..<(h * w * cin + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            let wt = (0..<(cout * kc)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let bias = (0..<cout).map { _ in Int32.random(in: -3000...3000, using: &rng) }
+            let scale = (0..<cout).map { _ in Float.random(in: 1e-3...1e-2, using: &rng) }
+            let xz = Int32.random(in: -128...127, using: &rng), zp = Int32.random(in: -128...127, using: &rng)
+            var packed = [UInt8](repeating: 0, count: eb_qs8_gemm_packed_size(&cfg.gemm_packing, cout, kc))
+            eb_qs8_gemm_pack(&cfg.gemm_packing, cout, kc, wt, bias, scale, xz, &packed)
+            var patches = [Int8](repeating: 0, count: eb_qs8_conv_hwc_scratch_size(&cfg, k, cin))
+            var y = [Int8](repeating: 0, count: oh * ow * cout)
+            var params = eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil)
+            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, 0, oh / 2, xz, &patches, &params)
+            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, oh / 2, oh, xz, &patches, &params)
+            var bad = 0
+            for oy in 0..<oh { for ox in 0..<ow { for o in 0..<cout {
+                var acc = bias[o]
+                for ky in 0..<k { for kx in 0..<k { for i in 0..<cin {
+                    let iy = oy * stride + ky - pt, ix = ox * stride + kx - pl
+                    let xv = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? Int32(x[(iy * w + ix) * cin + i]) : xz
+                    acc += (xv - xz) * Int32(wt[o * kc + (ky * k + kx) * cin + i])
+                }}}
+                if y[(oy * ow + ox) * cout + o] != requantize(acc, scale: scale[o], zeroPoint: zp, qmin: -128, qmax: 127, lut: nil) { bad += 1 }
+            }}}
+            #expect(bad == 0, "\(isa) conv_hwc \(h)x\(w)x\(cin)→\(cout) k\(k) s\(stride) same \(same): \(bad) mismatches")
+        }
+    }
+}
