@@ -1,0 +1,180 @@
+// Kernel benchmark: time, GMAC/s and fraction of the measured single-core int8 peak for the real
+// GEMM (1x1 convolution / linear) shapes of EfficientNet-B0 (224) and SwinV2-Tiny (256, window 8),
+// and GB/s moved for B0's depthwise shapes, per ISA level. Not a test: it prints numbers.
+// Build and run: Benchmarks/kernel-bench.sh  (x86-64 here; the same file builds for AArch64).
+#include <CEdgeboneKernels.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+// 16 independent vpdpbusd chains: the int8 multiply-add ceiling of one core.
+__attribute__((target("avx512f,avx512vnni"), noinline)) static double vnni_peak_gmacs(void) {
+  __m512i acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi32(0x01020304), b = _mm512_set1_epi32(0x05060708);
+  const long iters = 20000000;
+  double best = 0;
+  for (int rep = 0; rep < 5; rep++) {
+    const double t0 = now();
+    for (long i = 0; i < iters; i++) {
+      for (int j = 0; j < 16; j++) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
+      __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]),
+                       "+v"(acc[6]), "+v"(acc[7]));
+    }
+    const double g = (double)iters * 16 * 64 / (now() - t0) / 1e9;
+    if (g > best) best = g;
+  }
+  int32_t sink[16];
+  _mm512_storeu_si512(sink, acc[15]);
+  if (sink[0] == 42) printf(" ");
+  return best;
+}
+#endif
+
+typedef struct { const char* net; int m, k, n, count; } gemm_shape;
+typedef struct { int h, w, c, k, s, count; } dw_shape;
+
+static const gemm_shape gemms[] = {
+    // EfficientNet-B0 at 224: pixels x in -> out, and how many layers have that shape.
+    {"B0", 12544, 32, 16, 1}, {"B0", 12544, 16, 96, 1}, {"B0", 3136, 96, 24, 1}, {"B0", 3136, 24, 144, 2},
+    {"B0", 3136, 144, 24, 1}, {"B0", 784, 144, 40, 1}, {"B0", 784, 40, 240, 2}, {"B0", 784, 240, 40, 1},
+    {"B0", 196, 240, 80, 1}, {"B0", 196, 80, 480, 3}, {"B0", 196, 480, 80, 2}, {"B0", 196, 480, 112, 1},
+    {"B0", 196, 112, 672, 3}, {"B0", 196, 672, 112, 2}, {"B0", 49, 672, 192, 1}, {"B0", 49, 192, 1152, 4},
+    {"B0", 49, 1152, 192, 3}, {"B0", 49, 1152, 320, 1}, {"B0", 49, 320, 1280, 1},
+    // SwinV2-Tiny, 256x256, window 8: tokens x in -> out per linear layer.
+    {"SwinV2-T", 4096, 96, 288, 2}, {"SwinV2-T", 4096, 96, 96, 2}, {"SwinV2-T", 4096, 96, 384, 2}, {"SwinV2-T", 4096, 384, 96, 2},
+    {"SwinV2-T", 1024, 384, 192, 1}, {"SwinV2-T", 1024, 192, 576, 2}, {"SwinV2-T", 1024, 192, 192, 2}, {"SwinV2-T", 1024, 192, 768, 2},
+    {"SwinV2-T", 1024, 768, 192, 2}, {"SwinV2-T", 256, 768, 384, 1}, {"SwinV2-T", 256, 384, 1152, 6}, {"SwinV2-T", 256, 384, 384, 6},
+    {"SwinV2-T", 256, 384, 1536, 6}, {"SwinV2-T", 256, 1536, 384, 6}, {"SwinV2-T", 64, 1536, 768, 1}, {"SwinV2-T", 64, 768, 2304, 2},
+    {"SwinV2-T", 64, 768, 768, 2}, {"SwinV2-T", 64, 768, 3072, 2}, {"SwinV2-T", 64, 3072, 768, 2},
+};
+
+static const dw_shape dws[] = {
+    {112, 112, 32, 3, 1, 1}, {112, 112, 96, 3, 2, 1}, {56, 56, 144, 3, 1, 1}, {56, 56, 144, 5, 2, 1},
+    {28, 28, 240, 5, 1, 1}, {28, 28, 240, 3, 2, 1}, {14, 14, 480, 3, 1, 2}, {14, 14, 480, 5, 1, 1},
+    {14, 14, 672, 5, 1, 2}, {14, 14, 672, 5, 2, 1}, {7, 7, 1152, 5, 1, 3}, {7, 7, 1152, 3, 1, 1},
+};
+
+// Median of `reps` timings of fn over the shape, each timing long enough to be measurable.
+static double time_gemm(const eb_kernel_config* cfg, const gemm_shape* s, int8_t* a, void* packed, int8_t* c,
+                        const eb_qs8_requant_params* p) {
+  double samples[7];
+  for (int r = 0; r < 7; r++) {
+    int inner = 0;
+    const double t0 = now();
+    double t1;
+    do {
+      for (int m0 = 0; m0 < s->m; m0 += cfg->gemm_mr) {
+        const size_t mr = (size_t)(s->m - m0) < cfg->gemm_mr ? (size_t)(s->m - m0) : cfg->gemm_mr;
+        cfg->gemm(mr, s->n, s->k, a + (size_t)m0 * s->k, s->k, packed, c + (size_t)m0 * s->n, s->n, p);
+      }
+      inner++;
+      t1 = now();
+    } while (t1 - t0 < 0.01);
+    samples[r] = (t1 - t0) / inner;
+  }
+  for (int i = 0; i < 7; i++)
+    for (int j = i + 1; j < 7; j++)
+      if (samples[j] < samples[i]) { const double t = samples[i]; samples[i] = samples[j]; samples[j] = t; }
+  return samples[3];
+}
+
+int main(int argc, char** argv) {
+  const uint32_t f = eb_cpu_features();
+  double peak = 0;
+#if defined(__x86_64__)
+  if (f & EB_CPU_X86_AVX512VNNI) {
+    peak = vnni_peak_gmacs();
+    printf("measured single-core peak (16 chains of vpdpbusd zmm): %.1f GMAC/s\n\n", peak);
+  }
+#endif
+  const char* only = argc > 1 ? argv[1] : NULL;
+  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_NEONDOT; isa++) {
+    const eb_kernel_config* cfg = eb_kernel_config_for(isa);
+    if (cfg == NULL || !eb_isa_supported(isa, f)) continue;
+    if (only != NULL && strcmp(only, cfg->name) != 0) continue;
+    printf("== %s: %s\n", cfg->name, cfg->gemm_name);
+    printf("%-9s %6s %5s %5s %4s %10s %8s %7s\n", "net", "M", "K", "N", "x", "time_us", "GMAC/s", "%peak");
+    double total_macs[2] = {0, 0}, total_time[2] = {0, 0};
+    for (size_t i = 0; i < sizeof gemms / sizeof *gemms; i++) {
+      const gemm_shape* s = &gemms[i];
+      int8_t* a = malloc((size_t)s->m * s->k + EB_EXTRA_BYTES);
+      int8_t* w = malloc((size_t)s->n * s->k);
+      int32_t* bias = calloc(s->n, 4);
+      float* scale = malloc(s->n * 4);
+      for (size_t j = 0; j < (size_t)s->m * s->k + EB_EXTRA_BYTES; j++) a[j] = (int8_t)(j * 37 + 11);
+      for (size_t j = 0; j < (size_t)s->n * s->k; j++) w[j] = (int8_t)((j * 53 + 7) % 255 - 127);
+      for (int j = 0; j < s->n; j++) scale[j] = 1e-4f;
+      void* packed = malloc(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
+      eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, bias, scale, 3, packed);
+      int8_t* c = malloc((size_t)s->m * s->n);
+      eb_qs8_requant_params p = {0, -128, 127, NULL};
+      const double t = time_gemm(cfg, s, a, packed, c, &p);
+      const double macs = (double)s->m * s->k * s->n;
+      const double g = macs / t / 1e9;
+      const int net = s->net[0] == 'B' ? 0 : 1;
+      total_macs[net] += macs * s->count;
+      total_time[net] += t * s->count;
+      if (peak > 0) printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %6.0f%%\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, 100 * g / peak);
+      else printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %7s\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, "-");
+      free(a); free(w); free(bias); free(scale); free(packed); free(c);
+    }
+    printf("all B0 1x1 layers: %.3f ms (%.1f GMAC/s); all SwinV2-T linear layers: %.3f ms (%.1f GMAC/s)\n",
+           total_time[0] * 1e3, total_macs[0] / total_time[0] / 1e9, total_time[1] * 1e3, total_macs[1] / total_time[1] / 1e9);
+
+    printf("\n%s: depthwise (B0 shapes)\n%-16s %3s %2s %4s %10s %8s %8s\n", cfg->dwconv_name, "HxWxC", "k", "s", "x", "time_us", "GB/s", "GMAC/s");
+    double dw_total = 0;
+    for (size_t i = 0; i < sizeof dws / sizeof *dws; i++) {
+      const dw_shape* s = &dws[i];
+      const size_t oh = (s->h + s->s - 1) / s->s, ow = (s->w + s->s - 1) / s->s, taps = s->k * s->k;
+      const size_t pad = (s->k - 1) / 2;
+      int8_t* x = malloc((size_t)s->h * s->w * s->c + EB_EXTRA_BYTES);
+      int8_t* wt = malloc(taps * s->c);
+      int32_t* bias = calloc(s->c, 4);
+      float* scale = malloc(s->c * 4);
+      int8_t* zero = calloc(s->c + EB_EXTRA_BYTES, 1);
+      for (size_t j = 0; j < (size_t)s->h * s->w * s->c; j++) x[j] = (int8_t)(j * 29 + 5);
+      for (size_t j = 0; j < taps * s->c; j++) wt[j] = (int8_t)((j * 31) % 255 - 127);
+      for (int j = 0; j < s->c; j++) scale[j] = 1e-3f;
+      const size_t psize = eb_qs8_dwconv_packed_size(&cfg->dwconv_packing, s->c, taps);
+      void* packed = malloc(psize);
+      eb_qs8_dwconv_pack(&cfg->dwconv_packing, s->c, taps, wt, bias, scale, 0, packed);
+      int8_t* y = malloc(oh * ow * s->c);
+      eb_qs8_requant_params p = {0, -128, 127, NULL};
+      double samples[7];
+      for (int r = 0; r < 7; r++) {
+        int inner = 0;
+        const double t0 = now();
+        double t1;
+        do {
+          cfg->dwconv(x, s->h, s->w, s->c, packed, s->k, s->s, pad, pad, y, oh, ow, 0, oh, zero, &p);
+          inner++;
+          t1 = now();
+        } while (t1 - t0 < 0.01);
+        samples[r] = (t1 - t0) / inner;
+      }
+      for (int a = 0; a < 7; a++)
+        for (int b = a + 1; b < 7; b++)
+          if (samples[b] < samples[a]) { const double tt = samples[a]; samples[a] = samples[b]; samples[b] = tt; }
+      const double t = samples[3];
+      const double bytes = (double)s->h * s->w * s->c + (double)oh * ow * s->c + (double)psize;
+      const double macs = (double)oh * ow * s->c * taps;
+      dw_total += t * s->count;
+      char dims[32];
+      snprintf(dims, sizeof dims, "%dx%dx%d", s->h, s->w, s->c);
+      printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9);
+      free(x); free(wt); free(bias); free(scale); free(zero); free(packed); free(y);
+    }
+    printf("all B0 depthwise layers: %.3f ms\n\n", dw_total * 1e3);
+  }
+  return 0;
+}
