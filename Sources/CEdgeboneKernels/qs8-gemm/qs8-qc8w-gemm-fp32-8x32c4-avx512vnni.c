@@ -57,6 +57,7 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni(
       p += 128;
       __m512i c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
       __m512i c40 = b0, c41 = b1, c50 = b0, c51 = b1, c60 = b0, c61 = b1, c70 = b0, c71 = b1;
+#pragma clang loop unroll_count(2)
       for (size_t k = 0; k < kpad; k += 4) {
         const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64);
         p += 128;
