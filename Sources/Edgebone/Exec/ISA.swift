@@ -11,19 +11,31 @@ public enum ISA: String, Sendable, CaseIterable, Comparable {
     var rank: Int { ISA.allCases.firstIndex(of: self)! }
     public static func < (a: ISA, b: ISA) -> Bool { a.rank < b.rank }
 
-    /// Levels the running CPU can execute.
-    public static var supported: [ISA] {
-        let f = eb_cpu_features()
-        var out: [ISA] = [.scalar]
-        if f & UInt32(EB_CPU_X86_AVX2) != 0 { out.append(.avx2) }
-        if f & UInt32(EB_CPU_X86_AVX512VNNI) != 0 && f & UInt32(EB_CPU_X86_AVX512F) != 0 { out.append(.avx512vnni) }
-        if f & UInt32(EB_CPU_ARM_NEON) != 0 { out.append(.neon) }
-        if f & UInt32(EB_CPU_ARM_NEONDOT) != 0 { out.append(.neondot) }
-        return out
+    /// The C kernel table's identifier for this level (EB_ISA_*).
+    public var code: Int32 {
+        switch self {
+        case .scalar: return Int32(EB_ISA_SCALAR)
+        case .avx2: return Int32(EB_ISA_AVX2)
+        case .avx512vnni: return Int32(EB_ISA_AVX512VNNI)
+        case .neon: return Int32(EB_ISA_NEON)
+        case .neondot: return Int32(EB_ISA_NEONDOT)
+        }
     }
 
+    /// Levels the running CPU can execute (the C probe and table decide, once).
+    public static let supported: [ISA] = {
+        let f = eb_cpu_features()
+        return ISA.allCases.filter { eb_isa_supported($0.code, f) != 0 && eb_kernel_config_for($0.code) != nil }
+    }()
+
     /// The best level this CPU runs.
-    public static var best: ISA { supported.max()! }
+    public static var best: ISA { ISA.allCases.first { $0.code == eb_best_isa(eb_cpu_features()) } ?? .scalar }
+
+    /// The int8 kernel table of this level (function pointers and packing layouts).
+    public var kernelConfig: UnsafePointer<eb_kernel_config> {
+        guard let c = eb_kernel_config_for(code) else { preconditionFailure("no kernels for \(self) in this build") }
+        return c
+    }
 
     /// The level to use: `EDGEBONE_ISA` if set (it must be one this CPU runs), else the best.
     public static func fromEnvironment() throws -> ISA {
