@@ -154,8 +154,10 @@ extension EfficientNetConfig {
     }
 
     /// Builds the float32 network from a timm-named checkpoint. Missing, extra or mis-shaped
-    /// tensors are `ModelFileError`s naming the tensor.
-    public func floatGraph(checkpoint file: SafeTensorsFile) throws -> FloatGraph {
+    /// tensors are `ModelFileError`s naming the tensor. `decomposed` keeps activations and
+    /// squeeze-and-excite as separate ops (every intermediate observable, for calibration); the
+    /// result is the same function.
+    public func floatGraph(checkpoint file: SafeTensorsFile, decomposed: Bool = false) throws -> FloatGraph {
         let expected = Set(checkpointTensorNames)
         let extra = file.names.filter { !expected.contains($0) && !$0.hasSuffix(".num_batches_tracked") }
         for name in checkpointTensorNames where file.tensors[name] == nil {
@@ -167,8 +169,15 @@ extension EfficientNetConfig {
         var g = FloatGraph()
         let s = preprocessing.inputSize
         var x = g.setInput(height: s, width: s, channels: 3)
+        // Convolution + activation, fused or as two ops.
+        func convAct(_ name: String, _ x: TensorIndex, _ w: [Float], _ b: [Float], out: Int, kernel: Int, stride: Int, act: Activation) -> TensorIndex {
+            let y = g.conv(name, x, weights: w, bias: b, outChannels: out, kernel: kernel, stride: stride, padding: padding,
+                           activation: decomposed ? .none : act)
+            if decomposed && act != .none { g.activation(name + ".act", y, act) }
+            return y
+        }
         var (w, b) = try loader.conv("conv_stem", bn: "bn1", out: stemChannels, in: 3, kernel: 3)
-        x = g.conv("conv_stem", x, weights: w, bias: b, outChannels: stemChannels, kernel: 3, stride: 2, padding: padding, activation: activation)
+        x = convAct("conv_stem", x, w, b, out: stemChannels, kernel: 3, stride: 2, act: activation)
         for (si, stage) in stages.enumerated() {
             for (bi, blk) in stage.enumerated() {
                 let p = "blocks.\(si).\(bi)."
@@ -176,19 +185,29 @@ extension EfficientNetConfig {
                 var bnIndex = 1
                 if blk.kind == .invertedResidual {
                     (w, b) = try loader.conv(p + "conv_pw", bn: p + "bn1", out: blk.midChannels, in: blk.inChannels, kernel: 1)
-                    x = g.conv(p + "conv_pw", x, weights: w, bias: b, outChannels: blk.midChannels, kernel: 1, stride: 1, padding: padding, activation: activation)
+                    x = convAct(p + "conv_pw", x, w, b, out: blk.midChannels, kernel: 1, stride: 1, act: activation)
                     bnIndex = 2
                 }
                 (w, b) = try loader.depthwise(p + "conv_dw", bn: p + "bn\(bnIndex)", channels: blk.midChannels, kernel: blk.kernel)
-                x = g.depthwise(p + "conv_dw", x, weights: w, bias: b, kernel: blk.kernel, stride: blk.stride, padding: padding, activation: activation)
+                x = g.depthwise(p + "conv_dw", x, weights: w, bias: b, kernel: blk.kernel, stride: blk.stride, padding: padding,
+                                activation: decomposed ? .none : activation)
+                if decomposed { g.activation(p + "conv_dw.act", x, activation) }
                 if blk.seChannels > 0 {
                     let (c, rd) = (blk.midChannels, blk.seChannels)
-                    g.squeezeExcite(p + "se", x,
-                                    reduceWeights: try file.floats(p + "se.conv_reduce.weight", shape: [rd, c, 1, 1]),
-                                    reduceBias: try file.floats(p + "se.conv_reduce.bias", shape: [rd]),
-                                    expandWeights: try file.floats(p + "se.conv_expand.weight", shape: [c, rd, 1, 1]),
-                                    expandBias: try file.floats(p + "se.conv_expand.bias", shape: [c]),
-                                    activation: activation)
+                    let rw = try file.floats(p + "se.conv_reduce.weight", shape: [rd, c, 1, 1])
+                    let rb = try file.floats(p + "se.conv_reduce.bias", shape: [rd])
+                    let ew = try file.floats(p + "se.conv_expand.weight", shape: [c, rd, 1, 1])
+                    let eb = try file.floats(p + "se.conv_expand.bias", shape: [c])
+                    if decomposed {
+                        let pooled = g.globalAvgPool(p + "se.pool", x)
+                        let reduced = g.linear(p + "se.conv_reduce", pooled, weights: rw, bias: rb)
+                        g.activation(p + "se.conv_reduce.act", reduced, activation)
+                        let gate = g.linear(p + "se.conv_expand", reduced, weights: ew, bias: eb)
+                        g.activation(p + "se.conv_expand.act", gate, .sigmoid)
+                        x = g.mulChannel(p + "se", x, gate: gate)
+                    } else {
+                        g.squeezeExcite(p + "se", x, reduceWeights: rw, reduceBias: rb, expandWeights: ew, expandBias: eb, activation: activation)
+                    }
                 }
                 let project = blk.kind == .invertedResidual ? "conv_pwl" : "conv_pw"
                 (w, b) = try loader.conv(p + project, bn: p + "bn\(bnIndex + 1)", out: blk.outChannels, in: blk.midChannels, kernel: 1)
@@ -198,7 +217,7 @@ extension EfficientNetConfig {
         }
         let last = stages.last!.last!.outChannels
         (w, b) = try loader.conv("conv_head", bn: "bn2", out: headChannels, in: last, kernel: 1)
-        x = g.conv("conv_head", x, weights: w, bias: b, outChannels: headChannels, kernel: 1, stride: 1, padding: padding, activation: activation)
+        x = convAct("conv_head", x, w, b, out: headChannels, kernel: 1, stride: 1, act: activation)
         x = g.globalAvgPool("global_pool", x)
         let cw = try file.floats("classifier.weight", shape: [numClasses, headChannels])
         let cb = try file.floats("classifier.bias", shape: [numClasses])

@@ -98,14 +98,16 @@ import Testing
             var patches = [Int8](repeating: 0, count: eb_qs8_conv_hwc_scratch_size(&cfg, k, cin))
             var y = [Int8](repeating: 0, count: oh * ow * cout)
             var params = eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil)
-            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, 0, oh / 2, xz, &patches, &params)
-            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, oh / 2, oh, xz, &patches, &params)
+            // Per-channel padding values (the stem pads with each channel's "zero" pixel).
+            let pads = (0..<cin).map { _ in Int8.random(in: -128...127, using: &rng) }
+            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, 0, oh / 2, pads, &patches, &params)
+            eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, oh / 2, oh, pads, &patches, &params)
             var bad = 0
             for oy in 0..<oh { for ox in 0..<ow { for o in 0..<cout {
                 var acc = bias[o]
                 for ky in 0..<k { for kx in 0..<k { for i in 0..<cin {
                     let iy = oy * stride + ky - pt, ix = ox * stride + kx - pl
-                    let xv = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? Int32(x[(iy * w + ix) * cin + i]) : xz
+                    let xv = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? Int32(x[(iy * w + ix) * cin + i]) : Int32(pads[i])
                     acc += (xv - xz) * Int32(wt[o * kc + (ky * k + kx) * cin + i])
                 }}}
                 if y[(oy * ow + ox) * cout + o] != requantize(acc, scale: scale[o], zeroPoint: zp, qmin: -128, qmax: 127, lut: nil) { bad += 1 }

@@ -181,3 +181,23 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
                         config: try EfficientNetConfig(checkpoint: file))
     }
 }
+
+@Suite struct DecomposedGraphTests {
+    /// The calibration graph (separate activations and squeeze-and-excite) computes the same function.
+    @Test(arguments: ["efficientnet_b0_tiny", "tf_efficientnet_lite0_tiny"])
+    func decomposedMatchesFused(name: String) throws {
+        let file = try SafeTensorsFile(path: Fixtures.path("tiny/\(name).safetensors"))
+        let config = try EfficientNetConfig(checkpoint: file)
+        let fused = FloatNetwork(graph: try config.floatGraph(checkpoint: file))
+        let split = FloatNetwork(graph: try config.floatGraph(checkpoint: file, decomposed: true))
+        #expect(split.graph.ops.count > fused.graph.ops.count)
+        let pre = Preprocessor(preset: config.preprocessing)
+        pre.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
+        pre.normalize(into: fused.input)
+        pre.normalize(into: split.input)
+        fused.run()
+        split.run()
+        let delta = zip(fused.output, split.output).map { abs($0 - $1) }.max()!
+        #expect(delta < 1e-4, "decomposed \(name): max|Δ| \(delta)")
+    }
+}

@@ -213,7 +213,8 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
       void* packed = malloc(eb_qs8_gemm_packed_size(&cfgs[v]->gemm_packing, cout, kc));
       eb_qs8_gemm_pack(&cfgs[v]->gemm_packing, cout, kc, wt, bias, scale, xz, packed);
       int8_t* patches = malloc(eb_qs8_conv_hwc_scratch_size(cfgs[v], k, cin));
-      eb_qs8_conv_hwc(cfgs[v], x, h, w, cin, cout, packed, k, s, pt, pl, outs[v], oh, ow, 0, oh, xz, patches, &p);
+      const int8_t pads[3] = {(int8_t)xz, (int8_t)(xz + 1), (int8_t)(xz - 1)};
+      eb_qs8_conv_hwc(cfgs[v], x, h, w, cin, cout, packed, k, s, pt, pl, outs[v], oh, ow, 0, oh, pads, patches, &p);
       free(packed); free(patches);
     }
     const int bad = memcmp(y0, y1, oh * ow * cout) != 0;

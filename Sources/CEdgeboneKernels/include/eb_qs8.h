@@ -168,11 +168,18 @@ EB_DECLARE_ELEMENTWISE(neon)
 // ---------------------------------------------------------------------------------------------
 struct eb_kernel_config;
 /// Computes output rows [oy0, oy1) of y ([oh][ow][cout]).
+/// Taps in the padding read pad_values[cin] (for the stem: the pixel value whose normalized value is
+/// zero, so padding matches the float model's zero padding).
 void eb_qs8_conv_hwc(const struct eb_kernel_config* cfg, const int8_t* x, size_t h, size_t w,
                      size_t cin, size_t cout, const void* packed, size_t k, size_t stride,
                      size_t pad_top, size_t pad_left, int8_t* y, size_t oh, size_t ow, size_t oy0,
-                     size_t oy1, int32_t x_zero_point, int8_t* patches,
+                     size_t oy1, const int8_t* pad_values, int8_t* patches,
                      const eb_qs8_requant_params* params);
+
+/// Final linear layer with float output (logits stay float32):
+/// y[j] = (float)(bias[j] + sum_k (x[k] - x_zero) * w[j][k]) * scale[j]; w: [n][k] int8.
+void eb_qs8_qc8w_gemv_f32(size_t k, size_t n, const int8_t* x, int32_t x_zero, const int8_t* w,
+                          const int32_t* bias, const float* scale, float* y);
 /// Bytes of patch scratch eb_qs8_conv_hwc needs.
 size_t eb_qs8_conv_hwc_scratch_size(const struct eb_kernel_config* cfg, size_t k, size_t cin);
 

@@ -12,11 +12,11 @@ size_t eb_qs8_conv_hwc_scratch_size(const eb_kernel_config* cfg, size_t k, size_
 void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, size_t w, size_t cin,
                      size_t cout, const void* packed, size_t k, size_t stride, size_t pad_top,
                      size_t pad_left, int8_t* y, size_t oh, size_t ow, size_t oy0, size_t oy1,
-                     int32_t x_zero_point, int8_t* patches, const eb_qs8_requant_params* params) {
+                     const int8_t* pad_values, int8_t* patches,
+                     const eb_qs8_requant_params* params) {
   (void)oh;
   const size_t kc = k * k * cin, ps = eb_patch_stride(k, cin), mr = cfg->gemm_mr;
   const uint8_t flip = cfg->gemm_packing.a_xor ? 0x80 : 0x00;
-  const int8_t pad = (int8_t)((uint8_t)(int8_t)x_zero_point ^ flip);
   const size_t first = oy0 * ow, last = oy1 * ow;
   for (size_t p0 = first; p0 < last; p0 += mr) {
     const size_t count = last - p0 < mr ? last - p0 : mr;
@@ -31,7 +31,7 @@ void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, siz
           const ptrdiff_t ix = ix0 + (ptrdiff_t)kx;
           int8_t* dst = patch + (ky * k + kx) * cin;
           if (iy < 0 || iy >= (ptrdiff_t)h || ix < 0 || ix >= (ptrdiff_t)w) {
-            for (size_t j = 0; j < cin; j++) dst[j] = pad;
+            for (size_t j = 0; j < cin; j++) dst[j] = (int8_t)((uint8_t)pad_values[j] ^ flip);
           } else {
             const int8_t* src = x + ((size_t)iy * w + (size_t)ix) * cin;
             for (size_t j = 0; j < cin; j++) dst[j] = (int8_t)((uint8_t)src[j] ^ flip);
@@ -40,5 +40,15 @@ void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, siz
       }
     }
     cfg->gemm(count, cout, kc, patches, ps, packed, y + p0 * cout, cout, params);
+  }
+}
+
+void eb_qs8_qc8w_gemv_f32(size_t k, size_t n, const int8_t* x, int32_t x_zero, const int8_t* w,
+                          const int32_t* bias, const float* scale, float* y) {
+  for (size_t j = 0; j < n; j++) {
+    const int8_t* wr = w + j * k;
+    int32_t acc = 0;
+    for (size_t i = 0; i < k; i++) acc += ((int32_t)x[i] - x_zero) * (int32_t)wr[i];
+    y[j] = (float)(acc + bias[j]) * scale[j];
   }
 }

@@ -28,6 +28,8 @@ public final class FloatNetwork: @unchecked Sendable {
         case squeezeExcite(x: UnsafeMutablePointer<Float>, rows: Int, c: Int, wr: UnsafePointer<Float>, br: UnsafePointer<Float>, rd: Int, we: UnsafePointer<Float>, be: UnsafePointer<Float>, act: Int32, scratch: UnsafeMutablePointer<Float>)
         case add(a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int)
         case pool(x: UnsafePointer<Float>, rows: Int, c: Int, y: UnsafeMutablePointer<Float>)
+        case activation(x: UnsafeMutablePointer<Float>, n: Int, act: Int32)
+        case mulChannel(x: UnsafePointer<Float>, gate: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, c: Int)
         case linear(x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>, k: Int, n: Int, y: UnsafeMutablePointer<Float>)
     }
 
@@ -116,6 +118,11 @@ public final class FloatNetwork: @unchecked Sendable {
             case let .globalAvgPool(x, y):
                 let s = graph.tensors[x].shape
                 steps.append(.pool(x: t(x), rows: s[0] * s[1], c: s[2], y: t(y)))
+            case let .activation(x, act):
+                steps.append(.activation(x: t(x), n: graph.tensors[x].elementCount, act: act.rawValue))
+            case let .mulChannel(x, gate, y):
+                let sh = graph.tensors[x].shape
+                steps.append(.mulChannel(x: t(x), gate: t(gate), y: t(y), rows: sh[0] * sh[1], c: sh[2]))
             case let .linear(x, y, w, b):
                 steps.append(.linear(x: t(x), w: p(w), bias: p(b), k: graph.tensors[x].elementCount, n: graph.tensors[y].elementCount, y: t(y)))
             }
@@ -190,6 +197,12 @@ public final class FloatNetwork: @unchecked Sendable {
             eb_f32_vadd(a, b, y, n)
         case let .pool(x, rows, c, y):
             eb_f32_global_avgpool(x, rows, c, y)
+        case let .activation(x, n, act):
+            kernels.biasAct(x, 1, n, nil, act)
+        case let .mulChannel(x, gate, y, rows, c):
+            for r in 0..<rows {
+                for j in 0..<c { y[r * c + j] = x[r * c + j] * gate[j] }
+            }
         case let .linear(x, w, bias, k, n, y):
             // y = W x + b as a matrix-vector product: W is [n][k] row-major.
             y.update(from: bias, count: n)

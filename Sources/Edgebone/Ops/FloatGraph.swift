@@ -67,21 +67,28 @@ public enum FloatOp: Sendable {
     case globalAvgPool(input: TensorIndex, output: TensorIndex)
     /// [k] → [n]. weights: [n][k], bias: [n].
     case linear(input: TensorIndex, output: TensorIndex, weights: ParamRef, bias: ParamRef)
+    /// In place: tensor = activation(tensor). Only in decomposed graphs (calibration), where
+    /// pre-activation values must be observable.
+    case activation(tensor: TensorIndex, activation: Activation)
+    /// output[r][j] = x[r][j] * gate[j]; x: [h, w, c], gate: [c] (squeeze-and-excite, decomposed).
+    case mulChannel(x: TensorIndex, gate: TensorIndex, output: TensorIndex)
 
     /// Tensors read.
     public var inputs: [TensorIndex] {
         switch self {
         case let .conv(i, _, _, _, _, _), let .depthwise(i, _, _, _, _, _), let .globalAvgPool(i, _), let .linear(i, _, _, _): return [i]
-        case let .squeezeExcite(t, _, _, _, _, _, _): return [t]
+        case let .squeezeExcite(t, _, _, _, _, _, _), let .activation(t, _): return [t]
         case let .add(a, b, _): return [a, b]
+        case let .mulChannel(x, g, _): return [x, g]
         }
     }
 
     /// Tensor written (for squeeze-and-excite, the same one it reads).
     public var output: TensorIndex {
         switch self {
-        case let .conv(_, o, _, _, _, _), let .depthwise(_, o, _, _, _, _), let .globalAvgPool(_, o), let .linear(_, o, _, _), let .add(_, _, o): return o
-        case let .squeezeExcite(t, _, _, _, _, _, _): return t
+        case let .conv(_, o, _, _, _, _), let .depthwise(_, o, _, _, _, _), let .globalAvgPool(_, o), let .linear(_, o, _, _), let .add(_, _, o),
+             let .mulChannel(_, _, o): return o
+        case let .squeezeExcite(t, _, _, _, _, _, _), let .activation(t, _): return t
         }
     }
 
@@ -94,6 +101,8 @@ public enum FloatOp: Sendable {
         case let .add(_, _, o): return tensors[o].elementCount
         case let .globalAvgPool(i, _): return tensors[i].elementCount
         case let .linear(i, o, _, _): return tensors[i].elementCount * tensors[o].elementCount
+        case let .activation(t, _): return tensors[t].elementCount
+        case let .mulChannel(_, _, o): return tensors[o].elementCount
         }
     }
 
@@ -105,6 +114,8 @@ public enum FloatOp: Sendable {
         case .add: return "add"
         case .globalAvgPool: return "avgpool"
         case .linear: return "linear"
+        case .activation: return "act"
+        case .mulChannel: return "mulc"
         }
     }
 }
@@ -186,6 +197,19 @@ public struct FloatGraph: Sendable {
     public mutating func globalAvgPool(_ name: String, _ x: TensorIndex) -> TensorIndex {
         let y = addTensor(name, shape: [tensors[x].shape[2]])
         ops.append(.globalAvgPool(input: x, output: y))
+        opNames.append(name)
+        return y
+    }
+
+    public mutating func activation(_ name: String, _ x: TensorIndex, _ activation: Activation) {
+        ops.append(.activation(tensor: x, activation: activation))
+        opNames.append(name)
+    }
+
+    public mutating func mulChannel(_ name: String, _ x: TensorIndex, gate: TensorIndex) -> TensorIndex {
+        precondition(tensors[x].shape.count == 3 && tensors[gate].shape == [tensors[x].shape[2]])
+        let y = addTensor(name, shape: tensors[x].shape)
+        ops.append(.mulChannel(x: x, gate: gate, output: y))
         opNames.append(name)
         return y
     }
