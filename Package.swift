@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "Edgebone", targets: ["Edgebone"]),
         .library(name: "EdgeboneModels", targets: ["EdgeboneModels"]),
+        .library(name: "EdgeboneQuantize", targets: ["EdgeboneQuantize"]),
         .executable(name: "edgebone", targets: ["edgebone"]),
     ],
     dependencies: [
@@ -41,16 +42,22 @@ let package = Package(
             path: "Models",
             exclude: ["tools", "generated"]
         ),
+        .target(
+            name: "EdgeboneQuantize",
+            dependencies: ["Edgebone", "EdgeboneModels", "CEdgeboneKernels"],
+            path: "Quantize"
+        ),
         .executableTarget(
             name: "edgebone",
             dependencies: [
-                "Edgebone", "EdgeboneModels",
+                "Edgebone", "EdgeboneModels", "EdgeboneQuantize",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
         .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone"]),
+        .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone"]),
         // Runs the built `edgebone` binary as a user would.
         .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone"]),
     ],

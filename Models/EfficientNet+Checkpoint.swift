@@ -23,31 +23,7 @@ extension EfficientNetConfig {
                       depthMultiplier: try depthMultiplier ?? number("depth_multiplier") ?? 1,
                       numClasses: try numClasses ?? number("num_classes").map { Int($0) } ?? 1000)
         if let text = m["preprocessing"] {
-            preprocessing = try Self.parsePreprocessing(text, path: file.path)
+            preprocessing = try Preprocessing(json: text, path: file.path)
         }
-    }
-
-    static func parsePreprocessing(_ text: String, path: String) throws -> Preprocessing {
-        let bad = { (detail: String) in ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: detail) }
-        let json: JSONValue
-        do { json = try Array(text.utf8).withUnsafeBytes { try JSONValue.parse($0) } } catch { throw bad("not JSON") }
-        guard case let .object(o) = json else { throw bad("not a JSON object") }
-        func num(_ v: JSONValue?) -> Double? {
-            switch v { case let .int(i)?: return Double(i); case let .double(d)?: return d; default: return nil }
-        }
-        func triple(_ key: String) throws -> [Float] {
-            guard case let .array(a)? = o[key], a.count == 3 else { throw bad("'\(key)' must be 3 numbers") }
-            let v = a.compactMap(num).map { Float($0) }
-            guard v.count == 3, v.allSatisfy({ $0.isFinite }) else { throw bad("'\(key)' must be 3 numbers") }
-            return v
-        }
-        guard let size = num(o["input_size"]), size >= 8, size <= 4096, size == size.rounded() else { throw bad("'input_size' must be an integer in 8…4096") }
-        guard let crop = num(o["crop_fraction"]), crop > 0, crop <= 1 else { throw bad("'crop_fraction' must be in (0, 1]") }
-        guard case let .string(interp)? = o["interpolation"], let interpolation = Interpolation(rawValue: interp) else {
-            throw bad("'interpolation' must be bilinear or bicubic")
-        }
-        let std = try triple("std")
-        guard std.allSatisfy({ $0 > 0 }) else { throw bad("'std' must be positive") }
-        return Preprocessing(inputSize: Int(size), cropFraction: crop, interpolation: interpolation, mean: try triple("mean"), std: std)
     }
 }

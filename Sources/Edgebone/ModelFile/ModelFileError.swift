@@ -18,6 +18,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case dtypeMismatch(path: String, tensor: String, expected: DType, found: DType)
     case invalidMetadata(path: String, key: String, detail: String)
     case writeFailed(path: String, reason: String)
+    case unsupportedFormat(path: String, found: String)
+    case invalidProgram(path: String, op: String, detail: String)
 
     public var description: String {
         switch self {
@@ -53,6 +55,10 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
             return "\(path): metadata '\(key)': \(detail)"
         case let .writeFailed(path, reason):
             return "\(path): cannot write: \(reason)"
+        case let .unsupportedFormat(path, found):
+            return "\(path): not an Edgebone int8 model of a version this build reads (found \(found); expected edgebone-int8 version \(Int8Program.formatVersion))"
+        case let .invalidProgram(path, op, detail):
+            return "\(path): op '\(op)': \(detail)"
         }
     }
 }

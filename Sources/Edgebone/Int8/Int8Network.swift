@@ -1,0 +1,224 @@
+// Loads an int8 model file, validates it, packs weights for one ISA, plans one arena and runs the
+// program as a loop over steps. Phases: load (parse, validate, pack) → plan → invoke. After init,
+// `run()` allocates nothing.
+import CEdgeboneKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An int8 network ready to run. Owns its arena and its packed weights. One caller at a time.
+public final class Int8Network: @unchecked Sendable {
+    public static let formatName = "edgebone-int8"
+
+    public let path: String
+    public let program: Int8Program
+    public let metadata: [String: String]
+    public let isa: ISA
+    public let plan: ArenaPlan
+    /// Bytes of packed weights, LUTs and per-op constants (the persistent buffer).
+    public let weightsBytes: Int
+    /// Tensor name → arena byte offset.
+    public private(set) var tensorOffsets: [String: Int] = [:]
+    public var kernelName: String { String(cString: config.pointee.gemm_name) }
+
+    let config: UnsafePointer<eb_kernel_config>
+    private let arena: Arena
+    private let persistent: UnsafeMutableRawPointer
+    private let logits: UnsafeMutablePointer<Float>
+    private let requant: UnsafeMutablePointer<eb_qs8_requant_params>
+    private let addParams: UnsafeMutablePointer<eb_qs8_add_params>
+    private let mulcParams: UnsafeMutablePointer<eb_qs8_mulc_params>
+    private let poolParams: UnsafeMutablePointer<eb_qs8_gavgpool_params>
+    private var steps: [Step] = []
+    private let tensorsByName: [String: Int8TensorSpec]
+
+    enum Step {
+        case conv(x: UnsafePointer<Int8>, h: Int, w: Int, cin: Int, cout: Int, packed: UnsafeRawPointer, k: Int, stride: Int,
+                  pt: Int, pl: Int, y: UnsafeMutablePointer<Int8>, oh: Int, ow: Int, pads: UnsafePointer<Int8>,
+                  patches: UnsafeMutablePointer<Int8>, params: UnsafePointer<eb_qs8_requant_params>)
+        case gemm(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
+                  params: UnsafePointer<eb_qs8_requant_params>, xor: UnsafeMutablePointer<UInt8>?)
+        case depthwise(x: UnsafePointer<Int8>, h: Int, w: Int, c: Int, packed: UnsafeRawPointer, k: Int, stride: Int, pt: Int, pl: Int,
+                       y: UnsafeMutablePointer<Int8>, oh: Int, ow: Int, zero: UnsafePointer<Int8>, params: UnsafePointer<eb_qs8_requant_params>)
+        case gavgpool(x: UnsafePointer<Int8>, rows: Int, c: Int, y: UnsafeMutablePointer<Int8>, acc: UnsafeMutablePointer<Int32>,
+                      params: UnsafePointer<eb_qs8_gavgpool_params>)
+        case mulc(x: UnsafePointer<Int8>, g: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, rows: Int, c: Int,
+                  params: UnsafePointer<eb_qs8_mulc_params>)
+        case add(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, n: Int, params: UnsafePointer<eb_qs8_add_params>)
+        case classifier(x: UnsafePointer<Int8>, k: Int, n: Int, xZero: Int32, w: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
+                        scale: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
+    }
+
+    /// Loads `path`. Every header field, tensor and parameter is checked before use.
+    public convenience init(path: String, isa: ISA = .best) throws {
+        try self.init(file: try SafeTensorsFile(path: path), isa: isa)
+    }
+
+    public init(file: SafeTensorsFile, isa: ISA = .best) throws {
+        path = file.path
+        metadata = file.metadata
+        guard file.metadata["edgebone.format"] == Self.formatName, file.metadata["edgebone.format_version"] == String(Int8Program.formatVersion) else {
+            throw ModelFileError.unsupportedFormat(path: file.path, found: "\(file.metadata["edgebone.format"] ?? "no format") version \(file.metadata["edgebone.format_version"] ?? "none")")
+        }
+        guard let text = file.metadata["edgebone.program"] else {
+            throw ModelFileError.invalidMetadata(path: file.path, key: "edgebone.program", detail: "missing")
+        }
+        let program = try Int8Program.parse(text, path: file.path)
+        self.program = program
+        self.isa = isa
+        config = isa.kernelConfig
+        let compiled = try Int8Compiler(file: file, program: program, config: config).compile()
+        tensorsByName = compiled.tensors
+        plan = compiled.plan
+        arena = Arena(byteCount: plan.arenaBytes)
+        weightsBytes = compiled.persistent.count
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(compiled.persistent.count, 64), alignment: 64)
+        compiled.persistent.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        persistent = buffer
+        logits = .allocate(capacity: program.outputCount)
+        logits.initialize(repeating: 0, count: program.outputCount)
+        let n = program.ops.count
+        requant = .allocate(capacity: n)
+        addParams = .allocate(capacity: n)
+        mulcParams = .allocate(capacity: n)
+        poolParams = .allocate(capacity: n)
+        for (name, index) in compiled.tensorRequest { tensorOffsets[name] = plan.offsets[index] }
+        steps = compiled.steps.enumerated().map { i, s in resolve(s, op: i, compiled: compiled) }
+    }
+
+    deinit {
+        persistent.deallocate()
+        logits.deallocate()
+        requant.deallocate()
+        addParams.deallocate()
+        mulcParams.deallocate()
+        poolParams.deallocate()
+    }
+
+    /// The network input: [h][w][3] int8, pixel − 128 (see `setInput`).
+    public var input: UnsafeMutablePointer<Int8> { tensor(program.input) }
+    public var inputSize: Int { tensorsByName[program.input]!.shape[0] }
+
+    /// Copies a uint8 RGB frame of the input size into the input tensor (pixel − 128).
+    public func setInput(rgb: UnsafePointer<UInt8>) {
+        eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self), UnsafeMutableRawPointer(input).assumingMemoryBound(to: UInt8.self),
+                    inputSize * inputSize * 3)
+    }
+
+    /// Float32 logits after `run()`.
+    public var output: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: logits, count: program.outputCount) }
+
+    public func tensor(_ name: String) -> UnsafeMutablePointer<Int8> {
+        (arena.base + tensorOffsets[name]!).assumingMemoryBound(to: Int8.self)
+    }
+
+    /// Dequantized copy of a tensor (tools and reports; valid while the tensor is alive).
+    public func values(of name: String) -> [Float] {
+        let spec = tensorsByName[name]!
+        let p = tensor(name)
+        return (0..<spec.elementCount).map { spec.quant.dequantize(p[$0]) }
+    }
+
+    public func run() {
+        for i in steps.indices { execute(steps[i]) }
+    }
+
+    /// Runs op by op, calling `after(opIndex)` once each op's output is written.
+    public func run(after: (Int) -> Void) {
+        for i in steps.indices {
+            execute(steps[i])
+            after(i)
+        }
+    }
+
+    /// Runs and adds each op's wall time in nanoseconds to `nanos[op]`.
+    public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
+        for i in steps.indices {
+            let t0 = monotonicNanos()
+            execute(steps[i])
+            nanos[i] &+= monotonicNanos() &- t0
+        }
+    }
+
+    /// Multiply-accumulates of each op (for GMAC/s in profiles).
+    public func macs(op i: Int) -> Int {
+        let op = program.ops[i]
+        let out = tensorsByName[op.output]?.elementCount ?? program.outputCount
+        let inp = tensorsByName[op.inputs[0]]!
+        switch op.kind {
+        case .conv: return out * (op.kernel ?? 1) * (op.kernel ?? 1) * inp.shape[2]
+        case .gemm, .classifier: return out * inp.shape.last!
+        case .depthwise: return out * (op.kernel ?? 1) * (op.kernel ?? 1)
+        case .gavgpool: return inp.elementCount
+        case .mulc, .add: return out
+        }
+    }
+
+    @inline(__always)
+    private func execute(_ step: Step) {
+        let cfg = config.pointee
+        switch step {
+        case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, params):
+            eb_qs8_conv_hwc(config, x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, 0, oh, pads, patches, params)
+        case let .gemm(a, m, k, n, packed, c, params, xor):
+            var src = a
+            if let xor {
+                eb_x8_xor80(a, xor, m * k)
+                src = UnsafePointer(UnsafeMutableRawPointer(xor).assumingMemoryBound(to: Int8.self))
+            }
+            let mr = Int(cfg.gemm_mr)
+            var m0 = 0
+            while m0 < m {
+                cfg.gemm(min(mr, m - m0), n, k, src + m0 * k, k, packed, c + m0 * n, n, params)
+                m0 += mr
+            }
+        case let .depthwise(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, zero, params):
+            cfg.dwconv(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, 0, oh, zero, params)
+        case let .gavgpool(x, rows, c, y, acc, params):
+            cfg.gavgpool(rows, c, x, y, acc, params)
+        case let .mulc(x, g, y, rows, c, params):
+            cfg.vmulc(rows, c, x, g, y, params)
+        case let .add(a, b, y, n, params):
+            cfg.vadd(n, a, b, y, params)
+        case let .classifier(x, k, n, xZero, w, bias, scale, y):
+            eb_qs8_qc8w_gemv_f32(k, n, x, xZero, w, bias, scale, y)
+        }
+    }
+
+    // MARK: - Resolving offsets to pointers
+
+    private func resolve(_ s: Int8Compiler.PlannedStep, op i: Int, compiled: Int8Compiler.Result) -> Step {
+        let base = arena.base
+        func t(_ request: Int) -> UnsafeMutablePointer<Int8> { (base + plan.offsets[request]).assumingMemoryBound(to: Int8.self) }
+        func p(_ offset: Int) -> UnsafeRawPointer { UnsafeRawPointer(persistent + offset) }
+        func rq(_ r: Int8Compiler.Requant) -> UnsafePointer<eb_qs8_requant_params> {
+            requant[i] = eb_qs8_requant_params(zero_point: r.zeroPoint, qmin: r.qmin, qmax: r.qmax,
+                                               lut: r.lut.map { p($0).assumingMemoryBound(to: Int8.self) })
+            return UnsafePointer(requant + i)
+        }
+        switch s {
+        case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, r):
+            return .conv(x: t(x), h: h, w: w, cin: cin, cout: cout, packed: p(packed), k: k, stride: stride, pt: pt, pl: pl, y: t(y),
+                         oh: oh, ow: ow, pads: p(pads).assumingMemoryBound(to: Int8.self), patches: t(patches), params: rq(r))
+        case let .gemm(a, m, k, n, packed, c, r, xor):
+            return .gemm(a: t(a), m: m, k: k, n: n, packed: p(packed), c: t(c), params: rq(r),
+                         xor: xor.map { UnsafeMutableRawPointer(t($0)).assumingMemoryBound(to: UInt8.self) })
+        case let .depthwise(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, zero, r):
+            return .depthwise(x: t(x), h: h, w: w, c: c, packed: p(packed), k: k, stride: stride, pt: pt, pl: pl, y: t(y), oh: oh, ow: ow,
+                              zero: p(zero).assumingMemoryBound(to: Int8.self), params: rq(r))
+        case let .gavgpool(x, rows, c, y, acc, xZero, scale, r):
+            poolParams[i] = eb_qs8_gavgpool_params(x_zero: xZero, scale: scale, out: rq(r).pointee)
+            return .gavgpool(x: t(x), rows: rows, c: c, y: t(y), acc: UnsafeMutableRawPointer(t(acc)).assumingMemoryBound(to: Int32.self),
+                             params: UnsafePointer(poolParams + i))
+        case let .mulc(x, g, y, rows, c, xZero, gZero, scale, r):
+            mulcParams[i] = eb_qs8_mulc_params(x_zero: xZero, g_zero: gZero, scale: scale, out: rq(r).pointee)
+            return .mulc(x: t(x), g: t(g), y: t(y), rows: rows, c: c, params: UnsafePointer(mulcParams + i))
+        case let .add(a, b, y, n, aZero, bZero, aScale, bScale, r):
+            addParams[i] = eb_qs8_add_params(a_zero: aZero, b_zero: bZero, a_scale: aScale, b_scale: bScale, out: rq(r).pointee)
+            return .add(a: t(a), b: t(b), y: t(y), n: n, params: UnsafePointer(addParams + i))
+        case let .classifier(x, k, n, xZero, w, bias, scale):
+            return .classifier(x: t(x), k: k, n: n, xZero: xZero, w: p(w).assumingMemoryBound(to: Int8.self),
+                               bias: p(bias).assumingMemoryBound(to: Int32.self), scale: p(scale).assumingMemoryBound(to: Float.self), y: logits)
+        }
+    }
+}

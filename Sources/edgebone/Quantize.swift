@@ -1,0 +1,104 @@
+// edgebone quantize: float checkpoint + calibration images → one int8 model file and a report.
+import ArgumentParser
+import Edgebone
+import EdgeboneModels
+import EdgeboneQuantize
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Quantize a float checkpoint to an int8 model file, with a fidelity report.")
+
+    @Option(name: .long, help: "Float checkpoint: timm-named safetensors.")
+    var weights: String
+
+    @Option(name: .long, help: "Architecture (default: the checkpoint's metadata).")
+    var arch: String?
+
+    @Option(name: .long, help: "Width multiplier (default: the checkpoint's metadata, else 1).")
+    var channelMultiplier: Double?
+
+    @Option(name: .long, help: "Depth multiplier (default: the checkpoint's metadata, else 1).")
+    var depthMultiplier: Double?
+
+    @Option(name: .long, help: "Classes of the head (default: the checkpoint's metadata, else 1000).")
+    var classes: Int?
+
+    @Option(name: .long, help: "Calibration images: a folder of PNG/JPEG files, or one image.")
+    var calibration: String
+
+    @Option(name: .long, help: "Output int8 model file (written atomically).")
+    var out: String
+
+    @Option(name: .long, help: "Write the fidelity report as JSON here.")
+    var report: String?
+
+    @Option(name: .long, help: "Activation range method: minmax, percentile or mse.")
+    var method: String = "mse"
+
+    @Option(name: .long, help: "Random crops/flips added per calibration image.")
+    var augment: Int = 0
+
+    @Option(name: .long, help: "Hold every N-th view out of calibration for the report (0: report on all).")
+    var holdout: Int = 5
+
+    func validate() throws {
+        guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
+        guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
+        guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
+    }
+
+    func run() throws {
+        do {
+            let file = try SafeTensorsFile(path: weights)
+            let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
+                                                depthMultiplier: depthMultiplier, numClasses: classes)
+            var options = QuantizeOptions()
+            options.method = RangeMethod(rawValue: method)!
+            options.augment = augment
+            options.holdoutEvery = holdout
+            let labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
+            var bar = ProgressBar()
+            let result = try QuantizeJob.run(weights: weights, config: config, calibration: calibration, out: out, options: options,
+                                             labels: labels) { bar.update($0, $1, $2) }
+            bar.finish()
+            print(result.text, terminator: "")
+            if let report {
+                let bytes = Array(result.json.utf8)
+                guard let f = fopen(report, "wb") else { throw ModelFileError.writeFailed(path: report, reason: String(cString: strerror(errno))) }
+                _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+                fclose(f)
+            }
+            print("wrote \(out)")
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// A one-line progress bar on stderr (only when stderr is a terminal, else a line per phase).
+struct ProgressBar {
+    var phase = ""
+    let tty = isatty(2) != 0
+
+    mutating func update(_ phase: String, _ done: Int, _ total: Int) {
+        var err = StandardError()
+        if phase != self.phase {
+            if tty && !self.phase.isEmpty { print("", to: &err) }
+            if !tty { print("\(phase): \(total) step(s)", to: &err) }
+            self.phase = phase
+        }
+        guard tty else { return }
+        let width = 30, filled = total > 0 ? width * done / total : width
+        print("\r\(phase.padding(26)) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total)",
+              terminator: "", to: &err)
+    }
+
+    func finish() {
+        var err = StandardError()
+        if tty && !phase.isEmpty { print("", to: &err) }
+    }
+}
