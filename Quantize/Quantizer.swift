@@ -104,14 +104,15 @@ public final class Quantizer {
         /// Activation handling: (activation kind, pre-activation quant or nil, output quant).
         func epilogue(_ i: Int, _ t: TensorIndex) -> (Int8OpSpec.ActivationKind?, QuantParams?, QuantParams) {
             guard let act = fusedActivation[i], act != .none else { return (nil, nil, finalQuant(t, producer: i, method: method)) }
-            let pre = produced[t]!.range(method)
+            // The 12-bit table grid has 16× finer steps: keep the full observed range, no clipping.
+            let pre = produced[t]!.range(.minmax)
             switch act {
             case .relu, .relu6:
                 return (act == .relu ? .relu : .relu6, nil, finalQuant(t, producer: i, method: method))
             case .silu:
-                return (.silu, QuantParams(min: pre.0, max: pre.1), finalQuant(t, producer: i, method: method))
+                return (.silu, QuantParams(min: pre.0, max: pre.1, bits: 12), finalQuant(t, producer: i, method: method))
             case .sigmoid:
-                return (.sigmoid, QuantParams(min: pre.0, max: pre.1), QuantParams(scale: 1 / 255, zeroPoint: -128))
+                return (.sigmoid, QuantParams(min: pre.0, max: pre.1, bits: 12), QuantParams(scale: 1 / 255, zeroPoint: -128))
             case .none:
                 return (nil, nil, finalQuant(t, producer: i, method: method))
             }

@@ -34,7 +34,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let scale = (0..<c.c).map { _ in Float.random(in: (typical / 2)...(typical * 2), using: &rng) }
     let span = Int32(64 / (typical * 2))
     let bias = (0..<c.c).map { _ in Int32.random(in: -span...span, using: &rng) }
-    let lut: [Int8]? = c.lut ? (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+    let lut: [Int8]? = c.lut ? (0...Int(c.qmax - c.qmin)).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
 
     var expected = [Int8](repeating: 0, count: c.oh * c.ow * c.c)
     for oy in 0..<c.oh { for ox in 0..<c.ow { for ch in 0..<c.c {
@@ -98,7 +98,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(12)
         for (xz, zp, qmin, qmax, lut) in [(Int32(-128), Int32(-128), Int32(-128), Int32(127), false), (127, 127, -128, 127, true),
-                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true)] {
+                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true), (3, 700, -2048, 2047, true)] {
             let c = DWCase(h: 9, w: 10, c: 19, k: 5, stride: 2, same: true, xZero: xz, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: lut)
             let issues = runDWConv(config, c, rng: &rng)
             let exact = issues.isEmpty

@@ -30,7 +30,7 @@ import Testing
                     var v = ta + tb
                     v = max(v, Float(qmin - zp)); v = min(v, Float(qmax - zp))
                     var q = Int8(Int32(v.rounded(.toNearestOrEven)) + zp)
-                    if let table { q = table[Int(UInt8(bitPattern: q))] }
+                    if let table { q = table[Int(Int32(q) - qmin)] }
                     if y[i] != q { bad += 1 }
                 }
                 #expect(bad == 0 && y[n...].allSatisfy { $0 == 0x11 }, "\(isa) vadd n\(n) za \(za) zb \(zb): \(bad) mismatches")

@@ -22,7 +22,7 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     let biasSpan = Int32(min(1_000_000, 64 / c.scaleRange.upperBound))
     let bias = (0..<c.n).map { _ in Int32.random(in: -biasSpan...biasSpan, using: &rng) }
     let scale = (0..<c.n).map { _ in Float.random(in: c.scaleRange, using: &rng) }
-    let lut: [Int8]? = c.lut ? (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+    let lut: [Int8]? = c.lut ? (0...Int(c.qmax - c.qmin)).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
 
     var expected = [Int8](repeating: 0, count: c.m * c.n)
     for r in 0..<c.m {
@@ -116,6 +116,7 @@ extension Optional where Wrapped == [Int8] {
             (-128, 127, -128, 127, 1e-3...1e-2, true), (0, -5, -5, 127, 1e-3...1e-2, false),  // fused ReLU
             (3, -128, -128, -100, 1e-3...1e-2, false), (-17, 20, 0, 20, 2e-3...3e-3, true),
             (0, 0, -128, 127, 0.5...0.5, false), (1, -1, -128, 127, 0.25...0.25, false),  // exact ties: half to even
+            (7, 300, -2048, 2047, 1e-2...1e-1, true), (-9, -2048, -2048, 2047, 0.5...4, true),  // 12-bit table index
         ]
         for (aZero, zp, qmin, qmax, scales, lut) in edges {
             for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2)] {

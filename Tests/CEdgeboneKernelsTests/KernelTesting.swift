@@ -8,9 +8,8 @@ func requantize(_ acc: Int32, scale: Float, zeroPoint: Int32, qmin: Int32, qmax:
     v = max(v, Float(qmin - zeroPoint))
     v = min(v, Float(qmax - zeroPoint))
     let q = Int32(v.rounded(.toNearestOrEven)) + zeroPoint
-    let b = Int8(q)
-    if let lut { return lut[Int(UInt8(bitPattern: b))] }
-    return b
+    if let lut { return lut[Int(q - qmin)] }
+    return Int8(q)
 }
 
 /// Kernel tables this host can execute, scalar first.

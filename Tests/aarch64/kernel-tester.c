@@ -26,12 +26,12 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   int8_t* w = malloc(n * k);
   int32_t* bias = malloc(n * 4);
   float* scale = malloc(n * 4);
-  int8_t lut[256];
+  int8_t lut[4096];
   for (size_t i = 0; i < m * a_stride + EB_EXTRA_BYTES; i++) a[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
   const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
   for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-span, span); scale[j] = rnd_f(scale_hi / 4, scale_hi); }
-  for (int i = 0; i < 256; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
   eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
 
   int8_t* expected = malloc(m * n);
@@ -84,6 +84,7 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, 5, 9, 2, 0, 0, -128, 127, 0.5f, 0);
   test_gemm(cfg, 5, 9, 2, 0, -5, -5, 127, 0.01f, 0);
   test_gemm(cfg, 5, 64, 200, -17, 20, 0, 20, 2e-3f, 1);
+  test_gemm(cfg, mr + 1, 37, 19, 7, 300, -2048, 2047, 0.1f, 1);
 }
 
 static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t c, size_t k,
@@ -105,13 +106,13 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   int8_t* wt = malloc(taps * c);
   int32_t* bias = malloc(c * 4);
   float* scale = malloc(c * 4);
-  int8_t lut[256];
+  int8_t lut[4096];
   int8_t* zero = malloc(c + EB_EXTRA_BYTES);
   for (size_t i = 0; i < h * w * c + EB_EXTRA_BYTES; i++) x[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)rnd_in(-127, 127);
   const float typical = 40.0f / (8192.0f * __builtin_sqrtf((float)taps));
   for (size_t j = 0; j < c; j++) { scale[j] = rnd_f(typical / 2, typical * 2); bias[j] = rnd_in(-(int32_t)(32 / typical), (int32_t)(32 / typical)); }
-  for (int i = 0; i < 256; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
   memset(zero, (int8_t)xz, c + EB_EXTRA_BYTES);
   eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
   int8_t* expected = malloc(oh * ow * c);
@@ -163,6 +164,7 @@ static void test_dwconv_family(const eb_kernel_config* cfg) {
   test_dwconv(cfg, 9, 10, 19, 5, 2, 1, 127, 127, -128, 127, 1);
   test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
   test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
+  test_dwconv(cfg, 9, 10, 19, 5, 1, 0, 3, 700, -2048, 2047, 1);
 }
 
 // Elementwise kernels and the stem convolution: each variant against the scalar build (which the

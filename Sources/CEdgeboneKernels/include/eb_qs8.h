@@ -4,7 +4,7 @@
 // Requantization, the one definition every kernel, the reference and the quantizer share:
 //   v   = (float)acc * scale                     (scale = s_in * s_w[c] / s_out, fp32)
 //   v   = min(max(v, qmin - zp), qmax - zp)      (clamp; both bounds are integers)
-//   out = (int32)round_half_to_even(v) + zp      (then, optionally, out = lut[(uint8_t)out])
+//   q   = (int32)round_half_to_even(v) + zp      (out = q, or with a table out = lut[q - qmin])
 //
 // Over-read contract: a kernel may read up to EB_EXTRA_BYTES past the last byte of any int8 input
 // row it is given (K rounded up to its k-block); the arena planner pads every tensor for it. Packed
@@ -20,20 +20,38 @@ extern "C" {
 #define EB_EXTRA_BYTES 64
 
 /// Output quantization shared by every int8 kernel. Per-channel scales live in the packed weights.
+/// Without a table the result is the int8 q, and -128 <= qmin <= qmax <= 127 (a fused ReLU/ReLU6
+/// narrows the clamp). With a table (a fused SiLU, sigmoid…) q is only an index: the requantized
+/// pre-activation may then use a finer grid, up to 4096 levels (a 12-bit LUT input), so the
+/// activation does not suffer a second, coarse int8 rounding before it.
 typedef struct {
-  int32_t zero_point;   ///< output zero point
-  int32_t qmin, qmax;   ///< output clamp, -128 <= qmin <= qmax <= 127 (a fused ReLU/ReLU6 narrows it)
-  const int8_t* lut;    ///< optional 256-entry table indexed by the requantized byte (uint8 view); NULL = none
+  int32_t zero_point;   ///< output (or table-index) zero point
+  int32_t qmin, qmax;   ///< clamp of q
+  const int8_t* lut;    ///< optional table of qmax - qmin + 1 entries: out = lut[q - qmin]; NULL = none
 } eb_qs8_requant_params;
 
-/// The requantization above for one value (reference; SIMD kernels reproduce it bit for bit).
-static inline int8_t eb_qs8_requantize(int32_t acc, float scale, const eb_qs8_requant_params* p) {
+/// The requantization above for one value, as an int32 q (reference; SIMD kernels match it).
+static inline int32_t eb_qs8_requantize_q(int32_t acc, float scale, const eb_qs8_requant_params* p) {
   float v = (float)acc * scale;
   const float lo = (float)(p->qmin - p->zero_point), hi = (float)(p->qmax - p->zero_point);
   v = v < lo ? lo : v;
   v = v > hi ? hi : v;
-  const int32_t q = (int32_t)__builtin_rintf(v) + p->zero_point;
-  return p->lut != NULL ? p->lut[(uint8_t)(int8_t)q] : (int8_t)q;
+  return (int32_t)__builtin_rintf(v) + p->zero_point;
+}
+
+/// The requantized output byte (table applied).
+static inline int8_t eb_qs8_requantize(int32_t acc, float scale, const eb_qs8_requant_params* p) {
+  const int32_t q = eb_qs8_requantize_q(acc, scale, p);
+  return p->lut != NULL ? p->lut[q - p->qmin] : (int8_t)q;
+}
+
+/// Writes n requantized lanes: through the table, or as saturated bytes.
+static inline void eb_qs8_store_q(int8_t* out, const int32_t* q, size_t n, const eb_qs8_requant_params* p) {
+  if (p->lut != NULL) {
+    for (size_t j = 0; j < n; j++) out[j] = p->lut[q[j] - p->qmin];
+  } else {
+    for (size_t j = 0; j < n; j++) out[j] = (int8_t)q[j];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

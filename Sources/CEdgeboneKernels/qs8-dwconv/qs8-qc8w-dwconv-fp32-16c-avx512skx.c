@@ -13,7 +13,7 @@
 typedef struct {
   __m512 lo, hi;
   __m512i zp;
-  const int8_t* lut;
+  const eb_qs8_requant_params* params;
 } eb_dw_rq;
 
 static inline EB_TARGET __attribute__((always_inline)) void eb_dw_finish(__m512i acc, const uint8_t* scale,
@@ -21,14 +21,19 @@ static inline EB_TARGET __attribute__((always_inline)) void eb_dw_finish(__m512i
                                                                           const eb_dw_rq* rq) {
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
   v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
-  const __m128i q = _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp));
+  const __m512i q32 = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp);
+  if (rq->params->lut != NULL) {
+    int32_t t[16];
+    _mm512_storeu_si512(t, q32);
+    eb_qs8_store_q(out, t, n, rq->params);
+    return;
+  }
+  const __m128i q = _mm512_cvtsepi32_epi8(q32);
   if (n == 16) {
     _mm_storeu_si128((__m128i*)out, q);
   } else {
     _mm_mask_storeu_epi8(out, (__mmask16)((1u << n) - 1), q);
   }
-  if (rq->lut != NULL)
-    for (size_t j = 0; j < n; j++) out[j] = rq->lut[(uint8_t)out[j]];
 }
 
 // One pixel, all channel tiles, taps at base + off[t]; KK is a compile-time constant at each call.
@@ -105,7 +110,7 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_16c__avx512skx(
   rq.lo = _mm512_set1_ps((float)(params->qmin - params->zero_point));
   rq.hi = _mm512_set1_ps((float)(params->qmax - params->zero_point));
   rq.zp = _mm512_set1_epi32(params->zero_point);
-  rq.lut = params->lut;
+  rq.params = params;
   const uint8_t* pk = (const uint8_t*)packed;
   for (size_t oy = oy0; oy < oy1; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;

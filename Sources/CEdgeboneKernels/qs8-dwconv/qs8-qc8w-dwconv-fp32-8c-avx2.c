@@ -33,18 +33,15 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2(
         __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps((const float*)(wt + kk * 32)));
         v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
         const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
-        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-        const __m128i q8 = _mm_packs_epi16(q16, q16);
         const size_t n = c - c0 < 8 ? c - c0 : 8;
-        if (n == 8) {
-          _mm_storel_epi64((__m128i*)(out + c0), q8);
+        if (lut == NULL && n == 8) {
+          const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+          _mm_storel_epi64((__m128i*)(out + c0), _mm_packs_epi16(q16, q16));
         } else {
-          int8_t tmp[16];
-          _mm_storeu_si128((__m128i*)tmp, q8);
-          memcpy(out + c0, tmp, n);
+          int32_t t[8];
+          _mm256_storeu_si256((__m256i*)t, q);
+          eb_qs8_store_q(out + c0, t, n, params);
         }
-        if (lut != NULL)
-          for (size_t j = 0; j < n; j++) out[c0 + j] = lut[(uint8_t)out[c0 + j]];
       }
     }
   }

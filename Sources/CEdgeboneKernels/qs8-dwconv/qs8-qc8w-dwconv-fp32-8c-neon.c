@@ -38,17 +38,15 @@ void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon(const int8_t* x, size_t h, size_t 
         float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(acc0), vld1q_f32(s)), lo), hi);
         float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(acc1), vld1q_f32(s + 4)), lo), hi);
         const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
-        const int8x8_t q = vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)));
         const size_t n = c - c0 < 8 ? c - c0 : 8;
-        if (n == 8) {
-          vst1_s8(out + c0, q);
+        if (lut == NULL && n == 8) {
+          vst1_s8(out + c0, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
         } else {
-          int8_t tmp[8];
-          vst1_s8(tmp, q);
-          memcpy(out + c0, tmp, n);
+          int32_t t[8];
+          vst1q_s32(t, q0);
+          vst1q_s32(t + 4, q1);
+          eb_qs8_store_q(out + c0, t, n, params);
         }
-        if (lut != NULL)
-          for (size_t j = 0; j < n; j++) out[c0 + j] = lut[(uint8_t)out[c0 + j]];
       }
     }
   }

@@ -10,21 +10,22 @@ static inline int32x4_t eb_reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x
   return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
 }
 
-static inline int8x8_t eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0, float32x4_t s1,
-                                   const eb_qs8_requant_params* p) {
+static inline void eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0, float32x4_t s1,
+                               const eb_qs8_requant_params* p, int8_t* out, size_t n) {
   const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
   const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
   const int32x4_t zp = vdupq_n_s32(p->zero_point);
   float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(lo4), s0), lo), hi);
   float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(hi4), s1), lo), hi);
   const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
-  return vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)));
-}
-
-static inline void eb_store8(int8_t* c, int8x8_t v, size_t n, const int8_t* lut) {
-  int8_t tmp[8];
-  vst1_s8(tmp, v);
-  for (size_t j = 0; j < n; j++) c[j] = lut != NULL ? lut[(uint8_t)tmp[j]] : tmp[j];
+  if (p->lut == NULL && n == 8) {
+    vst1_s8(out, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
+    return;
+  }
+  int32_t t[8];
+  vst1q_s32(t, q0);
+  vst1q_s32(t + 4, q1);
+  eb_qs8_store_q(out, t, n, p);
 }
 
 void eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, const int8_t* a,
@@ -72,12 +73,11 @@ void eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, 
     const float32x4_t s0 = vld1q_f32((const float*)p), s1 = vld1q_f32((const float*)p + 4);
     p += 32;
     const size_t n = nc < 8 ? nc : 8;
-    const int8x8_t r0 = eb_requant8(eb_reduce4(acc0[0], acc0[1], acc0[2], acc0[3]),
-                                    eb_reduce4(acc0[4], acc0[5], acc0[6], acc0[7]), s0, s1, params);
-    const int8x8_t r1 = eb_requant8(eb_reduce4(acc1[0], acc1[1], acc1[2], acc1[3]),
-                                    eb_reduce4(acc1[4], acc1[5], acc1[6], acc1[7]), s0, s1, params);
-    if (mr > 1) eb_store8(c1, r1, n, params->lut);
-    eb_store8(c0, r0, n, params->lut);
+    if (mr > 1)
+      eb_requant8(eb_reduce4(acc1[0], acc1[1], acc1[2], acc1[3]), eb_reduce4(acc1[4], acc1[5], acc1[6], acc1[7]), s0, s1,
+                  params, c1, n);
+    eb_requant8(eb_reduce4(acc0[0], acc0[1], acc0[2], acc0[3]), eb_reduce4(acc0[4], acc0[5], acc0[6], acc0[7]), s0, s1,
+                params, c0, n);
     c0 += n;
     c1 += n;
     nc -= n;

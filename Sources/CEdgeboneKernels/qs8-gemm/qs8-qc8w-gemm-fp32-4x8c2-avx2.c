@@ -62,11 +62,9 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2(size_t mr, size_t nc, s
       __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), s);
       v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
       const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
-      const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-      const __m128i q8 = _mm_packs_epi16(q16, q16);
-      int8_t out[16];
-      _mm_storeu_si128((__m128i*)out, q8);
-      for (size_t j = 0; j < n; j++) cr[r][col + j] = params->lut != NULL ? params->lut[(uint8_t)out[j]] : out[j];
+      int32_t t[8];
+      _mm256_storeu_si256((__m256i*)t, q);
+      eb_qs8_store_q(cr[r] + col, t, n, params);
     }
     col += 8;
     nc -= n;

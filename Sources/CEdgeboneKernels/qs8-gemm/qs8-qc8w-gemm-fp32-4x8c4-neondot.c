@@ -7,15 +7,22 @@
 
 #define EB_TARGET __attribute__((target("dotprod")))
 
-static inline EB_TARGET int8x8_t eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0,
-                                             float32x4_t s1, const eb_qs8_requant_params* p) {
+static inline EB_TARGET void eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0, float32x4_t s1,
+                               const eb_qs8_requant_params* p, int8_t* out, size_t n) {
   const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
   const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
   const int32x4_t zp = vdupq_n_s32(p->zero_point);
   float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(lo4), s0), lo), hi);
   float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(hi4), s1), lo), hi);
   const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
-  return vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)));
+  if (p->lut == NULL && n == 8) {
+    vst1_s8(out, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
+    return;
+  }
+  int32_t t[8];
+  vst1q_s32(t, q0);
+  vst1q_s32(t + 4, q1);
+  eb_qs8_store_q(out, t, n, p);
 }
 
 EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot(size_t mr, size_t nc, size_t kc,
@@ -63,9 +70,7 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot(size_t mr, size_t nc
     const size_t n = nc < 8 ? nc : 8;
     for (int r = 3; r >= 0; r--) {
       if ((size_t)r >= mr) continue;
-      int8_t tmp[8];
-      vst1_s8(tmp, eb_requant8(acc[r][0], acc[r][1], s0, s1, params));
-      for (size_t j = 0; j < n; j++) cr[r][j] = params->lut != NULL ? params->lut[(uint8_t)tmp[j]] : tmp[j];
+      eb_requant8(acc[r][0], acc[r][1], s0, s1, params, cr[r], n);
       cr[r] += n;
     }
     nc -= n;

@@ -15,22 +15,26 @@ static inline EB_TARGET __m512i eb_bcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-static inline EB_TARGET __m128i eb_requant16(__m512i acc, __m512 scale, __m512 lo, __m512 hi,
+static inline EB_TARGET __m512i eb_requant16(__m512i acc, __m512 scale, __m512 lo, __m512 hi,
                                              __m512i zp) {
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
   v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp));
+  return _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
 }
 
-static inline EB_TARGET void eb_store16(int8_t* c, __m128i v, size_t n, const int8_t* lut) {
-  if (n >= 16) {
+static inline EB_TARGET void eb_store16(int8_t* c, __m512i q, size_t n, const eb_qs8_requant_params* p) {
+  n = n < 16 ? n : 16;
+  if (p->lut != NULL) {
+    int32_t t[16];
+    _mm512_storeu_si512(t, q);
+    eb_qs8_store_q(c, t, n, p);
+    return;
+  }
+  const __m128i v = _mm512_cvtsepi32_epi8(q);
+  if (n == 16) {
     _mm_storeu_si128((__m128i*)c, v);
   } else {
     _mm_mask_storeu_epi8(c, (__mmask16)((1u << n) - 1), v);
-  }
-  if (lut != NULL) {
-    const size_t m = n < 16 ? n : 16;
-    for (size_t i = 0; i < m; i++) c[i] = lut[(uint8_t)c[i]];
   }
 }
 
@@ -48,7 +52,6 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni(
   const __m512 lo = _mm512_set1_ps((float)(params->qmin - params->zero_point));
   const __m512 hi = _mm512_set1_ps((float)(params->qmax - params->zero_point));
   const __m512i zp = _mm512_set1_epi32(params->zero_point);
-  const int8_t* lut = params->lut;
   const uint8_t* p = (const uint8_t*)w;
   size_t col = 0;
   while (nc > 0) {
@@ -79,8 +82,8 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni(
       // Store from the last row down so duplicated rows (mr < 8) end with the valid result.
       for (int r = 7; r >= 0; r--) {
         if ((size_t)r >= mr) continue;
-        eb_store16(cr[r] + col, eb_requant16(acc0[r], s0, lo, hi, zp), 16, lut);
-        eb_store16(cr[r] + col + 16, eb_requant16(acc1[r], s1, lo, hi, zp), n1, lut);
+        eb_store16(cr[r] + col, eb_requant16(acc0[r], s0, lo, hi, zp), 16, params);
+        eb_store16(cr[r] + col + 16, eb_requant16(acc1[r], s1, lo, hi, zp), n1, params);
       }
       col += 32;
       nc = nc > 32 ? nc - 32 : 0;
@@ -103,7 +106,7 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni(
       const __m512 s0 = _mm512_loadu_ps(p);
       p += 64;
       const __m512i acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
-      for (size_t r = 0; r < mr; r++) eb_store16(cr[r] + col, eb_requant16(acc[r], s0, lo, hi, zp), nc, lut);
+      for (size_t r = 0; r < mr; r++) eb_store16(cr[r] + col, eb_requant16(acc[r], s0, lo, hi, zp), nc, params);
       nc = 0;
     }
   }

@@ -10,9 +10,10 @@ static inline __attribute__((always_inline)) int32_t EB_NAME(eb_rq)(float v, flo
   return (int32_t)__builtin_rintf(v) + zp;
 }
 
-static void EB_NAME(eb_apply_lut)(int8_t* y, size_t n, const int8_t* lut) {
-  if (lut != NULL)
-    for (size_t i = 0; i < n; i++) y[i] = lut[(uint8_t)y[i]];
+// With a table, outputs (within -128…127 here) index it from qmin.
+static void EB_NAME(eb_apply_lut)(int8_t* y, size_t n, const eb_qs8_requant_params* p) {
+  if (p->lut != NULL)
+    for (size_t i = 0; i < n; i++) y[i] = p->lut[(int32_t)y[i] - p->qmin];
 }
 
 void EB_NAME(eb_qs8_vadd_ukernel)(size_t n, const int8_t* a, const int8_t* b, int8_t* y,
@@ -25,7 +26,7 @@ void EB_NAME(eb_qs8_vadd_ukernel)(size_t n, const int8_t* a, const int8_t* b, in
     const float tb = (float)((int32_t)b[i] - zb) * sb;
     y[i] = (int8_t)EB_NAME(eb_rq)(ta + tb, lo, hi, zp);
   }
-  EB_NAME(eb_apply_lut)(y, n, p->out.lut);
+  EB_NAME(eb_apply_lut)(y, n, &p->out);
 }
 
 void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
@@ -40,7 +41,7 @@ void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const
       const int32_t prod = ((int32_t)xr[j] - zx) * ((int32_t)g[j] - zg);
       yr[j] = (int8_t)EB_NAME(eb_rq)((float)prod * s, lo, hi, zp);
     }
-    EB_NAME(eb_apply_lut)(yr, c, p->out.lut);
+    EB_NAME(eb_apply_lut)(yr, c, &p->out);
   }
 }
 
@@ -54,7 +55,7 @@ void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, in
   }
   const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
   for (size_t j = 0; j < c; j++) y[j] = (int8_t)EB_NAME(eb_rq)((float)acc[j] * p->scale, lo, hi, p->out.zero_point);
-  EB_NAME(eb_apply_lut)(y, c, p->out.lut);
+  EB_NAME(eb_apply_lut)(y, c, &p->out);
 }
 
 void EB_NAME(eb_x8_lut_ukernel)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut) {

@@ -105,7 +105,13 @@ struct Int8Compiler {
             guard let y = tensors[op.output] else { throw bad(name, "output '\(op.output)' is not a tensor of the program") }
             guard !produced.contains(op.output) else { throw bad(name, "output '\(op.output)' is written twice") }
             let target = op.preQuant ?? y.quant
-            if let pq = op.preQuant, !pq.isValid { throw bad(name, "pre-activation quantization not valid") }
+            if let pq = op.preQuant, !pq.isValidTableInput { throw bad(name, "pre-activation quantization not valid") }
+            if op.preQuant != nil && (op.activation == nil || op.activation == .relu || op.activation == .relu6) {
+                throw bad(name, "a pre-activation grid needs a table activation (silu, sigmoid)")
+            }
+            if op.preQuant == nil && (op.activation == .silu || op.activation == .sigmoid) {
+                throw bad(name, "\(op.activation!.rawValue) needs a pre-activation grid (preQuant)")
+            }
             let rq = requantFor(op, output: y.quant, target: target, persistent: &persistent)
             request(op.output, first: i + 1)
             produced.insert(op.output)
@@ -205,11 +211,12 @@ struct Int8Compiler {
             let lo = Int32(output.quantize(0)), hi = act == .relu6 ? Int32(output.quantize(6)) : 127
             return Requant(zeroPoint: output.zeroPoint, qmin: lo, qmax: hi, lut: nil)
         }
-        let lut = (0..<256).map { i -> UInt8 in
-            let q = Int8(bitPattern: UInt8(i))
-            return UInt8(bitPattern: output.quantize(act.apply(target.dequantize(q))))
+        // 12-bit table: entry i holds the output for grid point q = i − 2048.
+        let lut = (0..<4096).map { i -> UInt8 in
+            let v = Float(Int32(i - 2048) - target.zeroPoint) * target.scale
+            return UInt8(bitPattern: output.quantize(act.apply(v)))
         }
-        return Requant(zeroPoint: target.zeroPoint, qmin: -128, qmax: 127, lut: persistent.append(lut))
+        return Requant(zeroPoint: target.zeroPoint, qmin: -2048, qmax: 2047, lut: persistent.append(lut))
     }
 }
 

@@ -13,12 +13,14 @@ public struct QuantParams: Codable, Equatable, Sendable {
     public var zeroPoint: Int32
     public init(scale: Float, zeroPoint: Int32) { self.scale = scale; self.zeroPoint = zeroPoint }
 
-    /// The params that map [min, max] (widened to include 0) onto −128…127.
-    public init(min lo: Float, max hi: Float) {
+    /// The params that map [min, max] (widened to include 0) onto −128…127, or with `bits: 12` onto
+    /// −2048…2047 (the index grid of a 12-bit activation table).
+    public init(min lo: Float, max hi: Float, bits: Int = 8) {
         let lo = Swift.min(lo, 0), hi = Swift.max(hi, 0)
         let span = Swift.max(hi - lo, 1e-8)
-        scale = span / 255
-        zeroPoint = Int32(Swift.max(-128, Swift.min(127, (-128 - lo / scale).rounded(.toNearestOrEven))))
+        let qmin = -Float(1 << (bits - 1)), qmax = Float((1 << (bits - 1)) - 1)
+        scale = span / (qmax - qmin)
+        zeroPoint = Int32(Swift.max(qmin, Swift.min(qmax, (qmin - lo / scale).rounded(.toNearestOrEven))))
     }
 
     public func quantize(_ v: Float) -> Int8 {
@@ -29,6 +31,8 @@ public struct QuantParams: Codable, Equatable, Sendable {
     public func dequantize(_ q: Int8) -> Float { Float(Int32(q) - zeroPoint) * scale }
 
     var isValid: Bool { scale.isFinite && scale > 0 && scale.isNormal && (-128...127).contains(zeroPoint) }
+    /// Valid as the 12-bit index grid of an activation table.
+    var isValidTableInput: Bool { scale.isFinite && scale > 0 && scale.isNormal && (-2048...2047).contains(zeroPoint) }
 }
 
 /// One int8 tensor of the program.
@@ -79,7 +83,8 @@ public struct Int8OpSpec: Codable, Equatable, Sendable {
     public var stride: Int?
     public var padding: PaddingMode?
     public var activation: ActivationKind?
-    /// Quantization of the value before the activation (the LUT's input); nil: the output's.
+    /// Quantization of the value before a table activation (silu, sigmoid): a 12-bit grid,
+    /// q in −2048…2047, that indexes a 4096-entry table. nil for clamp activations (relu, relu6).
     public var preQuant: QuantParams?
 
     public init(name: String, kind: Kind, inputs: [String], output: String, kernel: Int? = nil, stride: Int? = nil,
