@@ -128,25 +128,33 @@ public final class Quantizer {
             case let .conv(x, y, wr, br, g, _):
                 let (act, pre, out) = epilogue(i, y)
                 let cin = graph.tensors[x].shape[2], cout = graph.tensors[y].shape[2], kk = g.kernel * g.kernel
-                var weights = slice(wr), bias = slice(br)
+                var weights = slice(wr)
+                var bias = slice(br)
                 let inQ = quants[x]!
                 var kind = Int8OpSpec.Kind.gemm
                 if x == graph.input {
-                    // Fold (p·a_c + b_c) normalization into the stem: real input = pixel p.
+                    // Fold (p·a_c + b_c) normalization into the stem: the real input is the pixel p.
+                    // The bias is folded with the *quantized* weights around the pixel that normalizes
+                    // to zero (p̄_c = −b_c/a_c), so weight rounding errors multiply (p − p̄), not p.
                     let a = preset.normalizationScale, b = preset.normalizationOffset
-                    for o in 0..<cout {
-                        for r in 0..<kk {
-                            for c in 0..<cin {
-                                let idx = (o * kk + r) * cin + c
-                                bias[o] += weights[idx] * b[c]
-                                weights[idx] *= a[c]
-                            }
-                        }
+                    let center = (0..<cin).map { -b[$0] / a[$0] }
+                    for o in 0..<cout { for r in 0..<kk { for c in 0..<cin { weights[(o * kk + r) * cin + c] *= a[c] } } }
+                    let (q, scales) = quantizeRows(weights, rows: cout, bias: bias, inScale: inQ.scale)
+                    bias = (0..<cout).map { o in
+                        var v = slice(br)[o]
+                        for r in 0..<kk { for c in 0..<cin { v -= Float(q[(o * kk + r) * cin + c]) * scales[o] * center[c] } }
+                        return v
                     }
-                    // Padding reads the pixel whose normalized value is 0: p = −b/a = 255·mean.
-                    let pads = (0..<cin).map { c in Int8(max(-128, min(127, (-b[c] / a[c]).rounded(.toNearestOrEven) - 128))) }
+                    // Padding reads the pixel whose normalized value is 0.
+                    let pads = center.map { Int8(max(-128, min(127, $0.rounded(.toNearestOrEven) - 128))) }
                     w.add(opName + ".pad", dtype: .i8, shape: [cin], elements: pads)
-                    kind = .conv
+                    w.add(opName + ".weight", dtype: .i8, shape: [cout, kk * cin], elements: q)
+                    w.add(opName + ".weight_scale", dtype: .f32, shape: [cout], elements: scales)
+                    w.add(opName + ".bias", dtype: .i32, shape: [cout], elements: quantizeBias(bias, inScale: inQ.scale, weightScales: scales))
+                    addOutput(y, opName, out)
+                    ops.append(Int8OpSpec(name: opName, kind: .conv, inputs: [names[x]!], output: opName, kernel: g.kernel, stride: g.stride,
+                                          padding: paddingMode(g), activation: act, preQuant: pre))
+                    continue
                 } else if !(g.kernel == 1 && g.stride == 1) {
                     kind = .conv
                     w.add(opName + ".pad", dtype: .i8, shape: [cin], elements: [Int8](repeating: Int8(inQ.zeroPoint), count: cin))
@@ -162,7 +170,7 @@ public final class Quantizer {
                 // Per-channel scales over the taps: transpose to [c][taps] for quantization, back after.
                 var perChannel = [Float](repeating: 0, count: c * kk)
                 for t in 0..<kk { for j in 0..<c { perChannel[j * kk + t] = weights[t * c + j] } }
-                let (q, scales) = quantizeRows(perChannel, rows: c)
+                let (q, scales) = quantizeRows(perChannel, rows: c, bias: slice(br), inScale: quants[x]!.scale)
                 var tapsMajor = [Int8](repeating: 0, count: c * kk)
                 for t in 0..<kk { for j in 0..<c { tapsMajor[t * c + j] = q[j * kk + t] } }
                 w.add(opName + ".weight", dtype: .i8, shape: [kk, c], elements: tapsMajor)
@@ -212,22 +220,23 @@ public final class Quantizer {
 
     /// Weights [rows][k] → int8 per row (symmetric, −127…127), int32 bias, fp32 scales.
     private func addWeights(_ w: inout SafeTensorsWriter, _ name: String, weights: [Float], bias: [Float], rows: Int, inScale: Float) {
-        let (q, scales) = quantizeRows(weights, rows: rows)
+        let (q, scales) = quantizeRows(weights, rows: rows, bias: bias, inScale: inScale)
         w.add(name + ".weight", dtype: .i8, shape: [rows, weights.count / rows], elements: q)
         w.add(name + ".weight_scale", dtype: .f32, shape: [rows], elements: scales)
         w.add(name + ".bias", dtype: .i32, shape: [rows], elements: quantizeBias(bias, inScale: inScale, weightScales: scales))
     }
 }
 
-/// Symmetric per-row int8 quantization: scale = max|w| / 127.
-func quantizeRows(_ w: [Float], rows: Int) -> ([Int8], [Float]) {
+/// Symmetric per-row int8 quantization: scale = max|w| / 127, but never so small that the row's
+/// bias (b / (s_in · s_w)) leaves ±2^24 (dead filters with tiny weights and a large bias).
+func quantizeRows(_ w: [Float], rows: Int, bias: [Float], inScale: Float) -> ([Int8], [Float]) {
     let k = w.count / rows
     var q = [Int8](repeating: 0, count: w.count)
     var scales = [Float](repeating: 0, count: rows)
     for r in 0..<rows {
         var m: Float = 0
         for i in 0..<k { m = max(m, abs(w[r * k + i])) }
-        let s = max(m, 1e-12) / 127
+        let s = max(m / 127, abs(bias[r]) / (inScale * Float(1 << 24)), 1e-20)
         scales[r] = s
         for i in 0..<k { q[r * k + i] = Int8(max(-127, min(127, (w[r * k + i] / s).rounded(.toNearestOrEven)))) }
     }
