@@ -21,16 +21,4 @@ public final class FloatClassifier {
         labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
     }
 
-    /// Logits for one image (resized and cropped per the preset unless already at input size).
-    public func logits(_ image: RGBImage) -> [Float] {
-        preprocessor.crop(image)
-        preprocessor.normalize(into: network.input)
-        network.run()
-        return Array(network.output)
-    }
-
-    /// Short label: the first WordNet lemma ("tabby, tabby cat" → "tabby").
-    public func shortLabel(_ index: Int) -> String {
-        String(labels[index].split(separator: ",").first ?? "")
-    }
 }

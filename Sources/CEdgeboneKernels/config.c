@@ -28,26 +28,31 @@ static const eb_kernel_config eb_configs[] = {
     {EB_ISA_SCALAR, "scalar", eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar,
      "qs8_qc8w_gemm_fp32_4x4c1__scalar", 4, {4, 4, 1, 1, 0},
      eb_qs8_qc8w_dwconv_fp32_ukernel_4c__scalar, "qs8_qc8w_dwconv_fp32_4c__scalar", {4, 1},
-     eb_qs8_vadd_ukernel__scalar, eb_qs8_vmulc_ukernel__scalar, eb_qs8_gavgpool_ukernel__scalar, eb_x8_lut_ukernel__scalar},
+     eb_qs8_vadd_ukernel__scalar, eb_qs8_vmulc_ukernel__scalar, eb_qs8_gavgpool_ukernel__scalar, eb_x8_lut_ukernel__scalar,
+     eb_qs8_qc8w_gemv_f32__scalar},
 #if defined(__x86_64__)
     {EB_ISA_AVX2, "avx2", eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2,
      "qs8_qc8w_gemm_fp32_4x8c2__avx2", 4, {8, 8, 2, 2, 0},
      eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2, "qs8_qc8w_dwconv_fp32_8c__avx2", {8, 4},
-     eb_qs8_vadd_ukernel__avx2, eb_qs8_vmulc_ukernel__avx2, eb_qs8_gavgpool_ukernel__avx2, eb_x8_lut_ukernel__avx2},
+     eb_qs8_vadd_ukernel__avx2, eb_qs8_vmulc_ukernel__avx2, eb_qs8_gavgpool_ukernel__avx2, eb_x8_lut_ukernel__avx2,
+     eb_qs8_qc8w_gemv_f32__avx2},
     {EB_ISA_AVX512VNNI, "avx512vnni", eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni,
      "qs8_qc8w_gemm_fp32_8x32c4__avx512vnni", 8, {32, 16, 4, 1, 1},
      eb_qs8_qc8w_dwconv_fp32_ukernel_16c__avx512skx, "qs8_qc8w_dwconv_fp32_16c__avx512skx", {16, 4},
-     eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx},
+     eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx,
+     eb_qs8_qc8w_gemv_f32__avx512skx},
 #endif
 #if defined(__aarch64__)
     {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon,
      "qs8_qc8w_gemm_fp32_2x8c8__neon", 2, {8, 8, 8, 1, 0},
      eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon, "qs8_qc8w_dwconv_fp32_8c__neon", {8, 2},
-     eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon},
+     eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon,
+     eb_qs8_qc8w_gemv_f32__neon},
     {EB_ISA_NEONDOT, "neondot", eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot,
      "qs8_qc8w_gemm_fp32_4x8c4__neondot", 4, {8, 8, 4, 1, 0},
      eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon, "qs8_qc8w_dwconv_fp32_8c__neon", {8, 2},
-     eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon},
+     eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon,
+     eb_qs8_qc8w_gemv_f32__neon},
 #endif
 };
 

@@ -1,8 +1,11 @@
-// edgebone bench: per-frame latency distribution over synthetic frames.
+// edgebone bench: per-frame latency distribution over synthetic frames, memory figures, per-op profile.
 import ArgumentParser
 import COpenBLAS
 import Edgebone
 import EdgeboneModels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure per-frame inference latency on synthetic frames.")
@@ -27,33 +30,92 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let classifier: FloatClassifier
+        let classifier: ImageClassifier
         do { classifier = try model.load() } catch { throw fail(error) }
-        let net = classifier.network
         let pre = classifier.preprocessor
-        // Synthetic frames: deterministic noise at input size, a new one every frame.
+        // Synthetic frames at input size: deterministic noise, a new one every frame. A frame's time
+        // covers what the network does with it (int8: pixel conversion; fp32: normalization) + the network.
         var rng = SplitMix64(seed: 1)
-        let s = classifier.config.preprocessing.inputSize
+        let s = pre.preset.inputSize
         let frame = RGBImage(width: s, height: s)
         var samples = [Double](repeating: 0, count: frames)
         for i in 0..<(warmup + frames) {
             for p in 0..<(s * s * 3) { frame.pixels[p] = UInt8(truncatingIfNeeded: rng.next() >> 56) }
-            let t0 = monotonicNanos()
             pre.crop(frame)
-            pre.normalize(into: net.input)
-            net.run()
+            let t0 = monotonicNanos()
+            _ = classifier.runCropped()
             let t1 = monotonicNanos()
             if i >= warmup { samples[i - warmup] = Double(t1 - t0) / 1e6 }
         }
         let st = LatencyStats(samples)
-        if profile { printProfile(net, frames: frames) }
-        let core = String(cString: openblas_get_corename())
+        let prof = profile ? Profile(classifier, frames: max(20, frames / 4)) : nil
+        let core = classifier.precision == "fp32" ? String(cString: openblas_get_corename()) : "-"
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakRSS = Int(usage.ru_maxrss) * 1024
+        let macs = (0..<classifier.opNames.count).reduce(0) { $0 + classifier.opMACs($1) }
         if json {
-            print("{\"arch\":\"\(classifier.config.arch)\",\"precision\":\"fp32\",\"isa\":\"\(net.kernels.isa.rawValue)\",\"threads\":\(model.threads),\"frames\":\(frames),\"openblas_core\":\"\(core)\",\"min_ms\":\(st.min),\"median_ms\":\(st.median),\"p90_ms\":\(st.p90),\"p99_ms\":\(st.p99),\"max_ms\":\(st.max),\"mean_ms\":\(st.mean),\"gmac\":\(Double(net.graph.macs) / 1e9),\"arena_bytes\":\(net.plan.arenaBytes)}")
+            var fields: [String: JSONValue] = [
+                "arch": .string(classifier.arch), "precision": .string(classifier.precision), "isa": .string(classifier.isa.rawValue),
+                "threads": .int(model.threads), "frames": .int(frames), "min_ms": .double(st.min), "median_ms": .double(st.median),
+                "p90_ms": .double(st.p90), "p99_ms": .double(st.p99), "max_ms": .double(st.max), "mean_ms": .double(st.mean),
+                "gmac": .double(Double(macs) / 1e9), "arena_bytes": .int(classifier.arenaBytes), "weights_bytes": .int(classifier.weightsBytes),
+                "peak_rss_bytes": .int(peakRSS),
+            ]
+            if classifier.precision == "fp32" { fields["openblas_core"] = .string(core) }
+            if let prof { fields["profile"] = prof.json }
+            print(JSONValue.object(fields).serialized)
         } else {
-            print("\(classifier.config.arch) fp32, \(model.threads) thread(s), ISA \(net.kernels.isa.rawValue), OpenBLAS core \(core)")
-            print("\(frames) frames after \(warmup) warm-up; \(String(format3(Double(net.graph.macs) / 1e9))) GMAC per frame")
+            print("\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)" +
+                  (classifier.precision == "fp32" ? ", OpenBLAS core \(core)" : ""))
+            print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
+            print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
+            if let prof { prof.printTable() }
+        }
+    }
+}
+
+/// Per-op times over extra runs.
+struct Profile {
+    let names: [String], kinds: [String], macs: [Int], nanos: [UInt64], frames: Int
+
+    init(_ c: ImageClassifier, frames: Int) {
+        names = c.opNames
+        kinds = c.opKinds
+        macs = (0..<names.count).map { c.opMACs($0) }
+        var ns = [UInt64](repeating: 0, count: names.count)
+        ns.withUnsafeMutableBufferPointer { buf in for _ in 0..<frames { c.profileCropped(buf) } }
+        nanos = ns
+        self.frames = frames
+    }
+
+    func ms(_ i: Int) -> Double { Double(nanos[i]) / Double(frames) / 1e6 }
+    func gmacs(_ i: Int) -> Double { nanos[i] > 0 ? Double(macs[i]) * Double(frames) / Double(nanos[i]) : 0 }
+
+    var json: JSONValue {
+        .array(names.indices.map { i in
+            .object(["step": .string(names[i]), "kernel": .string(kinds[i]), "ms": .double(ms(i)), "gmac_per_s": .double(gmacs(i))])
+        })
+    }
+
+    func printTable() {
+        let total = Double(nanos.reduce(0, +))
+        var byKind: [String: (ns: UInt64, macs: Int, count: Int)] = [:]
+        for i in names.indices {
+            let prev = byKind[kinds[i]] ?? (0, 0, 0)
+            byKind[kinds[i]] = (prev.ns + nanos[i], prev.macs + macs[i], prev.count + 1)
+        }
+        print("per-op profile over \(frames) frames (ms per frame):")
+        print("  kind                 ops   time_ms   share   GMAC/s")
+        for (k, v) in byKind.sorted(by: { $0.value.ns > $1.value.ns }) {
+            let ms = Double(v.ns) / Double(frames) / 1e6
+            let g = v.ns > 0 ? Double(v.macs) * Double(frames) / Double(v.ns) : 0
+            print("  \(k.padding(20)) \(String(v.count).leftPad(4))  \(format3(ms).leftPad(8))  \(format3(Double(v.ns) / total * 100).leftPad(6))%  \(format3(g).leftPad(7))")
+        }
+        print("  slowest steps:")
+        for i in names.indices.sorted(by: { nanos[$0] > nanos[$1] }).prefix(12) {
+            print("  \(names[i].padding(30)) \(kinds[i].padding(18)) \(format3(ms(i)).leftPad(8)) ms  \(format3(gmacs(i)).leftPad(7)) GMAC/s")
         }
     }
 }
@@ -72,7 +134,7 @@ struct LatencyStats {
 
 func format3(_ v: Double) -> String {
     let scaled = Int((v * 1000).rounded())
-    return String(scaled / 1000) + "." + String(scaled % 1000).leftPad(3, "0")
+    return (scaled < 0 ? "-" : "") + String(abs(scaled) / 1000) + "." + String(abs(scaled) % 1000).leftPad(3, "0")
 }
 
 /// Small deterministic generator for synthetic frames.
@@ -88,35 +150,6 @@ struct SplitMix64 {
     }
 }
 
-/// Times each op over `frames` extra runs and prints time per op kind and the slowest ops.
-func printProfile(_ net: FloatNetwork, frames: Int) {
-    let g = net.graph
-    var nanos = [UInt64](repeating: 0, count: g.ops.count)
-    nanos.withUnsafeMutableBufferPointer { buf in
-        for _ in 0..<frames { net.run(profile: buf) }
-    }
-    let total = Double(nanos.reduce(0, +))
-    var kinds: [String: (ns: UInt64, macs: Int, count: Int)] = [:]
-    for (i, op) in g.ops.enumerated() {
-        let k = op.kind
-        let prev = kinds[k] ?? (0, 0, 0)
-        kinds[k] = (prev.ns + nanos[i], prev.macs + op.macs(g.tensors), prev.count + 1)
-    }
-    print("per-op profile over \(frames) frames (ms per frame):")
-    print("  kind          ops   time_ms  share   GMAC/s")
-    for (k, v) in kinds.sorted(by: { $0.value.ns > $1.value.ns }) {
-        let ms = Double(v.ns) / Double(frames) / 1e6
-        let gmacs = Double(v.macs) / (Double(v.ns) / Double(frames))
-        print("  \(k.padding(12)) \(String(v.count).leftPad(4))  \(format3(ms).leftPad(8))  \(format3(Double(v.ns) / total * 100).leftPad(6))%  \(format3(gmacs).leftPad(7))")
-    }
-    print("  slowest ops:")
-    for i in nanos.indices.sorted(by: { nanos[$0] > nanos[$1] }).prefix(10) {
-        let ms = Double(nanos[i]) / Double(frames) / 1e6
-        let shape = g.tensors[g.ops[i].output].shape.map(String.init).joined(separator: "x")
-        print("  \(g.opNames[i].padding(28)) \(g.ops[i].kind.padding(10)) \(shape.padding(12)) \(format3(ms).leftPad(8)) ms  \(format3(Double(g.ops[i].macs(g.tensors)) / (Double(nanos[i]) / Double(frames))).leftPad(7)) GMAC/s")
-    }
-}
-
 extension String {
-    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }

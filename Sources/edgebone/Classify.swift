@@ -29,7 +29,7 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let classifier: FloatClassifier
+        let classifier: ImageClassifier
         do { classifier = try model.load() } catch { throw fail(error) }
         var all: [Float] = []
         var failures = 0
@@ -55,7 +55,7 @@ struct Classify: ParsableCommand {
         }
         if let out = logits {
             if failures > 0 { throw fail(ValidationError("\(failures) image(s) could not be read; \(out) not written")) }
-            let bytes = NPY.encode(all, shape: [images.count, classifier.config.numClasses])
+            let bytes = NPY.encode(all, shape: [images.count, classifier.labels.count])
             guard let f = fopen(out, "wb") else { throw fail(ModelFileError.writeFailed(path: out, reason: String(cString: strerror(errno)))) }
             let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
             fclose(f)

@@ -4,8 +4,8 @@ import Edgebone
 import EdgeboneModels
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model weights: a timm-named float32 safetensors checkpoint.")
-    var model: String
+    @Option(name: .long, help: "Model: an Edgebone int8 model file, or a timm-named float32 checkpoint (default: the bundled int8 EfficientNet-Lite0).")
+    var model: String?
 
     @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")) (default: the file's metadata).")
     var arch: String?
@@ -26,11 +26,18 @@ struct ModelOptions: ParsableArguments {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
     }
 
-    func load() throws -> FloatClassifier {
-        let file = try SafeTensorsFile(path: model)
-        let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
-                                            depthMultiplier: depthMultiplier, numClasses: classes)
-        return try FloatClassifier(checkpoint: file, config: config, isa: try ISA.fromEnvironment(), threads: threads)
+    /// The model path: --model, or the bundled model.
+    func resolvedPath() throws -> String {
+        if let model { return model }
+        guard let bundled = BundledModel.path else {
+            throw ValidationError("no --model given and the bundled model \(BundledModel.fileName) was not found (set EDGEBONE_MODEL)")
+        }
+        return bundled
+    }
+
+    func load() throws -> ImageClassifier {
+        try loadClassifier(path: try resolvedPath(), arch: arch, channelMultiplier: channelMultiplier, depthMultiplier: depthMultiplier,
+                           numClasses: classes, isa: try ISA.fromEnvironment(), threads: threads)
     }
 }
 

@@ -17,7 +17,7 @@ import Testing
                                                           (127, -128, 127, -128, 127, 1e-3, 3e-3, false)] {
                 let a = (0..<(n + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
                 let b = (0..<(n + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
-                let table: [Int8]? = lut ? (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+                let table: [Int8]? = lut ? (0..<(256 + 64)).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
                 var y = [Int8](repeating: 0x11, count: n + 64)
                 table.withOptionalPointer { lp in
                     var p = eb_qs8_add_params(a_zero: za, b_zero: zb, a_scale: sa, b_scale: sb,

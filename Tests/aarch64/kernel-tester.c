@@ -26,7 +26,7 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   int8_t* w = malloc(n * k);
   int32_t* bias = malloc(n * 4);
   float* scale = malloc(n * 4);
-  int8_t lut[4096];
+  int8_t lut[4096 + 64];
   for (size_t i = 0; i < m * a_stride + EB_EXTRA_BYTES; i++) a[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
   const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
@@ -106,7 +106,7 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   int8_t* wt = malloc(taps * c);
   int32_t* bias = malloc(c * 4);
   float* scale = malloc(c * 4);
-  int8_t lut[4096];
+  int8_t lut[4096 + 64];
   int8_t* zero = malloc(c + EB_EXTRA_BYTES);
   for (size_t i = 0; i < h * w * c + EB_EXTRA_BYTES; i++) x[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)rnd_in(-127, 127);

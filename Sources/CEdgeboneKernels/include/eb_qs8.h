@@ -27,7 +27,8 @@ extern "C" {
 typedef struct {
   int32_t zero_point;   ///< output (or table-index) zero point
   int32_t qmin, qmax;   ///< clamp of q
-  const int8_t* lut;    ///< optional table of qmax - qmin + 1 entries: out = lut[q - qmin]; NULL = none
+  const int8_t* lut;    ///< optional table of qmax - qmin + 1 entries: out = lut[q - qmin]; NULL = none.
+                        ///< SIMD kernels gather 4 bytes per entry: keep 3 readable bytes past the end.
 } eb_qs8_requant_params;
 
 /// The requantization above for one value, as an int32 q (reference; SIMD kernels match it).
@@ -47,8 +48,11 @@ static inline int8_t eb_qs8_requantize(int32_t acc, float scale, const eb_qs8_re
 
 /// Writes n requantized lanes: through the table, or as saturated bytes.
 static inline void eb_qs8_store_q(int8_t* out, const int32_t* q, size_t n, const eb_qs8_requant_params* p) {
-  if (p->lut != NULL) {
-    for (size_t j = 0; j < n; j++) out[j] = p->lut[q[j] - p->qmin];
+  // Locals: int8 stores may alias *p, which would force a reload of p->lut every iteration.
+  const int8_t* lut = p->lut;
+  if (lut != NULL) {
+    const int8_t* base = lut - p->qmin;
+    for (size_t j = 0; j < n; j++) out[j] = base[q[j]];
   } else {
     for (size_t j = 0; j < n; j++) out[j] = (int8_t)q[j];
   }
@@ -196,8 +200,17 @@ void eb_qs8_conv_hwc(const struct eb_kernel_config* cfg, const int8_t* x, size_t
 
 /// Final linear layer with float output (logits stay float32):
 /// y[j] = (float)(bias[j] + sum_k (x[k] - x_zero) * w[j][k]) * scale[j]; w: [n][k] int8.
-void eb_qs8_qc8w_gemv_f32(size_t k, size_t n, const int8_t* x, int32_t x_zero, const int8_t* w,
-                          const int32_t* bias, const float* scale, float* y);
+typedef void (*eb_qs8_gemv_f32_fn)(size_t k, size_t n, const int8_t* x, int32_t x_zero,
+                                   const int8_t* w, const int32_t* bias, const float* scale,
+                                   float* y);
+void eb_qs8_qc8w_gemv_f32__scalar(size_t, size_t, const int8_t*, int32_t, const int8_t*,
+                                  const int32_t*, const float*, float*);
+void eb_qs8_qc8w_gemv_f32__avx2(size_t, size_t, const int8_t*, int32_t, const int8_t*,
+                                const int32_t*, const float*, float*);
+void eb_qs8_qc8w_gemv_f32__avx512skx(size_t, size_t, const int8_t*, int32_t, const int8_t*,
+                                     const int32_t*, const float*, float*);
+void eb_qs8_qc8w_gemv_f32__neon(size_t, size_t, const int8_t*, int32_t, const int8_t*,
+                                const int32_t*, const float*, float*);
 /// Bytes of patch scratch eb_qs8_conv_hwc needs.
 size_t eb_qs8_conv_hwc_scratch_size(const struct eb_kernel_config* cfg, size_t k, size_t cin);
 
@@ -220,6 +233,7 @@ typedef struct eb_kernel_config {
   eb_qs8_vmulc_fn vmulc;
   eb_qs8_gavgpool_fn gavgpool;
   eb_x8_lut_fn lut;
+  eb_qs8_gemv_f32_fn gemv_f32;
 } eb_kernel_config;
 
 /// Best ISA level the features (eb_cpu_features()) allow.

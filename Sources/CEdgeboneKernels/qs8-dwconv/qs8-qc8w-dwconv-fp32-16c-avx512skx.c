@@ -22,13 +22,13 @@ static inline EB_TARGET __attribute__((always_inline)) void eb_dw_finish(__m512i
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
   v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
   const __m512i q32 = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp);
+  __m128i q;
   if (rq->params->lut != NULL) {
-    int32_t t[16];
-    _mm512_storeu_si512(t, q32);
-    eb_qs8_store_q(out, t, n, rq->params);
-    return;
+    const __m512i idx = _mm512_sub_epi32(q32, _mm512_set1_epi32(rq->params->qmin));
+    q = _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(idx, (const void*)rq->params->lut, 1));
+  } else {
+    q = _mm512_cvtsepi32_epi8(q32);
   }
-  const __m128i q = _mm512_cvtsepi32_epi8(q32);
   if (n == 16) {
     _mm_storeu_si128((__m128i*)out, q);
   } else {

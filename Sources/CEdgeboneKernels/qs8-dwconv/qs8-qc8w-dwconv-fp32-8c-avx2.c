@@ -7,6 +7,15 @@
 #include <immintrin.h>
 #define EB_TARGET __attribute__((target("avx2,fma")))
 
+// Table lookup by gather (4 bytes at lut + (q - qmin); the low byte is the entry), packed to bytes.
+static inline EB_TARGET __m128i eb_lut8_avx2(__m256i q, const eb_qs8_requant_params* p) {
+  const __m256i idx = _mm256_sub_epi32(q, _mm256_set1_epi32(p->qmin));
+  __m256i v = _mm256_i32gather_epi32((const int*)(const void*)p->lut, idx, 1);
+  v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
+  const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packs_epi16(v16, v16);
+}
+
 EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2(
     const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k, size_t stride,
     size_t pad_top, size_t pad_left, int8_t* y, size_t oh, size_t ow, size_t oy0, size_t oy1,
@@ -34,13 +43,19 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2(
         v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
         const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
         const size_t n = c - c0 < 8 ? c - c0 : 8;
-        if (lut == NULL && n == 8) {
-          const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-          _mm_storel_epi64((__m128i*)(out + c0), _mm_packs_epi16(q16, q16));
+        __m128i q8;
+        if (lut != NULL) {
+          q8 = eb_lut8_avx2(q, params);
         } else {
-          int32_t t[8];
-          _mm256_storeu_si256((__m256i*)t, q);
-          eb_qs8_store_q(out + c0, t, n, params);
+          const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+          q8 = _mm_packs_epi16(q16, q16);
+        }
+        if (n == 8) {
+          _mm_storel_epi64((__m128i*)(out + c0), q8);
+        } else {
+          int8_t t[16];
+          _mm_storeu_si128((__m128i*)t, q8);
+          memcpy(out + c0, t, n);
         }
       }
     }

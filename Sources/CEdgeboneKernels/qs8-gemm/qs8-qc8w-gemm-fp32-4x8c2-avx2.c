@@ -8,6 +8,15 @@
 
 #define EB_TARGET __attribute__((target("avx2,fma")))
 
+// Table lookup by gather (4 bytes at lut + (q - qmin); the low byte is the entry), packed to bytes.
+static inline EB_TARGET __m128i eb_lut8_avx2(__m256i q, const eb_qs8_requant_params* p) {
+  const __m256i idx = _mm256_sub_epi32(q, _mm256_set1_epi32(p->qmin));
+  __m256i v = _mm256_i32gather_epi32((const int*)(const void*)p->lut, idx, 1);
+  v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
+  const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packs_epi16(v16, v16);
+}
+
 static inline EB_TARGET __m256i eb_pair(const int8_t* a) {
   const int32_t v = (int32_t)(uint16_t)(int16_t)a[0] | ((int32_t)(int16_t)a[1] << 16);
   return _mm256_set1_epi32(v);
@@ -62,9 +71,20 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2(size_t mr, size_t nc, s
       __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), s);
       v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
       const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
-      int32_t t[8];
-      _mm256_storeu_si256((__m256i*)t, q);
-      eb_qs8_store_q(cr[r] + col, t, n, params);
+      __m128i q8;
+      if (params->lut != NULL) {
+        q8 = eb_lut8_avx2(q, params);
+      } else {
+        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        q8 = _mm_packs_epi16(q16, q16);
+      }
+      if (n == 8) {
+        _mm_storel_epi64((__m128i*)(cr[r] + col), q8);
+      } else {
+        int8_t t[16];
+        _mm_storeu_si128((__m128i*)t, q8);
+        memcpy(cr[r] + col, t, n);
+      }
     }
     col += 8;
     nc -= n;

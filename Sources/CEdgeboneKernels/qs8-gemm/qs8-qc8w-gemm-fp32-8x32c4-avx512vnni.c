@@ -24,13 +24,14 @@ static inline EB_TARGET __m512i eb_requant16(__m512i acc, __m512 scale, __m512 l
 
 static inline EB_TARGET void eb_store16(int8_t* c, __m512i q, size_t n, const eb_qs8_requant_params* p) {
   n = n < 16 ? n : 16;
+  __m128i v;
   if (p->lut != NULL) {
-    int32_t t[16];
-    _mm512_storeu_si512(t, q);
-    eb_qs8_store_q(c, t, n, p);
-    return;
+    // Table lookup by gather: 4 bytes at lut + (q - qmin), the low byte is the entry.
+    const __m512i idx = _mm512_sub_epi32(q, _mm512_set1_epi32(p->qmin));
+    v = _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(idx, (const void*)p->lut, 1));
+  } else {
+    v = _mm512_cvtsepi32_epi8(q);
   }
-  const __m128i v = _mm512_cvtsepi32_epi8(q);
   if (n == 16) {
     _mm_storeu_si128((__m128i*)c, v);
   } else {

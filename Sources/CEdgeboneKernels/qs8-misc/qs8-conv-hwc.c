@@ -43,12 +43,3 @@ void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, siz
   }
 }
 
-void eb_qs8_qc8w_gemv_f32(size_t k, size_t n, const int8_t* x, int32_t x_zero, const int8_t* w,
-                          const int32_t* bias, const float* scale, float* y) {
-  for (size_t j = 0; j < n; j++) {
-    const int8_t* wr = w + j * k;
-    int32_t acc = 0;
-    for (size_t i = 0; i < k; i++) acc += ((int32_t)x[i] - x_zero) * (int32_t)wr[i];
-    y[j] = (float)(acc + bias[j]) * scale[j];
-  }
-}

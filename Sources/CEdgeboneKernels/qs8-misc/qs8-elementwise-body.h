@@ -61,3 +61,14 @@ void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, in
 void EB_NAME(eb_x8_lut_ukernel)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut) {
   for (size_t i = 0; i < n; i++) y[i] = lut[(uint8_t)x[i]];
 }
+
+void EB_NAME(eb_qs8_qc8w_gemv_f32)(size_t k, size_t n, const int8_t* x, int32_t x_zero,
+                                   const int8_t* w, const int32_t* bias, const float* scale,
+                                   float* y) {
+  for (size_t j = 0; j < n; j++) {
+    const int8_t* wr = w + j * k;
+    int32_t acc = 0;
+    for (size_t i = 0; i < k; i++) acc += ((int32_t)x[i] - x_zero) * (int32_t)wr[i];
+    y[j] = (float)(acc + bias[j]) * scale[j];
+  }
+}

@@ -215,7 +215,7 @@ struct Int8Compiler {
         let lut = (0..<4096).map { i -> UInt8 in
             let v = Float(Int32(i - 2048) - target.zeroPoint) * target.scale
             return UInt8(bitPattern: output.quantize(act.apply(v)))
-        }
+        } + [UInt8](repeating: 0, count: 64)  // readable slack for gathering kernels
         return Requant(zeroPoint: target.zeroPoint, qmin: -2048, qmax: 2047, lut: persistent.append(lut))
     }
 }

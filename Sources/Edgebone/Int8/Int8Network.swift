@@ -181,7 +181,7 @@ public final class Int8Network: @unchecked Sendable {
         case let .add(a, b, y, n, params):
             cfg.vadd(n, a, b, y, params)
         case let .classifier(x, k, n, xZero, w, bias, scale, y):
-            eb_qs8_qc8w_gemv_f32(k, n, x, xZero, w, bias, scale, y)
+            cfg.gemv_f32(k, n, x, xZero, w, bias, scale, y)
         }
     }
 
