@@ -40,7 +40,8 @@ let package = Package(
             name: "EdgeboneModels",
             dependencies: ["Edgebone"],
             path: "Models",
-            exclude: ["tools", "generated"]
+            exclude: ["tools", "generated", "efficientnet_lite0.int8.safetensors", "efficientnet_lite0.int8.report.json",
+                      "NOTICE-efficientnet-lite0.txt"]
         ),
         .target(
             name: "EdgeboneQuantize",
