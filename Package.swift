@@ -57,8 +57,10 @@ let package = Package(
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
-        .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone"]),
-        .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone"]),
+        .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone", "EdgeboneQuantize"]),
+        // Allocation counting for the zero-allocation tests (interposes malloc in the test process).
+        .target(name: "CEdgeboneTestSupport", path: "Tests/CEdgeboneTestSupport"),
+        .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone", "CEdgeboneTestSupport"]),
         // Runs the built `edgebone` binary as a user would.
         .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone"]),
     ],

@@ -83,12 +83,25 @@ final class TensorObserver {
     var lo = Float.infinity, hi = -Float.infinity
     var histogram = [Double](repeating: 0, count: bins)
     var histLo: Float = 0, histHi: Float = 0
+    /// Per-channel (last dimension) sums and the number of rows summed, for channel means.
+    var channelSums: [Double] = []
+    var rows = 0
 
-    func observeRange(_ p: UnsafePointer<Float>, _ n: Int) {
+    func observeRange(_ p: UnsafePointer<Float>, _ n: Int, channels: Int) {
         var a = lo, b = hi
         for i in 0..<n { let v = p[i]; if v < a { a = v }; if v > b { b = v } }
         lo = a; hi = b
+        if channelSums.isEmpty { channelSums = [Double](repeating: 0, count: channels) }
+        let r = n / channels
+        for row in 0..<r {
+            let base = p + row * channels
+            for c in 0..<channels { channelSums[c] += Double(base[c]) }
+        }
+        rows += r
     }
+
+    /// Mean of each channel over everything observed.
+    var channelMeans: [Float] { channelSums.map { Float($0 / Double(max(rows, 1))) } }
 
     func startHistogram() {
         histLo = min(lo, 0); histHi = max(hi, 0)

@@ -30,6 +30,8 @@ public final class Quantizer {
     /// Observers: values a tensor holds after its producing op, and after its activation.
     var produced: [Int: TensorObserver] = [:]
     var activated: [Int: TensorObserver] = [:]
+    /// Mean pixel value (0…255) per channel over the calibration views.
+    var inputMeans: [Float] = [0, 0, 0]
 
     /// `graph` must be decomposed (activations and squeeze-and-excite as separate ops).
     public init(graph: FloatGraph, preset: Preprocessing) {
@@ -55,6 +57,10 @@ public final class Quantizer {
     /// Two passes over the calibration views: ranges, then histograms.
     public func calibrate(_ views: [[UInt8]], progress: ((String, Int, Int) -> Void)? = nil) {
         for t in graph.tensors.indices { produced[t] = TensorObserver(); activated[t] = TensorObserver() }
+        var sums = [Double](repeating: 0, count: 3)
+        for v in views { for i in 0..<v.count { sums[i % 3] += Double(v[i]) } }
+        let pixels = Double(max(1, views.reduce(0) { $0 + $1.count / 3 }))
+        inputMeans = sums.map { Float($0 / pixels) }
         for pass in 0..<2 {
             if pass == 1 {
                 for o in produced.values { o.startHistogram() }
@@ -68,11 +74,18 @@ public final class Quantizer {
                     let observer = { if case .activation = op { return self.activated[t]! } else { return self.produced[t]! } }()
                     let p = UnsafePointer(network.pointer(to: t))
                     let count = graph.tensors[t].elementCount
-                    if pass == 0 { observer.observeRange(p, count) } else { observer.observeHistogram(p, count) }
+                    if pass == 0 { observer.observeRange(p, count, channels: graph.tensors[t].shape.last!) } else { observer.observeHistogram(p, count) }
                 }
                 progress?(pass == 0 ? "calibrating (ranges)" : "calibrating (histograms)", n + 1, views.count)
             }
         }
+    }
+
+    /// Per-channel means of the value consumers of tensor t read (after its activation, if any).
+    func channelMeans(_ t: TensorIndex) -> [Float] {
+        if t == graph.input { return inputMeans }
+        guard let i = graph.ops.firstIndex(where: { if case .activation = $0 { return false }; return $0.output == t }) else { return [] }
+        return (fusedActivation[i] != nil ? activated[t]! : produced[t]!).channelMeans
     }
 
     /// Quantization of tensor t's final value (after its activation, if any) by `method`.
@@ -140,9 +153,16 @@ public final class Quantizer {
                     let center = (0..<cin).map { -b[$0] / a[$0] }
                     for o in 0..<cout { for r in 0..<kk { for c in 0..<cin { weights[(o * kk + r) * cin + c] *= a[c] } } }
                     let (q, scales) = quantizeRows(weights, rows: cout, bias: bias, inScale: inQ.scale)
+                    // Bias correction: the weight rounding error times the mean (p − p̄) is a constant shift.
                     bias = (0..<cout).map { o in
                         var v = slice(br)[o]
-                        for r in 0..<kk { for c in 0..<cin { v -= Float(q[(o * kk + r) * cin + c]) * scales[o] * center[c] } }
+                        for r in 0..<kk {
+                            for c in 0..<cin {
+                                let idx = (o * kk + r) * cin + c
+                                let wq = Float(q[idx]) * scales[o]
+                                v -= wq * center[c] + (wq - weights[idx]) * (inputMeans[c] - center[c])
+                            }
+                        }
                         return v
                     }
                     // Padding reads the pixel whose normalized value is 0.
@@ -159,7 +179,7 @@ public final class Quantizer {
                     kind = .conv
                     w.add(opName + ".pad", dtype: .i8, shape: [cin], elements: [Int8](repeating: Int8(inQ.zeroPoint), count: cin))
                 }
-                addWeights(&w, opName, weights: weights, bias: bias, rows: cout, inScale: inQ.scale)
+                addWeights(&w, opName, weights: weights, bias: bias, rows: cout, inScale: inQ.scale, inputMeans: channelMeans(x), taps: kk)
                 addOutput(y, opName, out)
                 ops.append(Int8OpSpec(name: opName, kind: kind, inputs: [names[x]!], output: opName, kernel: g.kernel, stride: g.stride,
                                       padding: kind == .conv ? paddingMode(g) : nil, activation: act, preQuant: pre))
@@ -175,7 +195,13 @@ public final class Quantizer {
                 for t in 0..<kk { for j in 0..<c { tapsMajor[t * c + j] = q[j * kk + t] } }
                 w.add(opName + ".weight", dtype: .i8, shape: [kk, c], elements: tapsMajor)
                 w.add(opName + ".weight_scale", dtype: .f32, shape: [c], elements: scales)
-                w.add(opName + ".bias", dtype: .i32, shape: [c], elements: quantizeBias(slice(br), inScale: quants[x]!.scale, weightScales: scales))
+                // Bias correction: E[(Wq − W)·x] per channel from the input's channel means.
+                let means = channelMeans(x)
+                var corrected = slice(br)
+                if means.count == c {
+                    for j in 0..<c { for t in 0..<kk { corrected[j] -= (Float(q[j * kk + t]) * scales[j] - perChannel[j * kk + t]) * means[j] } }
+                }
+                w.add(opName + ".bias", dtype: .i32, shape: [c], elements: quantizeBias(corrected, inScale: quants[x]!.scale, weightScales: scales))
                 addOutput(y, opName, out)
                 ops.append(Int8OpSpec(name: opName, kind: .depthwise, inputs: [names[x]!], output: opName, kernel: g.kernel,
                                       stride: g.stride, padding: paddingMode(g), activation: act, preQuant: pre))
@@ -186,11 +212,11 @@ public final class Quantizer {
             case let .linear(x, y, wr, br):
                 let n = graph.tensors[y].elementCount
                 if y == graph.output {
-                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale)
+                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale, inputMeans: channelMeans(x), taps: 1)
                     ops.append(Int8OpSpec(name: opName, kind: .classifier, inputs: [names[x]!], output: "logits"))
                 } else {
                     let (act, pre, out) = epilogue(i, y)
-                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale)
+                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale, inputMeans: channelMeans(x), taps: 1)
                     addOutput(y, opName, out)
                     ops.append(Int8OpSpec(name: opName, kind: .gemm, inputs: [names[x]!], output: opName, activation: act, preQuant: pre))
                 }
@@ -218,9 +244,19 @@ public final class Quantizer {
         ConvGeometry(inH: g.inH, inW: g.inW, kernel: g.kernel, stride: g.stride, padding: .same) == g ? .same : .symmetric
     }
 
-    /// Weights [rows][k] → int8 per row (symmetric, −127…127), int32 bias, fp32 scales.
-    private func addWeights(_ w: inout SafeTensorsWriter, _ name: String, weights: [Float], bias: [Float], rows: Int, inScale: Float) {
+    /// Weights [rows][k] → int8 per row (symmetric, −127…127), int32 bias, fp32 scales. With the
+    /// input's channel means (k = taps × channels, channel fastest), the bias absorbs the mean effect of
+    /// weight rounding: b −= Σ (w_q − w)·E[x] (bias correction).
+    private func addWeights(_ w: inout SafeTensorsWriter, _ name: String, weights: [Float], bias: [Float], rows: Int, inScale: Float,
+                            inputMeans: [Float] = [], taps: Int = 1) {
         let (q, scales) = quantizeRows(weights, rows: rows, bias: bias, inScale: inScale)
+        var bias = bias
+        let k = weights.count / rows
+        if !inputMeans.isEmpty && inputMeans.count * taps == k {
+            for r in 0..<rows {
+                for i in 0..<k { bias[r] -= (Float(q[r * k + i]) * scales[r] - weights[r * k + i]) * inputMeans[i % inputMeans.count] }
+            }
+        }
         w.add(name + ".weight", dtype: .i8, shape: [rows, weights.count / rows], elements: q)
         w.add(name + ".weight_scale", dtype: .f32, shape: [rows], elements: scales)
         w.add(name + ".bias", dtype: .i32, shape: [rows], elements: quantizeBias(bias, inScale: inScale, weightScales: scales))

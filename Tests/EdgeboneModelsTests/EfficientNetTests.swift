@@ -201,3 +201,51 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
         #expect(delta < 1e-4, "decomposed \(name): max|Δ| \(delta)")
     }
 }
+
+/// The bundled int8 EfficientNet-Lite0 (Models/efficientnet_lite0.int8.safetensors).
+@Suite struct BundledModelTests {
+    @Test func isFoundAndLabelsPhotos() throws {
+        let path = try #require(BundledModel.path)
+        let c = try Int8Classifier(path: path)
+        #expect(c.arch == "tf_efficientnet_lite0" && c.labels.count == 1000)
+        let cat = TopK.select(c.logits(try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))), k: 1)[0]
+        #expect((281...285).contains(cat.index), "chelsea.png → \(cat.index) \(c.labels[cat.index])")
+        let coffee = TopK.select(c.logits(try ImageDecoder.decode(path: Fixtures.path("photos/coffee.png"))), k: 1)[0]
+        #expect(coffee.index == 967, "coffee.png → \(coffee.index)")
+    }
+
+    /// Against the float Lite0: the same top-1 on every committed photo and on ≥ 95% of random
+    /// crops/flips of them (views never used for calibration: another seed), mean cosine ≥ 0.99.
+    @Test(.enabled(if: RealLite0Tests.present, "real Lite0 weights not converted"))
+    func agreesWithFloatOnPhotosAndCrops() throws {
+        let int8 = try Int8Classifier(path: try #require(BundledModel.path))
+        let file = try SafeTensorsFile(path: RealLite0Tests.weights)
+        let float = try FloatClassifier(checkpoint: file, config: try EfficientNetConfig(checkpoint: file))
+        let photos = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.jpg", "motorcycle.jpg"].map { Fixtures.path("photos/" + $0) }
+        for p in photos {
+            let image = try ImageDecoder.decode(path: p)
+            #expect(TopK.select(int8.logits(image), k: 1)[0].index == TopK.select(float.logits(image), k: 1)[0].index, "\(p): top-1 differs")
+        }
+        let views = try calibrationLikeViews(photos, preset: float.preprocessor.preset)
+        var agree = 0, cosines = 0.0
+        for v in views {
+            let image = RGBImage(width: float.preprocessor.preset.inputSize, height: float.preprocessor.preset.inputSize, rgb: v)
+            let a = float.logits(image), b = int8.logits(image)
+            if TopK.select(a, k: 1)[0].index == TopK.select(b, k: 1)[0].index { agree += 1 }
+            var ab = 0.0, aa = 0.0, bb = 0.0
+            for i in a.indices { ab += Double(a[i] * b[i]); aa += Double(a[i] * a[i]); bb += Double(b[i] * b[i]) }
+            cosines += ab / (aa * bb).squareRoot()
+        }
+        let rate = Double(agree) / Double(views.count), cosine = cosines / Double(views.count)
+        print("bundled Lite0 vs float: top-1 agreement \(agree)/\(views.count), mean cosine \(cosine)")
+        #expect(rate >= 0.95, "top-1 agreement \(rate) on \(views.count) crops")
+        #expect(cosine >= 0.99, "mean logits cosine \(cosine)")
+    }
+}
+
+import EdgeboneQuantize
+
+/// 12 random crops/flips of each photo, with a seed the bundled model's calibration did not use.
+func calibrationLikeViews(_ photos: [String], preset: Preprocessing) throws -> [[UInt8]] {
+    try calibrationViews(paths: photos, preset: preset, augment: 12, seed: 2024).enumerated().filter { $0.offset % 13 != 0 }.map(\.element)
+}

@@ -1,0 +1,183 @@
+// The quantizer end to end on the tiny fixtures, the int8 runtime's guarantees (bit-exact across
+// ISAs, no allocation per frame, arena near its lower bound) and its refusal of corrupt model files.
+import CEdgeboneTestSupport
+import Testing
+@testable import Edgebone
+@testable import EdgeboneModels
+@testable import EdgeboneQuantize
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Quantizes a tiny fixture once per process (shared by the tests below).
+enum TinyModels {
+    static let dir = Fixtures.scratchDirectory()
+    static func quantized(_ name: String) throws -> (path: String, report: FidelityReport) {
+        let weights = Fixtures.path("tiny/\(name).safetensors")
+        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: weights))
+        var options = QuantizeOptions()
+        options.augment = 3
+        let out = dir + "/\(name).int8.safetensors"
+        let report = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out,
+                                         options: options, labels: (0..<config.numClasses).map { "c\($0)" })
+        return (out, report)
+    }
+    static let b0 = Result { try quantized("efficientnet_b0_tiny") }
+    static let lite = Result { try quantized("tf_efficientnet_lite0_tiny") }
+}
+
+@Suite struct QuantizeTests {
+    @Test func tinyB0KeepsFidelity() throws {
+        let (_, r) = try TinyModels.b0.get()
+        #expect(r.meanCosine >= 0.985, "tiny B0 int8 vs float mean logits cosine \(r.meanCosine)")
+        #expect(r.top1Agreement >= 0.75, "tiny B0 top-1 agreement \(r.top1Agreement)")
+        #expect(r.layers.count > 40 && r.layers.allSatisfy { $0.sqnr > 5 })
+        #expect(r.layers.first!.name == "conv_stem" && r.layers.first!.sqnr > 25, "stem SQNR \(r.layers.first!.sqnr)")
+    }
+
+    @Test func tinyLite0KeepsFidelity() throws {
+        let (_, r) = try TinyModels.lite.get()
+        #expect(r.meanCosine >= 0.99, "tiny Lite0 int8 vs float mean logits cosine \(r.meanCosine)")
+    }
+
+    @Test func everyISAComputesTheSameLogits() throws {
+        let (path, _) = try TinyModels.b0.get()
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        var results: [[Float]] = []
+        for isa in ISA.supported {
+            let c = try Int8Classifier(path: path, isa: isa)
+            results.append(c.logits(image))
+        }
+        #expect(results.allSatisfy { $0 == results[0] }, "int8 logits differ between \(ISA.supported)")
+    }
+
+    @Test func invokeAllocatesNothing() throws {
+        let (path, _) = try TinyModels.b0.get()
+        let c = try Int8Classifier(path: path)
+        c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
+        for _ in 0..<5 { _ = c.runCropped() }
+        eb_test_alloc_begin()
+        for _ in 0..<100 { _ = c.runCropped() }
+        let allocations = eb_test_alloc_end()
+        #expect(allocations == 0, "\(allocations) heap allocations in 100 int8 invokes")
+        // The counter itself works: an array allocates.
+        eb_test_alloc_begin()
+        let a = [Int](repeating: 1, count: Int(getpid() % 7 + 100))
+        let n = eb_test_alloc_end()
+        #expect(n >= 1 && a.count > 0)
+    }
+
+    @Test func arenaStaysNearItsLowerBound() throws {
+        for r in [TinyModels.b0, TinyModels.lite] {
+            let net = try Int8Network(path: try r.get().path)
+            #expect(ArenaPlan.isValid(net.plan, for: try Int8Compiler(file: SafeTensorsFile(path: net.path), program: net.program,
+                                                                      config: net.config).compile().requests))
+            #expect(Double(net.plan.arenaBytes) <= 1.1 * Double(net.plan.lowerBoundBytes),
+                    "arena \(net.plan.arenaBytes) vs lower bound \(net.plan.lowerBoundBytes)")
+        }
+    }
+
+    @Test func calibrationInputErrors() throws {
+        let empty = Fixtures.scratchDirectory()
+        #expect(throws: CalibrationError.empty(empty)) { try calibrationImagePaths(empty) }
+        #expect(throws: CalibrationError.self) { try calibrationImagePaths(empty + "/missing") }
+        // A wrong checkpoint or bad images: an error, and nothing at --out.
+        let out = empty + "/out.safetensors"
+        let lite = Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors")
+        let b0Config = try EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0.25, depthMultiplier: 0.3, numClasses: 100)
+        #expect(throws: ModelFileError.self) {
+            try QuantizeJob.run(weights: lite, config: b0Config, calibration: Fixtures.path("photos"), out: out, options: QuantizeOptions(), labels: [])
+        }
+        let notImage = empty + "/x.png"
+        Fixtures.write(Array("no".utf8), to: notImage)
+        #expect(throws: ImageError.self) {
+            try QuantizeJob.run(weights: Fixtures.path("tiny/efficientnet_b0_tiny.safetensors"), config: b0Config, calibration: empty,
+                                out: out, options: QuantizeOptions(), labels: [])
+        }
+        #expect(access(out, F_OK) != 0, "a failed quantization left \(out)")
+    }
+}
+
+/// Corrupt int8 model files are typed errors naming what is wrong.
+@Suite struct CorruptInt8ModelTests {
+    /// A copy of the tiny int8 model with `edit` applied to its tensors and metadata.
+    func rewritten(_ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
+        let f = try SafeTensorsFile(path: try TinyModels.b0.get().path)
+        var tensors: [String: (DType, [Int], [UInt8])] = [:]
+        for n in f.names { let t = f.tensors[n]!; tensors[n] = (t.dtype, t.shape, Array(f.bytes(t))) }
+        var meta = f.metadata
+        edit(&tensors, &meta)
+        var w = SafeTensorsWriter()
+        for (n, t) in tensors { w.add(n, dtype: t.0, shape: t.1, bytes: t.2) }
+        w.metadata = meta
+        let p = Fixtures.scratchDirectory() + "/bad.safetensors"
+        try w.write(to: p)
+        return p
+    }
+
+    func program(_ meta: [String: String]) -> Int8Program { try! Int8Program.parse(meta["edgebone.program"]!, path: "") }
+
+    /// The ModelFileError loading `path` throws, if any.
+    func loadError(_ path: String) -> ModelFileError? {
+        do { _ = try Int8Network(path: path); return nil } catch let e as ModelFileError { return e } catch { return nil }
+    }
+
+    @Test func unknownFormatVersion() throws {
+        let p = try rewritten { _, m in m["edgebone.format_version"] = "99" }
+        #expect(throws: ModelFileError.self) { try Int8Network(path: p) }
+        do { _ = try Int8Network(path: p) } catch let e as ModelFileError {
+            guard case .unsupportedFormat = e else { Issue.record("\(e)"); return }
+        }
+    }
+
+    @Test func garbageProgram() throws {
+        let p = try rewritten { _, m in m["edgebone.program"] = "{\"ops\": 3" }
+        guard case .invalidMetadata(_, "edgebone.program", _)? = loadError(p) else { Issue.record("expected invalidMetadata: \(String(describing: loadError(p)))"); return }
+    }
+
+    @Test func opReadingAMissingTensor() throws {
+        let p = try rewritten { _, m in
+            var prog = program(m)
+            prog.ops[3].inputs = ["nowhere"]
+            m["edgebone.program"] = prog.json()
+        }
+        guard case let .invalidProgram(_, op, detail)? = loadError(p) else { Issue.record("expected invalidProgram"); return }
+        #expect(detail.contains("nowhere"), "\(op): \(detail)")
+    }
+
+    @Test func misShapedWeight() throws {
+        let p = try rewritten { t, _ in
+            let w = t["blocks.1.0.conv_pw.weight"]!
+            t["blocks.1.0.conv_pw.weight"] = (w.0, [w.1[0] + 1, w.1[1]], w.2 + [UInt8](repeating: 0, count: w.1[1]))
+        }
+        guard case .shapeMismatch(_, "blocks.1.0.conv_pw.weight", _, _)? = loadError(p) else { Issue.record("expected shapeMismatch: \(String(describing: loadError(p)))"); return }
+    }
+
+    @Test func missingBias() throws {
+        let p = try rewritten { t, _ in t["conv_head.bias"] = nil }
+        #expect(throws: ModelFileError.missingTensor(path: p, tensor: "conv_head.bias")) { try Int8Network(path: p) }
+    }
+
+    @Test func nonFiniteScales() throws {
+        let p = try rewritten { t, _ in
+            let s = t["conv_stem.weight_scale"]!
+            var bytes = s.2
+            withUnsafeBytes(of: Float.nan) { for i in 0..<4 { bytes[i] = $0[i] } }
+            t["conv_stem.weight_scale"] = (s.0, s.1, bytes)
+        }
+        guard case .invalidProgram(_, "conv_stem", _)? = loadError(p) else { Issue.record("expected invalidProgram for NaN scale: \(String(describing: loadError(p)))"); return }
+        let q = try rewritten { _, m in
+            var prog = program(m)
+            prog.tensors[2].quant.scale = 0
+            m["edgebone.program"] = prog.json()
+        }
+        guard case .invalidProgram? = loadError(q) else { Issue.record("expected invalidProgram for a zero tensor scale: \(String(describing: loadError(q)))"); return }
+    }
+
+    @Test func truncatedModelFile() throws {
+        let bytes = try ImageDecoder.readFile(try TinyModels.b0.get().path)
+        let p = Fixtures.scratchDirectory() + "/cut.safetensors"
+        Fixtures.write(Array(bytes.prefix(bytes.count - 1000)), to: p)
+        #expect(throws: ModelFileError.self) { try Int8Network(path: p) }
+    }
+}
