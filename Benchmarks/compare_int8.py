@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Edgebone int8 vs ONNX Runtime static QDQ int8 (per-channel weights), same seeded float model, same
+calibration and held-out images, in one run: fidelity (logits cosine, top-1 agreement vs float) and
+1-thread latency (Edgebone int8, ORT int8, ORT fp32).
+
+Needs: the reference environment (torch/timm/onnxruntime), Tests/Fixtures/make_fixtures.py --full
+(seeded efficientnet_b0 safetensors + ONNX), a release build of edgebone.
+usage: PYTHON Benchmarks/compare_int8.py [--arch efficientnet_b0] [--calib 100] [--heldout 40]
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from PIL import Image
+import torchvision.transforms as T
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PHOTOS = sorted((ROOT / "Tests/Fixtures/photos").iterdir())
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def views(n, seed, out):
+    """n random resized crops/flips of the committed photos, 224x224 PNG files."""
+    torch.manual_seed(seed)
+    tf = T.Compose([T.RandomResizedCrop(224, scale=(0.25, 1.0), interpolation=T.InterpolationMode.BICUBIC), T.RandomHorizontalFlip()])
+    imgs = [Image.open(p).convert("RGB") for p in PHOTOS]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = out / f"view{i:04d}.png"
+        tf(imgs[i % len(imgs)]).save(p)
+        paths.append(p)
+    return paths
+
+
+def tensor(path, mean, std):
+    x = (np.asarray(Image.open(path).convert("RGB"), np.float32) / 255 - mean) / std
+    return x.transpose(2, 0, 1)[None].astype(np.float32)
+
+
+class Reader(CalibrationDataReader):
+    def __init__(self, paths, name, mean, std):
+        self.it = iter([{name: tensor(p, mean, std)} for p in paths])
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def session(path, threads=1):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def fidelity(ref, got):
+    cos = [float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) for a, b in zip(ref, got)]
+    top1 = float(np.mean(ref.argmax(1) == got.argmax(1)))
+    return float(np.mean(cos)), float(np.min(cos)), top1
+
+
+def ort_latency(sess, frames=200, warmup=20):
+    name = sess.get_inputs()[0].name
+    rng = np.random.default_rng(1)
+    times = []
+    import time
+    for i in range(frames + warmup):
+        x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+        t0 = time.perf_counter()
+        sess.run(None, {name: x})
+        if i >= warmup:
+            times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", default="efficientnet_b0")
+    ap.add_argument("--calib", type=int, default=100)
+    ap.add_argument("--heldout", type=int, default=40)
+    a = ap.parse_args()
+    full = ROOT / "Tests/Fixtures/full"
+    onnx_fp32 = full / f"{a.arch}.onnx"
+    weights = full / f"{a.arch}.safetensors"
+    mean, std = (MEAN, STD) if a.arch == "efficientnet_b0" else (np.full(3, 0.5, np.float32), np.full(3, 0.5, np.float32))
+    exe = ROOT / ".build/release/edgebone"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        calib = views(a.calib, 1, tmp / "calib")
+        held = views(a.heldout, 2, tmp / "held")
+        fp32 = session(onnx_fp32)
+        name = fp32.get_inputs()[0].name
+        ref = np.concatenate([fp32.run(None, {name: tensor(p, mean, std)})[0] for p in held])
+
+        # ONNX Runtime static QDQ, per-channel int8 weights, int8 activations (MinMax calibration).
+        pre = tmp / "pre.onnx"
+        quant_pre_process(str(onnx_fp32), str(pre))
+        rows = {}
+        for act_type, label in [(QuantType.QInt8, "ORT QDQ s8/s8 per-channel"), (QuantType.QUInt8, "ORT QDQ u8/s8 per-channel")]:
+            q = tmp / f"ort-{act_type.name}.onnx"
+            quantize_static(str(pre), str(q), Reader(calib, name, mean, std), quant_format=QuantFormat.QDQ,
+                            per_channel=True, activation_type=act_type, weight_type=QuantType.QInt8)
+            s = session(q)
+            got = np.concatenate([s.run(None, {name: tensor(p, mean, std)})[0] for p in held])
+            rows[label] = fidelity(ref, got) + (ort_latency(s),)
+
+        # Edgebone: quantize on the same calibration images, classify the held-out ones.
+        model = tmp / "edgebone.int8.safetensors"
+        subprocess.run([exe, "quantize", "--weights", weights, "--arch", a.arch, "--calibration", tmp / "calib",
+                        "--holdout", "0", "--out", model], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out = tmp / "logits.npy"
+        subprocess.run([exe, "classify", "--model", model, "--logits", out] + [str(p) for p in held], check=True, stdout=subprocess.DEVNULL)
+        got = np.load(out)
+        bench = json.loads(subprocess.run([exe, "bench", "--model", model, "--threads", "1", "--frames", "200", "--json"],
+                                          check=True, capture_output=True, text=True).stdout)
+        rows["Edgebone int8"] = fidelity(ref, got) + (bench["median_ms"],)
+        rows["ORT fp32 (reference)"] = (1.0, 1.0, 1.0, ort_latency(fp32))
+
+    print(f"{a.arch}, seeded; {a.calib} calibration and {a.heldout} held-out crops of the committed photos; 1 thread")
+    print(f"{'':30} {'cos mean':>9} {'cos min':>8} {'top-1':>6} {'median ms':>10}")
+    for k, (cm, cmin, t1, ms) in rows.items():
+        print(f"{k:30} {cm:9.4f} {cmin:8.4f} {t1 * 100:5.1f}% {ms:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
