@@ -214,6 +214,14 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
         #expect(coffee.index == 967, "coffee.png → \(coffee.index)")
     }
 
+    /// Arena-size regression: the plan of the bundled model on this build's best ISA. A change here is a
+    /// planner or program change; update the number only on purpose.
+    @Test func arenaSizeRegression() throws {
+        let net = try Int8Network(path: try #require(BundledModel.path))
+        #expect(net.plan.arenaBytes <= 1_605_824, "arena grew: \(net.plan.arenaBytes) B")
+        #expect(Double(net.plan.arenaBytes) <= 1.1 * Double(net.plan.lowerBoundBytes))
+    }
+
     /// Against the float Lite0: the same top-1 on every committed photo and on ≥ 95% of random
     /// crops/flips of them (views never used for calibration: another seed), mean cosine ≥ 0.99.
     @Test(.enabled(if: RealLite0Tests.present, "real Lite0 weights not converted"))

@@ -19,6 +19,10 @@ public final class Int8Network: @unchecked Sendable {
     public let weightsBytes: Int
     /// Tensor name → arena byte offset.
     public private(set) var tensorOffsets: [String: Int] = [:]
+    /// The arena requests the plan placed (tensors first by name in `tensorRequestIndex`, then scratch).
+    public let requests: [BufferRequest]
+    /// Tensor name → index into `requests` / `plan.offsets`.
+    public let tensorRequestIndex: [String: Int]
     public var kernelName: String { String(cString: config.pointee.gemm_name) }
 
     let config: UnsafePointer<eb_kernel_config>
@@ -70,6 +74,8 @@ public final class Int8Network: @unchecked Sendable {
         let compiled = try Int8Compiler(file: file, program: program, config: config).compile()
         tensorsByName = compiled.tensors
         plan = compiled.plan
+        requests = compiled.requests
+        tensorRequestIndex = compiled.tensorRequest
         arena = Arena(byteCount: plan.arenaBytes)
         weightsBytes = compiled.persistent.count
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(compiled.persistent.count, 64), alignment: 64)
@@ -107,6 +113,9 @@ public final class Int8Network: @unchecked Sendable {
 
     /// Float32 logits after `run()`.
     public var output: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: logits, count: program.outputCount) }
+
+    /// Shape and quantization of a tensor of the program.
+    public func spec(of name: String) -> Int8TensorSpec? { tensorsByName[name] }
 
     public func tensor(_ name: String) -> UnsafeMutablePointer<Int8> {
         (arena.base + tensorOffsets[name]!).assumingMemoryBound(to: Int8.self)
