@@ -64,9 +64,9 @@ public final class Int8Classifier: ImageClassifier {
     public let labels: [String]
     public let arch: String
 
-    public init(path: String, isa: ISA = .best) throws {
+    public init(path: String, isa: ISA = .best, threads: Int = 1) throws {
         let file = try SafeTensorsFile(path: path)
-        network = try Int8Network(file: file, isa: isa)
+        network = try Int8Network(file: file, isa: isa, threads: threads)
         guard let pre = file.metadata["preprocessing"] else {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "missing")
         }
@@ -130,7 +130,7 @@ public func loadClassifier(path: String, arch: String? = nil, channelMultiplier:
                            numClasses: Int? = nil, isa: ISA = .best, threads: Int = 1) throws -> ImageClassifier {
     let file = try SafeTensorsFile(path: path)
     if file.metadata["edgebone.format"] != nil {
-        return try Int8Classifier(path: path, isa: isa)
+        return try Int8Classifier(path: path, isa: isa, threads: threads)
     }
     let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
                                         depthMultiplier: depthMultiplier, numClasses: numClasses)

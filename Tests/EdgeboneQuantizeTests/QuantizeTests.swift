@@ -51,15 +51,26 @@ enum TinyModels {
         #expect(results.allSatisfy { $0 == results[0] }, "int8 logits differ between \(ISA.supported)")
     }
 
+    @Test func threadsComputeTheSameLogits() throws {
+        let (path, _) = try TinyModels.b0.get()
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/coffee.png"))
+        let one = try Int8Classifier(path: path, threads: 1).logits(image)
+        for t in [2, 3] {
+            #expect(try Int8Classifier(path: path, threads: t).logits(image) == one, "\(t) threads differ from 1")
+        }
+    }
+
     @Test func invokeAllocatesNothing() throws {
         let (path, _) = try TinyModels.b0.get()
-        let c = try Int8Classifier(path: path)
-        c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
-        for _ in 0..<5 { _ = c.runCropped() }
-        eb_test_alloc_begin()
-        for _ in 0..<100 { _ = c.runCropped() }
-        let allocations = eb_test_alloc_end()
-        #expect(allocations == 0, "\(allocations) heap allocations in 100 int8 invokes")
+        for threads in [1, 2] {
+            let c = try Int8Classifier(path: path, threads: threads)
+            c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
+            for _ in 0..<5 { _ = c.runCropped() }
+            eb_test_alloc_begin()
+            for _ in 0..<100 { _ = c.runCropped() }
+            let allocations = eb_test_alloc_end()
+            #expect(allocations == 0, "\(allocations) heap allocations in 100 int8 invokes with \(threads) thread(s)")
+        }
         // The counter itself works: an array allocates.
         eb_test_alloc_begin()
         let a = [Int](repeating: 1, count: Int(getpid() % 7 + 100))

@@ -6,6 +6,8 @@ struct Int8Compiler {
     let file: SafeTensorsFile
     let program: Int8Program
     let config: UnsafePointer<eb_kernel_config>
+    /// Threads that may split a step (each needs its own patch scratch for the stem).
+    var threads: Int = 1
 
     /// Output quantization of an op: zero point, clamp, optional LUT (offset in the persistent buffer).
     struct Requant {
@@ -129,7 +131,7 @@ struct Int8Compiler {
                     let packed = try packGEMM(name, w: w, n: cout, k: k * k * cin, aZero: x.quant.zeroPoint, inScale: x.quant.scale,
                                               target: target, persistent: &persistent)
                     var cfgCopy = cfg
-                    let patches = scratch(eb_qs8_conv_hwc_scratch_size(&cfgCopy, k, cin), op: i)
+                    let patches = scratch(eb_qs8_conv_hwc_scratch_size(&cfgCopy, k, cin) * threads, op: i)
                     steps.append(.conv(x: xr, h: x.shape[0], w: x.shape[1], cin: cin, cout: cout, packed: packed, k: k, stride: stride,
                                        pt: g.padTop, pl: g.padLeft, y: yr, oh: g.outH, ow: g.outW, pads: persistent.append(file.bytes(pads)),
                                        patches: patches, rq: rq))

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// An int8 network ready to run. Owns its arena and its packed weights. One caller at a time.
-public final class Int8Network: @unchecked Sendable {
+public final class Int8Network: PoolTask, @unchecked Sendable {
     public static let formatName = "edgebone-int8"
 
     public let path: String
@@ -35,6 +35,11 @@ public final class Int8Network: @unchecked Sendable {
     private let poolParams: UnsafeMutablePointer<eb_qs8_gavgpool_params>
     private var steps: [Step] = []
     private let tensorsByName: [String: Int8TensorSpec]
+    private let pool: ThreadPool?
+    /// Whether each step is split across the pool (enough work to pay for the hand-off).
+    private var parallelStep: [Bool] = []
+    private var currentStep = 0
+    public var threads: Int { pool?.threads ?? 1 }
 
     enum Step {
         case conv(x: UnsafePointer<Int8>, h: Int, w: Int, cin: Int, cout: Int, packed: UnsafeRawPointer, k: Int, stride: Int,
@@ -54,11 +59,13 @@ public final class Int8Network: @unchecked Sendable {
     }
 
     /// Loads `path`. Every header field, tensor and parameter is checked before use.
-    public convenience init(path: String, isa: ISA = .best) throws {
-        try self.init(file: try SafeTensorsFile(path: path), isa: isa)
+    public convenience init(path: String, isa: ISA = .best, threads: Int = 1) throws {
+        try self.init(file: try SafeTensorsFile(path: path), isa: isa, threads: threads)
     }
 
-    public init(file: SafeTensorsFile, isa: ISA = .best) throws {
+    /// `threads` > 1 creates a pool of that many threads (the caller is one of them) now, at load.
+    public init(file: SafeTensorsFile, isa: ISA = .best, threads: Int = 1) throws {
+        precondition(threads >= 1)
         path = file.path
         metadata = file.metadata
         guard file.metadata["edgebone.format"] == Self.formatName, file.metadata["edgebone.format_version"] == String(Int8Program.formatVersion) else {
@@ -71,7 +78,7 @@ public final class Int8Network: @unchecked Sendable {
         self.program = program
         self.isa = isa
         config = isa.kernelConfig
-        let compiled = try Int8Compiler(file: file, program: program, config: config).compile()
+        let compiled = try Int8Compiler(file: file, program: program, config: config, threads: threads).compile()
         tensorsByName = compiled.tensors
         plan = compiled.plan
         requests = compiled.requests
@@ -89,7 +96,9 @@ public final class Int8Network: @unchecked Sendable {
         mulcParams = .allocate(capacity: n)
         poolParams = .allocate(capacity: n)
         for (name, index) in compiled.tensorRequest { tensorOffsets[name] = plan.offsets[index] }
+        pool = threads > 1 ? ThreadPool(threads: threads) : nil
         steps = compiled.steps.enumerated().map { i, s in resolve(s, op: i, compiled: compiled) }
+        parallelStep = steps.indices.map { threads > 1 && macs(op: $0) >= 1_000_000 }
     }
 
     deinit {
@@ -129,13 +138,13 @@ public final class Int8Network: @unchecked Sendable {
     }
 
     public func run() {
-        for i in steps.indices { execute(steps[i]) }
+        for i in steps.indices { step(i) }
     }
 
     /// Runs op by op, calling `after(opIndex)` once each op's output is written.
     public func run(after: (Int) -> Void) {
         for i in steps.indices {
-            execute(steps[i])
+            step(i)
             after(i)
         }
     }
@@ -144,9 +153,24 @@ public final class Int8Network: @unchecked Sendable {
     public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
         for i in steps.indices {
             let t0 = monotonicNanos()
-            execute(steps[i])
+            step(i)
             nanos[i] &+= monotonicNanos() &- t0
         }
+    }
+
+    @inline(__always)
+    private func step(_ i: Int) {
+        if let pool, parallelStep[i] {
+            currentStep = i
+            pool.run(self)
+        } else {
+            execute(steps[i], part: 0, of: 1)
+        }
+    }
+
+    /// PoolTask: one part of the current step.
+    public func runPart(_ part: Int, of parts: Int) {
+        execute(steps[currentStep], part: part, of: parts)
     }
 
     /// Multiply-accumulates of each op (for GMAC/s in profiles).
@@ -163,33 +187,49 @@ public final class Int8Network: @unchecked Sendable {
         }
     }
 
+    /// Executes part `part` of `parts` of a step: rows of a GEMM, output rows of a convolution.
+    /// Steps that are not split run whole as part 0.
     @inline(__always)
-    private func execute(_ step: Step) {
+    private func execute(_ step: Step, part: Int, of parts: Int) {
         let cfg = config.pointee
         switch step {
         case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, params):
-            eb_qs8_conv_hwc(config, x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, 0, oh, pads, patches, params)
+            let rows = partRange(part, of: parts, count: oh)
+            guard !rows.isEmpty else { return }
+            // Each part gathers into its own slice of the patch scratch.
+            var c = cfg
+            let slice = eb_qs8_conv_hwc_scratch_size(&c, k, cin)
+            eb_qs8_conv_hwc(config, x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, rows.lowerBound, rows.upperBound, pads,
+                            patches + part * slice, params)
         case let .gemm(a, m, k, n, packed, c, params, xor):
+            let mr = Int(cfg.gemm_mr)
+            let rows = partRange(part, of: parts, count: m, granule: mr)
+            guard !rows.isEmpty else { return }
             var src = a
             if let xor {
-                eb_x8_xor80(a, xor, m * k)
+                eb_x8_xor80(a + rows.lowerBound * k, xor + rows.lowerBound * k, rows.count * k)
                 src = UnsafePointer(UnsafeMutableRawPointer(xor).assumingMemoryBound(to: Int8.self))
             }
-            let mr = Int(cfg.gemm_mr)
-            var m0 = 0
-            while m0 < m {
-                cfg.gemm(min(mr, m - m0), n, k, src + m0 * k, k, packed, c + m0 * n, n, params)
+            var m0 = rows.lowerBound
+            while m0 < rows.upperBound {
+                cfg.gemm(min(mr, rows.upperBound - m0), n, k, src + m0 * k, k, packed, c + m0 * n, n, params)
                 m0 += mr
             }
         case let .depthwise(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, zero, params):
-            cfg.dwconv(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, 0, oh, zero, params)
+            let rows = partRange(part, of: parts, count: oh)
+            guard !rows.isEmpty else { return }
+            cfg.dwconv(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, rows.lowerBound, rows.upperBound, zero, params)
         case let .gavgpool(x, rows, c, y, acc, params):
+            guard part == 0 else { return }  // never split
             cfg.gavgpool(rows, c, x, y, acc, params)
         case let .mulc(x, g, y, rows, c, params):
+            guard part == 0 else { return }  // never split
             cfg.vmulc(rows, c, x, g, y, params)
         case let .add(a, b, y, n, params):
+            guard part == 0 else { return }  // never split
             cfg.vadd(n, a, b, y, params)
         case let .classifier(x, k, n, xZero, w, bias, scale, y):
+            guard part == 0 else { return }  // never split
             cfg.gemv_f32(k, n, x, xZero, w, bias, scale, y)
         }
     }
