@@ -18,7 +18,7 @@ public enum CalibrationError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Image files for calibration: a folder (PNG/JPEG, sorted) or one image file.
+/// Image files for calibration: a folder (PNG/JPEG, sorted), one image file, or a Y4M video.
 public func calibrationImagePaths(_ path: String) throws -> [String] {
     var st = stat()
     guard stat(path, &st) == 0 else { throw CalibrationError.unreadable(path, String(cString: strerror(errno))) }
@@ -29,7 +29,7 @@ public func calibrationImagePaths(_ path: String) throws -> [String] {
     while let entry = readdir(dir) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let lower = name.lowercased()
-        if lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") { names.append(name) }
+        if lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") || lower.hasSuffix(".y4m") { names.append(name) }
     }
     guard !names.isEmpty else { throw CalibrationError.empty(path) }
     return names.sorted().map { path + "/" + $0 }
@@ -43,8 +43,8 @@ public func calibrationViews(paths: [String], preset: Preprocessing, augment: In
     let pre = Preprocessor(preset: preset)
     let s = preset.inputSize
     var views: [[UInt8]] = []
-    for (i, path) in paths.enumerated() {
-        let image = try ImageDecoder.decode(path: path)
+    // Each image (or Y4M frame, up to 2000 per video) gives its eval crop and `augment` random views.
+    func addViews(_ image: RGBImage) {
         pre.crop(image)
         views.append(pre.cropped.bytes)
         for _ in 0..<augment {
@@ -66,6 +66,16 @@ public func calibrationViews(paths: [String], preset: Preprocessing, augment: In
                                                             mean: preset.mean, std: preset.std))
             square.crop(region)
             views.append(square.cropped.bytes)
+        }
+    }
+    for (i, path) in paths.enumerated() {
+        if path.lowercased().hasSuffix(".y4m") {
+            let reader = try Y4MReader(path: path)
+            let frame = RGBImage(width: 1, height: 1)
+            while reader.framesRead < 2000, try reader.next(into: frame) { addViews(frame) }
+            if reader.framesRead == 0 { throw CalibrationError.empty(path) }
+        } else {
+            addViews(try ImageDecoder.decode(path: path))
         }
         progress?(i + 1, paths.count)
     }

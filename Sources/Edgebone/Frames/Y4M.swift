@@ -1,0 +1,151 @@
+// YUV4MPEG2 (Y4M) streams: what `ffmpeg -i anything -f yuv4mpegpipe -` writes. 4:2:0 (all siting
+// variants), 4:2:2, 4:4:4 and mono, 8-bit, converted to RGB with BT.601 limited-range coefficients
+// (swscale's default). Frames are read into reused buffers.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Y4MError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String, String)
+    case badHeader(String, String)
+    case badFrameHeader(String, Int)
+    case truncatedFrame(String, Int)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(p, why): return "\(p): cannot read: \(why)"
+        case let .badHeader(p, why): return "\(p): not a Y4M stream: \(why)"
+        case let .badFrameHeader(p, n): return "\(p): frame \(n): bad frame header"
+        case let .truncatedFrame(p, n): return "\(p): frame \(n): truncated"
+        }
+    }
+}
+
+public final class Y4MReader {
+    public enum Chroma: String, Sendable { case c420, c422, c444, mono }
+
+    public let name: String
+    public let width: Int, height: Int
+    public let chroma: Chroma
+    public private(set) var framesRead = 0
+    private let file: UnsafeMutablePointer<FILE>
+    private let ownsFile: Bool
+    private var planes: [UInt8]
+
+    /// Opens `path` ("-" for standard input) and parses the stream header.
+    public convenience init(path: String) throws {
+        if path == "-" {
+            try self.init(file: stdin, name: "stdin", owns: false)
+        } else {
+            guard let f = fopen(path, "rb") else { throw Y4MError.unreadable(path, String(cString: strerror(errno))) }
+            try self.init(file: f, name: path, owns: true)
+        }
+    }
+
+    init(file: UnsafeMutablePointer<FILE>, name: String, owns: Bool) throws {
+        self.file = file
+        self.name = name
+        ownsFile = owns
+        guard let line = Y4MReader.readLine(file, limit: 1024) else {
+            if owns { fclose(file) }
+            throw Y4MError.badHeader(name, "empty or no header line")
+        }
+        let fields = line.split(separator: " ")
+        guard fields.first == "YUV4MPEG2" else {
+            if owns { fclose(file) }
+            throw Y4MError.badHeader(name, "missing YUV4MPEG2 signature")
+        }
+        var w = 0, h = 0, c = Chroma.c420
+        for f in fields.dropFirst() {
+            let key = f.first!, value = f.dropFirst()
+            switch key {
+            case "W": w = Int(value) ?? 0
+            case "H": h = Int(value) ?? 0
+            case "C":
+                if value.hasPrefix("420") { c = .c420 } else if value.hasPrefix("422") { c = .c422 } else if value.hasPrefix("444") && !value.contains("alpha") { c = .c444 } else if value.hasPrefix("mono") && value == "mono" { c = .mono } else {
+                    if owns { fclose(file) }
+                    throw Y4MError.badHeader(name, "unsupported colour space C\(value) (8-bit 420, 422, 444 or mono)")
+                }
+            default: break
+            }
+        }
+        guard w > 0, h > 0, w <= 16384, h <= 16384 else {
+            if owns { fclose(file) }
+            throw Y4MError.badHeader(name, "bad frame size \(w)x\(h)")
+        }
+        width = w; height = h; chroma = c
+        planes = [UInt8](repeating: 0, count: Y4MReader.frameBytes(w, h, c))
+    }
+
+    deinit { if ownsFile { fclose(file) } }
+
+    static func chromaSize(_ w: Int, _ h: Int, _ c: Chroma) -> (Int, Int) {
+        switch c {
+        case .c420: return ((w + 1) / 2, (h + 1) / 2)
+        case .c422: return ((w + 1) / 2, h)
+        case .c444: return (w, h)
+        case .mono: return (0, 0)
+        }
+    }
+
+    static func frameBytes(_ w: Int, _ h: Int, _ c: Chroma) -> Int {
+        let (cw, ch) = chromaSize(w, h, c)
+        return w * h + 2 * cw * ch
+    }
+
+    /// Reads the next frame into `image` (resized when needed). Returns false at a clean end of
+    /// stream; throws for a bad frame header or a frame cut short (the stream cannot continue after
+    /// those, as its framing is lost).
+    public func next(into image: RGBImage) throws -> Bool {
+        guard let line = Y4MReader.readLine(file, limit: 4096) else { return false }
+        guard line.hasPrefix("FRAME") else { throw Y4MError.badFrameHeader(name, framesRead) }
+        let n = planes.count
+        let got = planes.withUnsafeMutableBytes { fread($0.baseAddress, 1, n, file) }
+        guard got == n else { throw Y4MError.truncatedFrame(name, framesRead) }
+        framesRead += 1
+        image.reshape(width: width, height: height)
+        convert(into: image.pixels)
+        return true
+    }
+
+    private func convert(into out: UnsafeMutablePointer<UInt8>) {
+        let (cw, _) = Y4MReader.chromaSize(width, height, chroma)
+        let (sx, sy) = chroma == .c420 ? (1, 1) : chroma == .c422 ? (1, 0) : (0, 0)
+        planes.withUnsafeBufferPointer { p in
+            let y = p.baseAddress!
+            let u = y + width * height
+            let v = u + cw * Y4MReader.chromaSize(width, height, chroma).1
+            for row in 0..<height {
+                for col in 0..<width {
+                    let yy = (Int32(y[row * width + col]) - 16) * 298
+                    var r = yy, g = yy, b = yy
+                    if chroma != .mono {
+                        let ci = (row >> sy) * cw + (col >> sx)
+                        let cb = Int32(u[ci]) - 128, cr = Int32(v[ci]) - 128
+                        r += 409 * cr
+                        g += -100 * cb - 208 * cr
+                        b += 516 * cb
+                    }
+                    let o = (row * width + col) * 3
+                    out[o] = Y4MReader.clamp((r + 128) >> 8)
+                    out[o + 1] = Y4MReader.clamp((g + 128) >> 8)
+                    out[o + 2] = Y4MReader.clamp((b + 128) >> 8)
+                }
+            }
+        }
+    }
+
+    @inline(__always) static func clamp(_ v: Int32) -> UInt8 { UInt8(max(0, min(255, v))) }
+
+    /// One header line without its newline, or nil at end of file.
+    static func readLine(_ f: UnsafeMutablePointer<FILE>, limit: Int) -> String? {
+        var bytes: [UInt8] = []
+        while bytes.count < limit {
+            let c = getc(f)
+            if c == EOF { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+            if c == 0x0A { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(UInt8(c))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
