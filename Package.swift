@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         // SIMD micro-kernels and the CPU probe; no allocation, no I/O.
@@ -41,7 +42,7 @@ let package = Package(
             dependencies: ["Edgebone"],
             path: "Models",
             exclude: ["tools", "generated", "efficientnet_lite0.int8.safetensors", "efficientnet_lite0.int8.report.json",
-                      "NOTICE-efficientnet-lite0.txt"]
+                      "NOTICE-efficientnet-lite0.txt", "sample.y4m"]
         ),
         .target(
             name: "EdgeboneQuantize",
@@ -51,8 +52,9 @@ let package = Package(
         .executableTarget(
             name: "edgebone",
             dependencies: [
-                "Edgebone", "EdgeboneModels", "EdgeboneQuantize",
+                "Edgebone", "EdgeboneModels", "EdgeboneQuantize", "CEdgeboneSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),

@@ -11,3 +11,22 @@ swift build -c release --product edgebone
 .build/release/edgebone quantize --weights "$weights" --calibration Tests/Fixtures/photos --augment 30 \
   --out Models/efficientnet_lite0.int8.safetensors --report Models/efficientnet_lite0.int8.report.json
 cp Models/generated/NOTICE-efficientnet-lite0.txt Models/NOTICE-efficientnet-lite0.txt
+# The sample clip `edgebone run` plays by default: the five eval crops, two frames each, 4:2:0 Y4M.
+python3 - <<'PY'
+import pathlib, struct, zlib
+import numpy as np
+from PIL import Image
+root = pathlib.Path("Models").resolve().parent
+out = bytearray(b"YUV4MPEG2 W224 H224 F5:1 Ip A1:1 C420jpeg\n")
+for n in ["chelsea", "coffee", "rocket", "astronaut", "motorcycle"]:
+    rgb = np.asarray(Image.open(root / "Tests/Fixtures/inputs" / f"{n}.png").convert("RGB"), np.float64)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    sub = lambda p: p.reshape(112, 2, 112, 2).mean(axis=(1, 3))
+    planes = [np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in (y, sub(u), sub(v))]
+    for _ in range(2):
+        out += b"FRAME\n" + b"".join(planes)
+(root / "Models/sample.y4m").write_bytes(bytes(out))
+PY

@@ -6,6 +6,6 @@ struct EdgeboneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgebone",
         abstract: "Int8 image backbones on small CPU boards: classify frames and measure every one.",
-        subcommands: [Classify.self, Bench.self, Quantize.self, Inspect.self]
+        subcommands: [Run.self, Classify.self, Bench.self, Quantize.self, Inspect.self]
     )
 }

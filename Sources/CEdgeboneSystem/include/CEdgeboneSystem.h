@@ -27,3 +27,17 @@ eb_image_info eb_png_decode_rgb(const uint8_t* data, size_t size, uint8_t* rgb, 
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Installs SIGINT/SIGTERM handlers that only record the request (async-signal-safe), and ignores
+/// SIGPIPE so a closed stdout is an error, not a kill.
+void eb_install_stop_handlers(void);
+/// The signal that asked to stop (SIGINT or SIGTERM), or 0.
+int eb_stop_requested(void);
+/// Asks to stop (tests, end of input).
+void eb_request_stop(int signal);
+#ifdef __cplusplus
+}
+#endif

@@ -28,6 +28,8 @@ public final class Y4MReader {
     public let width: Int, height: Int
     public let chroma: Chroma
     public private(set) var framesRead = 0
+    /// After a damaged frame header the reader skips to the next "FRAME" token; it is consumed.
+    private var resynced = false
     private let file: UnsafeMutablePointer<FILE>
     private let ownsFile: Bool
     private var planes: [UInt8]
@@ -98,7 +100,12 @@ public final class Y4MReader {
     /// those, as its framing is lost).
     public func next(into image: RGBImage) throws -> Bool {
         guard let line = Y4MReader.readLine(file, limit: 4096) else { return false }
-        guard line.hasPrefix("FRAME") else { throw Y4MError.badFrameHeader(name, framesRead) }
+        guard resynced || line.hasPrefix("FRAME") else {
+            resync()
+            framesRead += 1
+            throw Y4MError.badFrameHeader(name, framesRead - 1)
+        }
+        resynced = false
         let n = planes.count
         let got = planes.withUnsafeMutableBytes { fread($0.baseAddress, 1, n, file) }
         guard got == n else { throw Y4MError.truncatedFrame(name, framesRead) }
@@ -131,6 +138,22 @@ public final class Y4MReader {
                     out[o + 1] = Y4MReader.clamp((g + 128) >> 8)
                     out[o + 2] = Y4MReader.clamp((b + 128) >> 8)
                 }
+            }
+        }
+    }
+
+    /// Skips to just past the next "FRAME" token (the rest of its line is read as the next header).
+    private func resync() {
+        let token = Array("FRAME".utf8)
+        var matched = 0
+        while true {
+            let c = getc(file)
+            if c == EOF { return }
+            if UInt8(c) == token[matched] {
+                matched += 1
+                if matched == token.count { resynced = true; return }
+            } else {
+                matched = UInt8(c) == token[0] ? 1 : 0
             }
         }
     }

@@ -1,0 +1,249 @@
+// edgebone run: continuous inference from a frame source, one JSON line per processed frame on
+// stdout, a summary on stderr, optional Prometheus metrics. Capture runs on its own thread into a
+// latest-frame slot; bad frames are counted and skipped; SIGINT/SIGTERM end the run cleanly.
+import ArgumentParser
+import CEdgeboneSystem
+import Edgebone
+import EdgeboneModels
+import Histogram
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Classify frames continuously from a video, pipe, stream or image folder.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "Frame source: a .y4m file or FIFO, - (stdin, Y4M or MJPEG), an .mjpeg stream, a PNG/JPEG file or folder (default: the bundled sample clip).")
+    var source: String?
+
+    @Flag(name: .long, help: "Start a file source again at its end.")
+    var loop = false
+
+    @Option(name: .long, help: "Stop after this many processed frames.")
+    var maxFrames: Int?
+
+    @Option(name: .long, help: "Classes per JSON line.")
+    var top: Int = 5
+
+    @Option(name: .long, help: "Seconds between summaries on stderr (0: only at exit).")
+    var summaryInterval: Double = 10
+
+    @Option(name: .long, help: "Write Prometheus text-format metrics here (atomically) with every summary and at exit.")
+    var metricsFile: String?
+
+    @Flag(name: .long, help: "Drop frames inference cannot keep up with even for file sources (default: only live sources drop).")
+    var live = false
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be at least 1") }
+        guard summaryInterval >= 0 else { throw ValidationError("--summary-interval must not be negative") }
+    }
+
+    func run() throws {
+        let classifier: ImageClassifier
+        let src: FrameSource
+        let sourcePath: String
+        do {
+            classifier = try model.load()
+            guard let path = source ?? BundledSample.path else { throw ValidationError("no --source given and no bundled sample found") }
+            sourcePath = path
+            src = try openFrameSource(path, loop: loop)
+        } catch let e as ValidationError { throw e } catch { throw fail(error) }
+        eb_install_stop_handlers()
+        var st = stat()
+        let isPipe = sourcePath == "-" || (stat(sourcePath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
+        let slot = LatestFrameSlot(live: live || isPipe)
+        let stats = RunStats(model: classifier, source: sourcePath)
+        var err = StandardError()
+        print("edgebone run: \(classifier.arch) \(classifier.precision) on \(classifier.isa.rawValue), source \(sourcePath)" +
+              (slot.live ? " (live: late frames are dropped)" : ""), to: &err)
+
+        let capture = CaptureThread(source: src, slot: slot, stats: stats)
+        capture.start()
+
+        var processed = 0
+        var best = [ClassScore](repeating: ClassScore(index: 0, score: 0), count: min(top, classifier.labels.count))
+        var lastSummary = monotonicNanos()
+        var line = ""
+        line.reserveCapacity(1024)
+        while eb_stop_requested() == 0 {
+            let taken = slot.take(milliseconds: 200)
+            guard case let .frame(image, meta) = taken else {
+                if case .finished = taken { break }
+                continue
+            }
+            let t0 = monotonicNanos()
+            classifier.preprocessor.crop(image)
+            let logits = classifier.runCropped()
+            let t1 = monotonicNanos()
+            best.withUnsafeMutableBufferPointer { TopK.select(logits, into: $0) }
+            let inferenceMs = Double(t1 - t0) / 1e6, latencyMs = Double(t1 &- meta.capturedNanos) / 1e6
+            stats.record(inference: t1 - t0, latency: t1 &- meta.capturedNanos)
+            line.removeAll(keepingCapacity: true)
+            line += "{\"frame\":\(meta.index),\"captured_at\":\(meta.capturedEpoch),\"top\":["
+            for (i, c) in best.enumerated() {
+                if i > 0 { line += "," }
+                line += "{\"class\":\(c.index),\"label\":\(jsonString(classifier.labels[c.index])),\"score\":\(c.score)}"
+            }
+            line += "],\"inference_ms\":\(inferenceMs),\"latency_ms\":\(latencyMs),\"dropped\":\(slot.dropped)}"
+            print(line)
+            fflush(stdout)
+            processed += 1
+            if let m = maxFrames, processed >= m { break }
+            if summaryInterval > 0 && Double(monotonicNanos() - lastSummary) / 1e9 >= summaryInterval {
+                lastSummary = monotonicNanos()
+                stats.printSummary(dropped: slot.dropped, final: false)
+                if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }
+            }
+        }
+        capture.stop()
+        stats.printSummary(dropped: slot.dropped, final: true)
+        if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }
+        if let fatal = stats.fatalError {
+            print("edgebone: error: \(fatal)", to: &err)
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The sample clip that `edgebone run` plays without --source: Models/sample.y4m.
+enum BundledSample {
+    static var path: String? {
+        guard let model = BundledModel.path else { return nil }
+        let dir = model.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let p = dir + "/sample.y4m"
+        return access(p, R_OK) == 0 ? p : nil
+    }
+}
+
+/// Reads frames on its own thread into the slot until the source ends or a stop is requested.
+final class CaptureThread: @unchecked Sendable {
+    let source: FrameSource
+    let slot: LatestFrameSlot
+    let stats: RunStats
+    private var thread = pthread_t()
+    private var stopping = false
+
+    init(source: FrameSource, slot: LatestFrameSlot, stats: RunStats) {
+        self.source = source
+        self.slot = slot
+        self.stats = stats
+    }
+
+    func start() {
+        let me = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { arg in
+            let t = Unmanaged<CaptureThread>.fromOpaque(arg!).takeRetainedValue()
+            t.loop()
+            return nil
+        }, me)
+    }
+
+    /// Asks the thread to stop; does not wait for a read blocked on a pipe.
+    func stop() { stopping = true }
+
+    private func loop() {
+        var index = 0
+        var err = StandardError()
+        while !stopping && eb_stop_requested() == 0 {
+            let image = slot.captureBuffer
+            let result: FrameRead
+            do { result = try source.next(into: image) } catch {
+                stats.fail("\(error)")
+                break
+            }
+            switch result {
+            case .frame:
+                var ts = timespec()
+                clock_gettime(CLOCK_REALTIME, &ts)
+                slot.publish(LatestFrameSlot.Meta(index: index, capturedNanos: monotonicNanos(), capturedEpoch: Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)) {
+                    self.stopping || eb_stop_requested() != 0
+                }
+            case let .bad(reason):
+                stats.badFrame()
+                print("edgebone run: skipped frame \(index): \(reason)", to: &err)
+            case .end:
+                slot.finish()
+                return
+            }
+            index += 1
+        }
+        slot.finish()
+    }
+}
+
+/// Counters and latency histograms of a run.
+final class RunStats: @unchecked Sendable {
+    let model: ImageClassifier
+    let source: String
+    private var mutex = pthread_mutex_t()
+    private var inference = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var frames = 0, bad = 0
+    private(set) var fatalError: String?
+    private let started = monotonicNanos()
+    /// Prometheus histogram bucket bounds, seconds.
+    static let buckets: [Double] = [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1]
+    private var bucketCounts = [UInt64](repeating: 0, count: RunStats.buckets.count)
+    private var inferenceSum = 0.0
+
+    init(model: ImageClassifier, source: String) {
+        self.model = model
+        self.source = source
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    func record(inference ns: UInt64, latency lat: UInt64) {
+        pthread_mutex_lock(&mutex)
+        _ = inference.record(max(ns, 1))
+        _ = latency.record(max(lat, 1))
+        frames += 1
+        let s = Double(ns) / 1e9
+        inferenceSum += s
+        for (i, b) in RunStats.buckets.enumerated() where s <= b { bucketCounts[i] += 1 }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func badFrame() {
+        pthread_mutex_lock(&mutex); bad += 1; pthread_mutex_unlock(&mutex)
+    }
+
+    func fail(_ message: String) {
+        pthread_mutex_lock(&mutex); fatalError = message; pthread_mutex_unlock(&mutex)
+    }
+
+    func printSummary(dropped: Int, final: Bool) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        var err = StandardError()
+        let elapsed = Double(monotonicNanos() - started) / 1e9
+        func ms(_ h: Histogram<UInt64>, _ p: Double) -> String { frames == 0 ? "-" : format3(Double(h.valueAtPercentile(p)) / 1e6) }
+        print("edgebone run \(final ? "summary" : "so far"): \(frames) frames, \(dropped) dropped, \(bad) bad, " +
+              "\(format3(Double(frames) / max(elapsed, 1e-9))) fps over \(format3(elapsed)) s", to: &err)
+        print("  inference ms: min \(frames == 0 ? "-" : format3(Double(inference.min) / 1e6)) p50 \(ms(inference, 50)) p90 \(ms(inference, 90)) " +
+              "p99 \(ms(inference, 99)) max \(frames == 0 ? "-" : format3(Double(inference.max) / 1e6))", to: &err)
+        print("  capture-to-result ms: p50 \(ms(latency, 50)) p90 \(ms(latency, 90)) p99 \(ms(latency, 99)) max \(frames == 0 ? "-" : format3(Double(latency.max) / 1e6))", to: &err)
+    }
+
+    /// Prometheus text format, written to a temporary file and renamed into place.
+    func writeMetrics(to path: String, dropped: Int) {
+        pthread_mutex_lock(&mutex)
+        var t = "# HELP edgebone_inference_seconds Time to run the network on one frame.\n# TYPE edgebone_inference_seconds histogram\n"
+        for (i, b) in RunStats.buckets.enumerated() { t += "edgebone_inference_seconds_bucket{le=\"\(b)\"} \(bucketCounts[i])\n" }
+        t += "edgebone_inference_seconds_bucket{le=\"+Inf\"} \(frames)\nedgebone_inference_seconds_sum \(inferenceSum)\nedgebone_inference_seconds_count \(frames)\n"
+        t += "# HELP edgebone_frames_total Frames classified.\n# TYPE edgebone_frames_total counter\nedgebone_frames_total \(frames)\n"
+        t += "# HELP edgebone_dropped_frames_total Frames overwritten before inference could take them.\n# TYPE edgebone_dropped_frames_total counter\nedgebone_dropped_frames_total \(dropped)\n"
+        t += "# HELP edgebone_frame_errors_total Damaged frames skipped.\n# TYPE edgebone_frame_errors_total counter\nedgebone_frame_errors_total \(bad)\n"
+        t += "# HELP edgebone_reconnects_total Times the source was reopened.\n# TYPE edgebone_reconnects_total counter\nedgebone_reconnects_total 0\n"
+        t += "# HELP edgebone_info Model and kernels.\n# TYPE edgebone_info gauge\nedgebone_info{arch=\"\(model.arch)\",precision=\"\(model.precision)\",isa=\"\(model.isa.rawValue)\"} 1\n"
+        pthread_mutex_unlock(&mutex)
+        let temp = path + ".tmp-\(getpid())"
+        guard let f = fopen(temp, "wb") else { return }
+        fputs(t, f)
+        fclose(f)
+        rename(temp, path)
+    }
+}

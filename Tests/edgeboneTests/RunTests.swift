@@ -1,0 +1,130 @@
+// edgebone run end to end: the bundled sample, Y4M from a pipe, MJPEG streams and image folders with
+// damaged frames, SIGTERM mid-stream, the metrics file.
+import Foundation
+import Testing
+@testable import Edgebone
+
+/// Starts `edgebone` with `args`, optionally feeding `stdin`.
+func startEdgebone(_ args: [String], stdin: Data? = nil) throws -> (Process, Pipe, Pipe) {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
+    let p = Process()
+    p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
+        : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    if let stdin {
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+    } else {
+        try p.run()
+    }
+    return (p, out, err)
+}
+
+func jsonLines(_ text: String) throws -> [[String: Any]] {
+    try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+}
+
+@Suite struct RunTests {
+    let dir = Fixtures.scratchDirectory()
+
+    func checkLine(_ o: [String: Any]) {
+        #expect(o["frame"] is Int && o["captured_at"] is Double && o["inference_ms"] is Double && o["latency_ms"] is Double && o["dropped"] is Int)
+        let top = o["top"] as? [[String: Any]] ?? []
+        #expect(!top.isEmpty && top.allSatisfy { $0["class"] is Int && $0["label"] is String && $0["score"] is Double })
+    }
+
+    @Test func bundledSampleByDefault() throws {
+        let r = try edgebone(["run", "--summary-interval", "0"])
+        #expect(r.status == 0, "\(r.err)")
+        let lines = try jsonLines(r.out)
+        #expect(lines.count == 10)
+        lines.forEach(checkLine)
+        #expect((lines[0]["top"] as! [[String: Any]])[0]["label"] as? String == "tiger cat")
+        #expect(r.err.contains("summary: 10 frames, 0 dropped, 0 bad"))
+    }
+
+    @Test func y4mFromAPipe() throws {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("../../Models/sample.y4m")))
+        let (p, out, err) = try startEdgebone(["run", "--source", "-", "--summary-interval", "0"], stdin: clip)
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(String(decoding: e, as: UTF8.self))")
+        // A pipe is live: frames may be dropped when inference is slower, but every line is complete.
+        let lines = try jsonLines(String(decoding: o, as: UTF8.self))
+        #expect(!lines.isEmpty)
+        lines.forEach(checkLine)
+    }
+
+    @Test func mjpegStreamWithACorruptFrame() throws {
+        var stream = Data()
+        for name in ["rocket.jpg", "astronaut.jpg"] { stream += try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("photos/" + name))) }
+        let good = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("photos/motorcycle.jpg")))
+        var broken = Data(good.prefix(3000))
+        broken += Data([0xFF, 0xD9])  // ends early: a damaged frame
+        stream += broken + good
+        let path = dir + "/clip.mjpeg"
+        try stream.write(to: URL(fileURLWithPath: path))
+        let r = try edgebone(["run", "--source", path, "--summary-interval", "0"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try jsonLines(r.out).count == 3)
+        #expect(r.err.contains("3 frames, 0 dropped, 1 bad"), "\(r.err)")
+        #expect(r.err.contains("skipped frame 2"))
+    }
+
+    @Test func imageFolderAndTruncatedY4M() throws {
+        let folder = dir + "/frames"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["chelsea.png", "coffee.png"] {
+            try FileManager.default.copyItem(atPath: Fixtures.path("photos/" + name), toPath: folder + "/" + name)
+        }
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: folder + "/broken.png"))
+        let r = try edgebone(["run", "--source", folder, "--summary-interval", "0"])
+        #expect(r.status == 0 && r.err.contains("2 frames, 0 dropped, 1 bad"), "\(r.err)")
+
+        let clip = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("../../Models/sample.y4m")))
+        let cut = dir + "/cut.y4m"
+        try clip.prefix(clip.count - 1000).write(to: URL(fileURLWithPath: cut))
+        let t = try edgebone(["run", "--source", cut, "--summary-interval", "0"])
+        #expect(t.status == 0 && t.err.contains("9 frames, 0 dropped, 1 bad"), "\(t.err)")
+    }
+
+    @Test func sigtermGivesSummaryAndExitZero() throws {
+        let metrics = dir + "/edgebone.prom"
+        let (p, out, err) = try startEdgebone(["run", "--loop", "--summary-interval", "0", "--metrics-file", metrics])
+        // Wait for a few lines, then ask it to stop.
+        var seen = Data()
+        let deadline = Date().addingTimeInterval(60)
+        while seen.split(separator: UInt8(ascii: "\n")).count < 5 && Date() < deadline {
+            seen += out.fileHandleForReading.availableData
+        }
+        kill(p.processIdentifier, SIGTERM)
+        seen += out.fileHandleForReading.readDataToEndOfFile()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0 && p.terminationReason == .exit, "\(e)")
+        #expect(e.contains("summary:"))
+        let lines = try jsonLines(String(decoding: seen, as: UTF8.self))
+        #expect(lines.count >= 5)
+        // Prometheus text format: comments, or `name{labels} value` lines.
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
+        let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? [-+0-9.eE]+(Inf)?$"#)
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            #expect(line.wholeMatch(of: sample) != nil, "not Prometheus text: \(line)")
+        }
+        #expect(text.contains("edgebone_frames_total \(lines.count)") || text.contains("edgebone_frames_total"))
+        #expect(text.contains("edgebone_inference_seconds_bucket{le=\"+Inf\"}"))
+    }
+
+    @Test func missingSourceIsAnError() throws {
+        let r = try edgebone(["run", "--source", dir + "/nothing.y4m"])
+        #expect(r.status != 0 && r.err.contains("nothing.y4m: no such file"), "\(r.err)")
+        let bad = try edgebone(["run", "--max-frames", "0"])
+        #expect(bad.status != 0 && bad.err.contains("--max-frames"))
+    }
+}
