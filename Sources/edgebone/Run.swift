@@ -50,13 +50,16 @@ struct Run: ParsableCommand {
             classifier = try model.load()
             guard let path = source ?? BundledSample.path else { throw ValidationError("no --source given and no bundled sample found") }
             sourcePath = path
-            src = try openFrameSource(path, loop: loop)
+            src = try openFrameSource(path, loop: loop) { message in
+                var err = StandardError()
+                print("edgebone run: \(message)", to: &err)
+            }
         } catch let e as ValidationError { throw e } catch { throw fail(error) }
         eb_install_stop_handlers()
         var st = stat()
         let isPipe = sourcePath == "-" || (stat(sourcePath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
-        let slot = LatestFrameSlot(live: live || isPipe)
-        let stats = RunStats(model: classifier, source: sourcePath)
+        let slot = LatestFrameSlot(live: live || isPipe || sourcePath.hasPrefix("/dev/"))
+        let stats = RunStats(model: classifier, source: src)
         var err = StandardError()
         print("edgebone run: \(classifier.arch) \(classifier.precision) on \(classifier.isa.rawValue), source \(sourcePath)" +
               (slot.live ? " (live: late frames are dropped)" : ""), to: &err)
@@ -178,7 +181,7 @@ final class CaptureThread: @unchecked Sendable {
 /// Counters and latency histograms of a run.
 final class RunStats: @unchecked Sendable {
     let model: ImageClassifier
-    let source: String
+    let source: FrameSource
     private var mutex = pthread_mutex_t()
     private var inference = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     private var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
@@ -190,7 +193,7 @@ final class RunStats: @unchecked Sendable {
     private var bucketCounts = [UInt64](repeating: 0, count: RunStats.buckets.count)
     private var inferenceSum = 0.0
 
-    init(model: ImageClassifier, source: String) {
+    init(model: ImageClassifier, source: FrameSource) {
         self.model = model
         self.source = source
         pthread_mutex_init(&mutex, nil)
@@ -221,7 +224,7 @@ final class RunStats: @unchecked Sendable {
         var err = StandardError()
         let elapsed = Double(monotonicNanos() - started) / 1e9
         func ms(_ h: Histogram<UInt64>, _ p: Double) -> String { frames == 0 ? "-" : format3(Double(h.valueAtPercentile(p)) / 1e6) }
-        print("edgebone run \(final ? "summary" : "so far"): \(frames) frames, \(dropped) dropped, \(bad) bad, " +
+        print("edgebone run \(final ? "summary" : "so far"): \(frames) frames, \(dropped) dropped, \(bad) bad, \(source.reconnects) reconnects, " +
               "\(format3(Double(frames) / max(elapsed, 1e-9))) fps over \(format3(elapsed)) s", to: &err)
         print("  inference ms: min \(frames == 0 ? "-" : format3(Double(inference.min) / 1e6)) p50 \(ms(inference, 50)) p90 \(ms(inference, 90)) " +
               "p99 \(ms(inference, 99)) max \(frames == 0 ? "-" : format3(Double(inference.max) / 1e6))", to: &err)
@@ -237,7 +240,7 @@ final class RunStats: @unchecked Sendable {
         t += "# HELP edgebone_frames_total Frames classified.\n# TYPE edgebone_frames_total counter\nedgebone_frames_total \(frames)\n"
         t += "# HELP edgebone_dropped_frames_total Frames overwritten before inference could take them.\n# TYPE edgebone_dropped_frames_total counter\nedgebone_dropped_frames_total \(dropped)\n"
         t += "# HELP edgebone_frame_errors_total Damaged frames skipped.\n# TYPE edgebone_frame_errors_total counter\nedgebone_frame_errors_total \(bad)\n"
-        t += "# HELP edgebone_reconnects_total Times the source was reopened.\n# TYPE edgebone_reconnects_total counter\nedgebone_reconnects_total 0\n"
+        t += "# HELP edgebone_reconnects_total Times the source was reopened.\n# TYPE edgebone_reconnects_total counter\nedgebone_reconnects_total \(source.reconnects)\n"
         t += "# HELP edgebone_info Model and kernels.\n# TYPE edgebone_info gauge\nedgebone_info{arch=\"\(model.arch)\",precision=\"\(model.precision)\",isa=\"\(model.isa.rawValue)\"} 1\n"
         pthread_mutex_unlock(&mutex)
         let temp = path + ".tmp-\(getpid())"

@@ -41,3 +41,32 @@ void eb_request_stop(int signal);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+// V4L2 capture, mmap streaming. The policy (which format, reconnecting, converting) is in Swift.
+enum { EB_V4L2_YUYV = 1, EB_V4L2_MJPEG = 2 };
+
+typedef struct {
+  int fd;
+  int format;              ///< EB_V4L2_YUYV or EB_V4L2_MJPEG
+  uint32_t width, height, bytesperline;
+  uint32_t buffers;
+  void* maps[8];
+  size_t lengths[8];
+  char driver[32], card[32];
+  char message[160];       ///< what failed, when a call returns -1
+} eb_v4l2;
+
+/// Opens `path`, checks it captures video with streaming I/O, sets `format` (EB_V4L2_*) at about
+/// width x height, maps the buffers and starts streaming. 0 on success, -1 with dev->message.
+int eb_v4l2_open(eb_v4l2* dev, const char* path, int format, uint32_t width, uint32_t height);
+/// Waits up to timeout_ms for a frame. 1: *index/*bytes/*data describe a filled buffer (give it back
+/// with eb_v4l2_release); 0: timeout; -1: the device failed (dev->message says how).
+int eb_v4l2_next(eb_v4l2* dev, int timeout_ms, uint32_t* index, uint32_t* bytes, const uint8_t** data);
+int eb_v4l2_release(eb_v4l2* dev, uint32_t index);
+void eb_v4l2_close(eb_v4l2* dev);
+#ifdef __cplusplus
+}
+#endif

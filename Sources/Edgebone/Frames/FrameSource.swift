@@ -17,8 +17,14 @@ public enum FrameRead: Equatable {
 /// A source of RGB frames. Not thread-safe: one reader (the capture thread).
 public protocol FrameSource: AnyObject {
     var name: String { get }
+    /// Times a device source reopened after a failure (0 for files).
+    var reconnects: Int { get }
     /// Reads the next frame into `image`. Throws only when the source cannot continue.
     func next(into image: RGBImage) throws -> FrameRead
+}
+
+extension FrameSource {
+    public var reconnects: Int { 0 }
 }
 
 /// Errors that stop a source (as opposed to a bad frame, which is skipped).
@@ -38,7 +44,9 @@ public enum FrameSourceError: Error, CustomStringConvertible, Equatable {
 
 /// Opens a source by path: "-" (stdin: Y4M or MJPEG by content), a .y4m file or FIFO, a .mjpeg /
 /// .mjpg stream, a PNG/JPEG file, or a folder of them. `loop` restarts finite file sources.
-public func openFrameSource(_ path: String, loop: Bool) throws -> FrameSource {
+public func openFrameSource(_ path: String, loop: Bool, log: @escaping (String) -> Void = { _ in }) throws -> FrameSource {
+    // A camera may be missing at start: that is a disconnect, retried, not an error.
+    if path.hasPrefix("/dev/video") { return V4L2Source(path: path, log: log) }
     if path == "-" { return try StreamSource(file: stdin, name: "stdin", path: nil, loop: false) }
     var st = stat()
     guard stat(path, &st) == 0 else { throw FrameSourceError.notFound(path) }
