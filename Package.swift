@@ -55,7 +55,8 @@ let package = Package(
                 "Edgebone", "EdgeboneModels", "EdgeboneQuantize", "CEdgeboneSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            exclude: ["systemd"]
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),

@@ -66,6 +66,11 @@ struct Run: ParsableCommand {
 
         let capture = CaptureThread(source: src, slot: slot, stats: stats)
         capture.start()
+        // systemd Type=notify: ready once the model is loaded and capture runs; watchdog pings while
+        // frames flow (at most every half watchdog period, or every second without one).
+        _ = eb_sd_notify("READY=1")
+        let watchdogEvery = eb_sd_watchdog_usec() > 0 ? eb_sd_watchdog_usec() * 500 : 1_000_000_000
+        var lastPing: UInt64 = 0
 
         var processed = 0
         var best = [ClassScore](repeating: ClassScore(index: 0, score: 0), count: min(top, classifier.labels.count))
@@ -95,6 +100,10 @@ struct Run: ParsableCommand {
             print(line)
             fflush(stdout)
             processed += 1
+            if t1 &- lastPing >= watchdogEvery {
+                _ = eb_sd_notify("WATCHDOG=1")
+                lastPing = t1
+            }
             if let m = maxFrames, processed >= m { break }
             if summaryInterval > 0 && Double(monotonicNanos() - lastSummary) / 1e9 >= summaryInterval {
                 lastSummary = monotonicNanos()
@@ -102,6 +111,7 @@ struct Run: ParsableCommand {
                 if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }
             }
         }
+        _ = eb_sd_notify("STOPPING=1")
         capture.stop()
         stats.printSummary(dropped: slot.dropped, final: true)
         if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }

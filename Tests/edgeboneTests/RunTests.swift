@@ -128,3 +128,44 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         #expect(bad.status != 0 && bad.err.contains("--max-frames"))
     }
 }
+
+@Suite struct SystemdNotifyTests {
+    /// With $NOTIFY_SOCKET set, the daemon says READY=1, pings WATCHDOG=1 while frames flow and
+    /// STOPPING=1 at the end.
+    @Test func notifiesReadyWatchdogAndStopping() throws {
+        let path = Fixtures.scratchDirectory() + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(bound == 0)
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
+        let p = Process()
+        p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
+            : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+        p.arguments = ["run", "--summary-interval", "0"]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = path
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        var messages: [String] = []
+        var buf = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = recv(fd, &buf, buf.count, Int32(MSG_DONTWAIT))
+            if n <= 0 { break }
+            messages.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        #expect(messages.first == "READY=1", "\(messages)")
+        #expect(messages.contains("WATCHDOG=1"), "\(messages)")
+        #expect(messages.last == "STOPPING=1", "\(messages)")
+    }
+}

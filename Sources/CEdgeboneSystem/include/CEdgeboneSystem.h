@@ -70,3 +70,15 @@ void eb_v4l2_close(eb_v4l2* dev);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Sends `state` (e.g. "READY=1", "WATCHDOG=1") to systemd's $NOTIFY_SOCKET, if set. Returns 1 if
+/// sent, 0 without a socket, -1 on error. No libsystemd needed.
+int eb_sd_notify(const char* state);
+/// $WATCHDOG_USEC if systemd set a watchdog for this process, else 0.
+unsigned long long eb_sd_watchdog_usec(void);
+#ifdef __cplusplus
+}
+#endif
