@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Camera tests against a real kernel driver, without a camera: boots Debian's kernel under qemu
 # (software emulation) with the `vivid` test driver and runs `edgebone run --source /dev/video0`
-# inside. Scenario 1: frames flow (YUYV) and every JSON line is complete. Scenario 2: the driver is
-# unloaded mid-stream and loaded again; the daemon logs the loss, reconnects and keeps going.
+# inside. Scenario 1: frames flow (YUYV) and every JSON line is complete. Scenario 2: the device is
+# unplugged mid-stream (driver unbound) and plugged back; the daemon logs the loss, reconnects and
+# keeps going. Scenario 3: `v4l2loopback` fed an MJPEG clip by Tests/camera/mjpeg-feeder.c.
 # Adapted from ../shared/recipes/v4l2-in-vm.sh. Needs root (apt-get, module tools). About 1 minute.
 # usage: Tests/camera/run-camera-tests.sh [path/to/edgebone]
 set -euo pipefail
@@ -13,7 +14,7 @@ model=$root/Models/efficientnet_lite0.int8.safetensors
 export DEBIAN_FRONTEND=noninteractive
 KVER=${KVER:-$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{sub("linux-image-","",$2); print $2; exit}')}
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT; cd "$W"
-apt-get install -y -q --no-install-recommends qemu-system-x86 busybox-static kmod >/dev/null
+apt-get install -y -q --no-install-recommends qemu-system-x86 busybox-static kmod "linux-headers-$KVER" make gcc >/dev/null
 apt-get download -q "linux-image-$KVER" >/dev/null 2>&1
 dpkg-deb -x linux-image-"${KVER}"_*.deb k && depmod -b k "$KVER"
 mkdir -p r/{bin,dev,proc,sys,mods}
@@ -21,6 +22,14 @@ cp /bin/busybox r/bin/
 for m in $(modprobe -d k -S "$KVER" --show-depends vivid | awk '{print $2}'); do
   cp "$m" r/mods/; basename "$m" >> r/mods/order
 done
+# v4l2loopback, built for that kernel from Debian's DKMS source package.
+apt-get download -q v4l2loopback-dkms >/dev/null 2>&1
+dpkg-deb -x v4l2loopback-dkms_*.deb lb
+lbsrc=$(ls -d "$W"/lb/usr/src/v4l2loopback-*)
+make -s -C "/usr/src/linux-headers-$KVER" M="$lbsrc" modules >/dev/null 2>&1
+cp "$lbsrc/v4l2loopback.ko" r/mods/
+gcc -O2 -static -o r/bin/mjpeg-feeder "$root/Tests/camera/mjpeg-feeder.c"
+cat "$root/Tests/Fixtures/photos/rocket.jpg" "$root/Tests/Fixtures/photos/astronaut.jpg" > r/bin/clip.mjpeg
 cp "$exe" r/bin/edgebone
 cp "$model" r/bin/
 for l in $(ldd "$exe" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do mkdir -p "r$(dirname "$l")"; cp -L "$l" "r$l"; done
@@ -49,6 +58,19 @@ cat /tmp/err2
 n=$(grep -c '"inference_ms"' /tmp/out2); [ "$n" = 5 ] || fail "expected 5 JSON lines, got $n"
 grep -q "reopening\|cannot open" /tmp/err2 || fail "the disconnect was not logged"
 grep -q "1 reconnects\|[2-9] reconnects" /tmp/err2 || fail "no reconnect counted"
+echo "== scenario 3: v4l2loopback fed MJPEG"
+insmod /mods/v4l2loopback.ko exclusive_caps=1 || fail "insmod v4l2loopback"
+lb=""
+for d in /sys/class/video4linux/video*; do grep -qi "dummy\|loopback" $d/name && lb=/dev/$(basename $d); done
+[ -n "$lb" ] || fail "no loopback device"
+/bin/mjpeg-feeder $lb /bin/clip.mjpeg 640 427 120 &
+feeder=$!
+sleep 1
+/bin/edgebone run $M --source $lb --max-frames 3 > /tmp/out3 2> /tmp/err3 || { cat /tmp/err3; fail "exit status"; }
+kill $feeder
+cat /tmp/err3
+grep -q "MJPEG" /tmp/err3 || fail "not read as MJPEG"
+n=$(grep -c '"inference_ms"' /tmp/out3); [ "$n" = 3 ] || fail "expected 3 JSON lines, got $n"
 echo "CAMERA TESTS PASSED"
 SH
 {
