@@ -59,13 +59,15 @@ let package = Package(
             exclude: ["systemd"]
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
-        .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone"]),
-        .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone", "EdgeboneQuantize"]),
+        .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone", "EdgeboneTestSupport"]),
+        .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone", "EdgeboneQuantize", "EdgeboneTestSupport"]),
+        // Fixture paths shared by the test targets.
+        .target(name: "EdgeboneTestSupport", path: "Tests/EdgeboneTestSupport"),
         // Allocation counting for the zero-allocation tests (interposes malloc in the test process).
         .target(name: "CEdgeboneTestSupport", path: "Tests/CEdgeboneTestSupport"),
-        .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone", "CEdgeboneTestSupport"]),
+        .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone", "CEdgeboneTestSupport", "EdgeboneTestSupport"]),
         // Runs the built `edgebone` binary as a user would.
-        .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone"]),
+        .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone", "EdgeboneTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 // EfficientNet configuration (timm's rounding rules) and float parity with timm's logits.
+import EdgeboneTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 // The quantizer end to end on the tiny fixtures, the int8 runtime's guarantees (bit-exact across
 // ISAs, no allocation per frame, arena near its lower bound) and its refusal of corrupt model files.
 import CEdgeboneTestSupport
+import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
 @testable import EdgeboneModels

@@ -1,4 +1,5 @@
 // Decoding (libpng, libjpeg-turbo) and the Pillow-exact resize + crop against timm's own crops.
+import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
 

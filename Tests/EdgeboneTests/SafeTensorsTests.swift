@@ -1,4 +1,5 @@
 // The safetensors reader never trusts its input: each kind of damage has its own typed error.
+import EdgeboneTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 // Y4M streams: 4:2:0 and 4:4:4 frames decode to the RGB they were made from (BT.601 limited range),
 // and damaged streams give their own errors.
+import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
 

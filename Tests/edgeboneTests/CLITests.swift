@@ -1,5 +1,6 @@
 // The edgebone command as a user runs it: outputs, files written, and errors for bad input.
 import Foundation
+import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
 

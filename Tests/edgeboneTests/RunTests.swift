@@ -1,6 +1,7 @@
 // edgebone run end to end: the bundled sample, Y4M from a pipe, MJPEG streams and image folders with
 // damaged frames, SIGTERM mid-stream, the metrics file.
 import Foundation
+import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
 

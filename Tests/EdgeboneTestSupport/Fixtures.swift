@@ -1,27 +1,27 @@
-// Paths to the committed fixtures (Tests/Fixtures) and a scratch directory for tests.
+// Paths to the committed fixtures (Tests/Fixtures) and scratch directories, shared by the test targets.
 #if canImport(Glibc)
 import Glibc
 #endif
 
-enum Fixtures {
-    static let root: String = {
+public enum Fixtures {
+    public static let root: String = {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(2)  // EdgeboneTests/Fixtures.swift
+        parts.removeLast(2)  // EdgeboneTestSupport/Fixtures.swift
         return parts.joined(separator: "/") + "/Fixtures"
     }()
 
-    static func path(_ relative: String) -> String { root + "/" + relative }
+    public static func path(_ relative: String) -> String { root + "/" + relative }
 
-    static func exists(_ relative: String) -> Bool { access(path(relative), F_OK) == 0 }
+    public static func exists(_ relative: String) -> Bool { access(path(relative), F_OK) == 0 }
 
     /// A fresh directory under /tmp for one test.
-    static func scratchDirectory() -> String {
+    public static func scratchDirectory() -> String {
         var template = Array("/tmp/edgebone-test-XXXXXX".utf8CString)
         let dir = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         return String(cString: dir!)
     }
 
-    static func write(_ bytes: [UInt8], to path: String) {
+    public static func write(_ bytes: [UInt8], to path: String) {
         let f = fopen(path, "wb")!
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         fclose(f)
