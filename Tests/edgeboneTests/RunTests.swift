@@ -170,3 +170,31 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         #expect(messages.last == "STOPPING=1", "\(messages)")
     }
 }
+
+@Suite struct BlockedReadTests {
+    /// SIGTERM while the capture thread is blocked reading an idle pipe: summary and exit 0, promptly.
+    @Test func sigtermWhileBlockedOnAnIdlePipe() throws {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
+        let p = Process()
+        p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
+            : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+        p.arguments = ["run", "--source", "-", "--summary-interval", "0"]
+        let input = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // One frame header so the stream opens, then nothing: the reader blocks inside the frame.
+        input.fileHandleForWriting.write(Data("YUV4MPEG2 W16 H16 F25:1 C444\nFRAME\n".utf8))
+        usleep(1_500_000)
+        let t0 = Date()
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let elapsed = Date().timeIntervalSince(t0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0 && p.terminationReason == .exit, "\(text)")
+        #expect(text.contains("summary: 0 frames"), "\(text)")
+        #expect(elapsed < 5, "took \(elapsed) s to stop")
+        try? input.fileHandleForWriting.close()
+    }
+}
