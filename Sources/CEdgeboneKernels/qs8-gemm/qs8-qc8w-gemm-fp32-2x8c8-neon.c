@@ -5,28 +5,12 @@
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
+#include "qs8-requant-neon.h"
 
 static inline int32x4_t eb_reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
   return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
 }
 
-static inline void eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0, float32x4_t s1,
-                               const eb_qs8_requant_params* p, int8_t* out, size_t n) {
-  const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
-  const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
-  const int32x4_t zp = vdupq_n_s32(p->zero_point);
-  float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(lo4), s0), lo), hi);
-  float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(hi4), s1), lo), hi);
-  const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
-  if (p->lut == NULL && n == 8) {
-    vst1_s8(out, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
-    return;
-  }
-  int32_t t[8];
-  vst1q_s32(t, q0);
-  vst1q_s32(t + 4, q1);
-  eb_qs8_store_q(out, t, n, p);
-}
 
 void eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                size_t a_stride, const void* w, int8_t* c,
