@@ -7,17 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model: an Edgebone int8 model file, or a timm-named float32 checkpoint (default: the bundled int8 EfficientNet-Lite0).")
     var model: String?
 
-    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")) (default: the file's metadata).")
-    var arch: String?
-
-    @Option(name: .long, help: "Width multiplier (timm channel_multiplier; default: the file's metadata, else 1).")
-    var channelMultiplier: Double?
-
-    @Option(name: .long, help: "Depth multiplier (timm depth_multiplier; default: the file's metadata, else 1).")
-    var depthMultiplier: Double?
-
-    @Option(name: .long, help: "Classes of the classifier head (default: the file's metadata, else 1000).")
-    var classes: Int?
+    @OptionGroup var architecture: ArchOptions
 
     @Option(name: .long, help: "Worker threads (fixed pool created at load).")
     var threads: Int = 1
@@ -36,9 +26,25 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> ImageClassifier {
-        try loadClassifier(path: try resolvedPath(), arch: arch, channelMultiplier: channelMultiplier, depthMultiplier: depthMultiplier,
-                           numClasses: classes, isa: try ISA.fromEnvironment(), threads: threads)
+        try loadClassifier(path: try resolvedPath(), arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
+                           depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes,
+                           isa: try ISA.fromEnvironment(), threads: threads)
     }
+}
+
+/// How to read a float checkpoint that does not describe itself.
+struct ArchOptions: ParsableArguments {
+    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")) (default: the file's metadata).")
+    var arch: String?
+
+    @Option(name: .long, help: "Width multiplier (timm channel_multiplier; default: the file's metadata, else 1).")
+    var channelMultiplier: Double?
+
+    @Option(name: .long, help: "Depth multiplier (timm depth_multiplier; default: the file's metadata, else 1).")
+    var depthMultiplier: Double?
+
+    @Option(name: .long, help: "Classes of the classifier head (default: the file's metadata, else 1000).")
+    var classes: Int?
 }
 
 /// Prints an error the way every subcommand does and exits non-zero.

@@ -13,19 +13,9 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "Float checkpoint: timm-named safetensors.")
     var weights: String
 
-    @Option(name: .long, help: "Architecture (default: the checkpoint's metadata).")
-    var arch: String?
+    @OptionGroup var architecture: ArchOptions
 
-    @Option(name: .long, help: "Width multiplier (default: the checkpoint's metadata, else 1).")
-    var channelMultiplier: Double?
-
-    @Option(name: .long, help: "Depth multiplier (default: the checkpoint's metadata, else 1).")
-    var depthMultiplier: Double?
-
-    @Option(name: .long, help: "Classes of the head (default: the checkpoint's metadata, else 1000).")
-    var classes: Int?
-
-    @Option(name: .long, help: "Calibration images: a folder of PNG/JPEG files, or one image.")
+    @Option(name: .long, help: "Calibration images: a folder of PNG/JPEG files or Y4M videos, one image, or one .y4m video.")
     var calibration: String
 
     @Option(name: .long, help: "Output int8 model file (written atomically).")
@@ -52,8 +42,8 @@ struct Quantize: ParsableCommand {
     func run() throws {
         do {
             let file = try SafeTensorsFile(path: weights)
-            let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
-                                                depthMultiplier: depthMultiplier, numClasses: classes)
+            let config = try EfficientNetConfig(checkpoint: file, arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
+                                                depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes)
             var options = QuantizeOptions()
             options.method = RangeMethod(rawValue: method)!
             options.augment = augment

@@ -6,15 +6,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define EB_TARGET __attribute__((target("avx2,fma")))
+#include "../qs8-misc/qs8-lut-avx2.h"
 
-// Table lookup by gather (4 bytes at lut + (q - qmin); the low byte is the entry), packed to bytes.
-static inline EB_TARGET __m128i eb_lut8_avx2(__m256i q, const eb_qs8_requant_params* p) {
-  const __m256i idx = _mm256_sub_epi32(q, _mm256_set1_epi32(p->qmin));
-  __m256i v = _mm256_i32gather_epi32((const int*)(const void*)p->lut, idx, 1);
-  v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
-  const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  return _mm_packs_epi16(v16, v16);
-}
 
 EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2(
     const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k, size_t stride,

@@ -7,15 +7,8 @@
 #include <immintrin.h>
 
 #define EB_TARGET __attribute__((target("avx2,fma")))
+#include "../qs8-misc/qs8-lut-avx2.h"
 
-// Table lookup by gather (4 bytes at lut + (q - qmin); the low byte is the entry), packed to bytes.
-static inline EB_TARGET __m128i eb_lut8_avx2(__m256i q, const eb_qs8_requant_params* p) {
-  const __m256i idx = _mm256_sub_epi32(q, _mm256_set1_epi32(p->qmin));
-  __m256i v = _mm256_i32gather_epi32((const int*)(const void*)p->lut, idx, 1);
-  v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
-  const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  return _mm_packs_epi16(v16, v16);
-}
 
 static inline EB_TARGET __m256i eb_pair(const int8_t* a) {
   const int32_t v = (int32_t)(uint16_t)(int16_t)a[0] | ((int32_t)(int16_t)a[1] << 16);

@@ -1,0 +1,12 @@
+// 12-bit-table lookup by gather for the AVX2 kernels (internal header; include after immintrin.h
+// with EB_TARGET defined).
+#pragma once
+
+// Table lookup by gather (4 bytes at lut + (q - qmin); the low byte is the entry), packed to bytes.
+static inline EB_TARGET __m128i eb_lut8_avx2(__m256i q, const eb_qs8_requant_params* p) {
+  const __m256i idx = _mm256_sub_epi32(q, _mm256_set1_epi32(p->qmin));
+  __m256i v = _mm256_i32gather_epi32((const int*)(const void*)p->lut, idx, 1);
+  v = _mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24);
+  const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packs_epi16(v16, v16);
+}
