@@ -8,7 +8,7 @@
 # usage: Tests/camera/run-camera-tests.sh [path/to/edgebone]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-exe=${1:-$root/.build/release/edgebone}
+exe=$(readlink -f "${1:-$root/.build/release/edgebone}")
 model=$root/Models/efficientnet_lite0.int8.safetensors
 [ -x "$exe" ] || { echo "build edgebone first (swift build -c release)" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
