@@ -82,3 +82,22 @@ unsigned long long eb_sd_watchdog_usec(void);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+// Atomics for the thread pool's spin-then-block hand-off (Swift code passes stable pointers).
+static inline int64_t eb_atomic_load(const int64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void eb_atomic_store(int64_t* p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Adds `v` and returns the previous value.
+static inline int64_t eb_atomic_fetch_add(int64_t* p, int64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+static inline void eb_cpu_relax(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+#ifdef __cplusplus
+}
+#endif
