@@ -1,6 +1,5 @@
-// Small float helpers of the float path: add, pooling, squeeze-and-excite, im2col, linear row.
+// Small float helpers of the float path: add, pooling, im2col.
 #include <CEdgeboneKernels.h>
-#include "f32-math.h"
 
 void eb_f32_vadd(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
@@ -14,33 +13,6 @@ void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* 
   }
   const float inv = 1.0f / (float)rows;
   for (size_t j = 0; j < channels; j++) y[j] *= inv;
-}
-
-void eb_f32_linear_row(const float* x, const float* w, const float* bias, size_t k, size_t n,
-                       float* y) {
-  for (size_t j = 0; j < n; j++) {
-    const float* restrict wr = w + j * k;
-    float acc = 0.0f;
-    for (size_t i = 0; i < k; i++) acc += x[i] * wr[i];
-    y[j] = (bias != NULL ? bias[j] : 0.0f) + acc;
-  }
-}
-
-void eb_f32_squeeze_excite(float* x, size_t rows, size_t c, const float* w_reduce,
-                           const float* b_reduce, size_t rd, const float* w_expand,
-                           const float* b_expand, int act, float* scratch) {
-  float* pooled = scratch;
-  float* reduced = scratch + c;
-  float* gate = reduced + rd;
-  eb_f32_global_avgpool(x, rows, c, pooled);
-  eb_f32_linear_row(pooled, w_reduce, b_reduce, c, rd, reduced);
-  for (size_t j = 0; j < rd; j++) reduced[j] = eb_act_inline(reduced[j], act);
-  eb_f32_linear_row(reduced, w_expand, b_expand, rd, c, gate);
-  for (size_t j = 0; j < c; j++) gate[j] = eb_act_inline(gate[j], EB_ACT_SIGMOID);
-  for (size_t r = 0; r < rows; r++) {
-    float* restrict row = x + r * c;
-    for (size_t j = 0; j < c; j++) row[j] *= gate[j];
-  }
 }
 
 void eb_f32_im2col(const float* x, size_t h, size_t w, size_t c, size_t k, size_t stride,

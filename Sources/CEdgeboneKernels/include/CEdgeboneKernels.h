@@ -66,7 +66,9 @@ void eb_f32_bias_act_ukernel__scalar(float*, size_t, size_t, const float*, int);
 void eb_f32_bias_act_ukernel__avx2(float*, size_t, size_t, const float*, int);
 void eb_f32_bias_act_ukernel__avx512f(float*, size_t, size_t, const float*, int);
 
-/// Squeeze-and-excite (see eb_f32_squeeze_excite), one build per ISA.
+/// Squeeze-and-excite on x: [rows][c], in place. w_reduce: [rd][c], b_reduce: [rd], w_expand: [c][rd],
+/// b_expand: [c]; act applies after the reduce, the gate is a sigmoid. scratch: 2*c + rd floats.
+/// One build per ISA.
 typedef void (*eb_f32_squeeze_excite_fn)(float* x, size_t rows, size_t c, const float* w_reduce,
                                          const float* b_reduce, size_t rd, const float* w_expand,
                                          const float* b_expand, int act, float* scratch);
@@ -83,21 +85,10 @@ void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
 /// Mean over rows: y[j] = (1/rows) * sum_r x[r][j].
 void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* y);
 
-/// Squeeze-and-excite on x: [rows][c], in place. w_reduce: [rd][c], b_reduce: [rd],
-/// w_expand: [c][rd], b_expand: [c]; act applies after the reduce; the gate is a sigmoid.
-/// scratch: at least 2*c + rd floats.
-void eb_f32_squeeze_excite(float* x, size_t rows, size_t c, const float* w_reduce,
-                           const float* b_reduce, size_t rd, const float* w_expand,
-                           const float* b_expand, int act, float* scratch);
-
 /// im2col for a dense k x k convolution, NHWC: out: [oh*ow][k*k*c], column order (ky, kx, c),
 /// zeros where the window falls into padding.
 void eb_f32_im2col(const float* x, size_t h, size_t w, size_t c, size_t k, size_t stride,
                    size_t pad_top, size_t pad_left, float* out, size_t oh, size_t ow);
-
-/// Linear layer for one row: y[j] = bias[j] + sum_i x[i] * w[j][i]. w: [n][k] row-major.
-void eb_f32_linear_row(const float* x, const float* w, const float* bias, size_t k, size_t n,
-                       float* y);
 
 // ---------------------------------------------------------------------------------------------
 // Image resampling (uint8 RGB, HWC). Separable convolution with fixed-point coefficients,
