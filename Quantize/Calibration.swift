@@ -39,7 +39,7 @@ public func calibrationImagePaths(_ path: String) throws -> [String] {
 /// `augment` random resized crops and flips of it (deterministic for a seed).
 public func calibrationViews(paths: [String], preset: Preprocessing, augment: Int, seed: UInt64,
                              progress: ((Int, Int) -> Void)? = nil) throws -> [[UInt8]] {
-    var rng = SplitMix(seed)
+    var rng = SplitMix64(seed: seed)
     let pre = Preprocessor(preset: preset)
     let s = preset.inputSize
     var views: [[UInt8]] = []
@@ -169,18 +169,5 @@ final class TensorObserver {
             }
         }
         return (Float(best.0), Float(best.1))
-    }
-}
-
-/// Deterministic generator for augmentation.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

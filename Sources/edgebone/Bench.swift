@@ -137,19 +137,6 @@ func format3(_ v: Double) -> String {
     return (scaled < 0 ? "-" : "") + String(abs(scaled) / 1000) + "." + String(abs(scaled) % 1000).leftPad(3, "0")
 }
 
-/// Small deterministic generator for synthetic frames.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }

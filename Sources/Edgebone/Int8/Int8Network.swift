@@ -44,7 +44,7 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     enum Step {
         case conv(x: UnsafePointer<Int8>, h: Int, w: Int, cin: Int, cout: Int, packed: UnsafeRawPointer, k: Int, stride: Int,
                   pt: Int, pl: Int, y: UnsafeMutablePointer<Int8>, oh: Int, ow: Int, pads: UnsafePointer<Int8>,
-                  patches: UnsafeMutablePointer<Int8>, params: UnsafePointer<eb_qs8_requant_params>)
+                  patches: UnsafeMutablePointer<Int8>, patchSlice: Int, params: UnsafePointer<eb_qs8_requant_params>)
         case gemm(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
                   params: UnsafePointer<eb_qs8_requant_params>, xor: UnsafeMutablePointer<UInt8>?)
         case depthwise(x: UnsafePointer<Int8>, h: Int, w: Int, c: Int, packed: UnsafeRawPointer, k: Int, stride: Int, pt: Int, pl: Int,
@@ -193,14 +193,12 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     private func execute(_ step: Step, part: Int, of parts: Int) {
         let cfg = config.pointee
         switch step {
-        case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, params):
+        case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, patchSlice, params):
             let rows = partRange(part, of: parts, count: oh)
             guard !rows.isEmpty else { return }
             // Each part gathers into its own slice of the patch scratch.
-            var c = cfg
-            let slice = eb_qs8_conv_hwc_scratch_size(&c, k, cin)
             eb_qs8_conv_hwc(config, x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, rows.lowerBound, rows.upperBound, pads,
-                            patches + part * slice, params)
+                            patches + part * patchSlice, params)
         case let .gemm(a, m, k, n, packed, c, params, xor):
             let mr = Int(cfg.gemm_mr)
             let rows = partRange(part, of: parts, count: m, granule: mr)
@@ -247,8 +245,10 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         }
         switch s {
         case let .conv(x, h, w, cin, cout, packed, k, stride, pt, pl, y, oh, ow, pads, patches, r):
+            var c = config.pointee
             return .conv(x: t(x), h: h, w: w, cin: cin, cout: cout, packed: p(packed), k: k, stride: stride, pt: pt, pl: pl, y: t(y),
-                         oh: oh, ow: ow, pads: p(pads).assumingMemoryBound(to: Int8.self), patches: t(patches), params: rq(r))
+                         oh: oh, ow: ow, pads: p(pads).assumingMemoryBound(to: Int8.self), patches: t(patches),
+                         patchSlice: eb_qs8_conv_hwc_scratch_size(&c, k, cin), params: rq(r))
         case let .gemm(a, m, k, n, packed, c, r, xor):
             return .gemm(a: t(a), m: m, k: k, n: n, packed: p(packed), c: t(c), params: rq(r),
                          xor: xor.map { UnsafeMutableRawPointer(t($0)).assumingMemoryBound(to: UInt8.self) })
