@@ -118,7 +118,8 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.wholeMatch(of: sample) != nil, "not Prometheus text: \(line)")
         }
-        #expect(text.contains("edgebone_frames_total \(lines.count)") || text.contains("edgebone_frames_total"))
+        // Every classified frame printed one line before the summary: the counter agrees with stdout.
+        #expect(text.contains("edgebone_frames_total \(lines.count)\n"), "frames_total vs \(lines.count) lines")
         #expect(text.contains("edgebone_inference_seconds_bucket{le=\"+Inf\"}"))
     }
 
