@@ -107,8 +107,12 @@ void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
 /// Packed-weight layout of one depthwise family: per tile of `ct` channels, int32 bias[ct],
 /// weights [k*k][ct] of `welem` bytes, fp32 scale[ct]. welem 1: int8; 2: int16; 4: the int16 in the
 /// low half of an int32 with a zero high half (what vpmaddwd needs to multiply exactly).
+/// tapgroup 4 (VNNI, ct 64, welem 1): taps in groups of four, each channel's four weights in one
+/// dword (zero for taps past k*k), the input read as uint8 (x ^ 0x80, -128 * sum folded into the
+/// bias), and bias, weights and scales of a tile in the order the kernel's byte interleave
+/// produces: accumulator j, dword d holds channel 16 * (d / 4) + 4 * j + d % 4.
 typedef struct {
-  uint32_t ct, welem;
+  uint32_t ct, welem, tapgroup;
 } eb_dwconv_packing;
 
 size_t eb_qs8_dwconv_packed_size(const eb_dwconv_packing* pk, size_t c, size_t taps);
@@ -129,7 +133,7 @@ typedef void (*eb_qs8_dwconv_ukernel_fn)(const int8_t* x, size_t h, size_t w, si
             size_t oy0, size_t oy1, const int8_t* zero_row, const eb_qs8_requant_params* params);
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_4c__scalar)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2)
-EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_16c__avx512skx)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon)
 
 // ---------------------------------------------------------------------------------------------

@@ -5,40 +5,63 @@
 
 size_t eb_qs8_dwconv_packed_size(const eb_dwconv_packing* pk, size_t c, size_t taps) {
   const size_t tiles = (c + pk->ct - 1) / pk->ct;
-  return tiles * pk->ct * (sizeof(int32_t) + taps * pk->welem + sizeof(float));
+  const size_t slots = pk->tapgroup > 1 ? (taps + pk->tapgroup - 1) / pk->tapgroup * pk->tapgroup : taps;
+  return tiles * pk->ct * (sizeof(int32_t) + slots * pk->welem + sizeof(float));
+}
+
+// Channel (within a tile) of position `pos` in the grouped layout: accumulator j = pos / 16,
+// dword d = pos % 16 -> 16 * (d / 4) + 4 * j + d % 4.
+static size_t eb_dw_grouped_channel(size_t pos) {
+  const size_t j = pos / 16, d = pos % 16;
+  return 16 * (d / 4) + 4 * j + d % 4;
 }
 
 void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, const int8_t* w,
                         const int32_t* bias, const float* scale, int32_t x_zero_point, void* out) {
   uint8_t* p = (uint8_t*)out;
+  const int grouped = pk->tapgroup > 1;
+  // The grouped (VNNI) layout reads x ^ 0x80 = x + 128 as uint8.
+  const int32_t x_offset = x_zero_point + (grouped ? 128 : 0);
   for (size_t c0 = 0; c0 < c; c0 += pk->ct) {
-    for (size_t j = 0; j < pk->ct; j++) {
+    for (size_t pos = 0; pos < pk->ct; pos++) {
+      const size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
       int32_t v = 0;
-      if (c0 + j < c) {
+      if (ch < c) {
         int32_t sum = 0;
-        for (size_t t = 0; t < taps; t++) sum += w[t * c + c0 + j];
-        v = (bias != NULL ? bias[c0 + j] : 0) - x_zero_point * sum;
+        for (size_t t = 0; t < taps; t++) sum += w[t * c + ch];
+        v = (bias != NULL ? bias[ch] : 0) - x_offset * sum;
       }
       memcpy(p, &v, 4);
       p += 4;
     }
-    for (size_t t = 0; t < taps; t++) {
-      for (size_t j = 0; j < pk->ct; j++) {
-        const int8_t v = c0 + j < c ? w[t * c + c0 + j] : 0;
-        if (pk->welem == 1) {
-          *p = (uint8_t)v;
-        } else if (pk->welem == 2) {
-          const int16_t v16 = v;
-          memcpy(p, &v16, 2);
-        } else {
-          const uint32_t v32 = (uint16_t)(int16_t)v;
-          memcpy(p, &v32, 4);
+    if (grouped) {
+      const size_t g = pk->tapgroup;
+      for (size_t t0 = 0; t0 < taps; t0 += g) {
+        for (size_t pos = 0; pos < pk->ct; pos++) {
+          const size_t ch = c0 + eb_dw_grouped_channel(pos);
+          for (size_t t = t0; t < t0 + g; t++) *p++ = (uint8_t)(ch < c && t < taps ? w[t * c + ch] : 0);
         }
-        p += pk->welem;
+      }
+    } else {
+      for (size_t t = 0; t < taps; t++) {
+        for (size_t j = 0; j < pk->ct; j++) {
+          const int8_t v = c0 + j < c ? w[t * c + c0 + j] : 0;
+          if (pk->welem == 1) {
+            *p = (uint8_t)v;
+          } else if (pk->welem == 2) {
+            const int16_t v16 = v;
+            memcpy(p, &v16, 2);
+          } else {
+            const uint32_t v32 = (uint16_t)(int16_t)v;
+            memcpy(p, &v32, 4);
+          }
+          p += pk->welem;
+        }
       }
     }
-    for (size_t j = 0; j < pk->ct; j++) {
-      const float s = c0 + j < c ? scale[c0 + j] : 0.0f;
+    for (size_t pos = 0; pos < pk->ct; pos++) {
+      const size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+      const float s = ch < c ? scale[ch] : 0.0f;
       memcpy(p, &s, 4);
       p += 4;
     }
