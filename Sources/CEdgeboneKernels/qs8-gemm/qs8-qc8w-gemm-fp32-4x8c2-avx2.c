@@ -11,8 +11,8 @@
 
 
 static inline EB_TARGET __m256i eb_pair(const int8_t* a) {
-  const int32_t v = (int32_t)(uint16_t)(int16_t)a[0] | ((int32_t)(int16_t)a[1] << 16);
-  return _mm256_set1_epi32(v);
+  const uint32_t v = (uint32_t)(uint16_t)(int16_t)a[0] | ((uint32_t)(uint16_t)(int16_t)a[1] << 16);
+  return _mm256_set1_epi32((int32_t)v);
 }
 
 EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2(size_t mr, size_t nc, size_t kc,
