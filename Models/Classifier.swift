@@ -87,16 +87,25 @@ public final class Int8Classifier: ImageClassifier {
 
     public var precision: String { "int8" }
     public var isa: ISA { network.isa }
-    public var arenaBytes: Int { network.plan.arenaBytes }
-    public var weightsBytes: Int { network.weightsBytes }
+    /// Int8 arena plus, with a float prefix, its float arena.
+    public var arenaBytes: Int { network.plan.arenaBytes + (network.floatPrefix?.plan.arenaBytes ?? 0) }
+    public var weightsBytes: Int { network.weightsBytes + 4 * (network.floatPrefix?.graph.parameters.count ?? 0) }
     public func runCropped() -> UnsafeBufferPointer<Float> {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run()
         return network.output
     }
-    public var opNames: [String] { network.program.ops.map(\.name) }
-    public var opKinds: [String] { network.program.ops.map { $0.kind.rawValue + ($0.activation.map { "+" + $0.rawValue } ?? "") } }
-    public func opMACs(_ i: Int) -> Int { network.macs(op: i) }
+    /// Float-prefix ops (kinds "f32 …") first, then the int8 ops, as `run(profile:)` times them.
+    public var opNames: [String] { (network.floatPrefix?.graph.opNames ?? []) + network.program.ops.map(\.name) }
+    public var opKinds: [String] {
+        (network.floatPrefix?.graph.ops.map { "f32 " + $0.kind } ?? []) +
+            network.program.ops.map { $0.kind.rawValue + ($0.activation.map { "+" + $0.rawValue } ?? "") }
+    }
+    public func opMACs(_ i: Int) -> Int {
+        let p = network.floatPrefixOpCount
+        if let f = network.floatPrefix, i < p { return f.graph.ops[i].macs(f.graph.tensors) }
+        return network.macs(op: i - p)
+    }
     public func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>) {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run(profile: nanos)

@@ -13,6 +13,7 @@ public enum QuantizeJob {
                            progress: ((String, Int, Int) -> Void)? = nil) throws -> FidelityReport {
         let file = try SafeTensorsFile(path: weights)
         let graph = try config.floatGraph(checkpoint: file, decomposed: true)
+        let fused = options.floatPrefix == .none ? nil : try config.floatGraph(checkpoint: file, decomposed: false)
         let paths = try calibrationImagePaths(calibration)
         let views = try calibrationViews(paths: paths, preset: config.preprocessing, augment: options.augment, seed: options.seed) {
             progress?("reading images", $0, $1)
@@ -24,18 +25,47 @@ public enum QuantizeJob {
         if heldout.isEmpty { heldout = views }
         let q = Quantizer(graph: graph, preset: config.preprocessing)
         q.calibrate(calib, progress: progress)
-        var model = try q.quantize(method: options.method)
-        model.writer.metadata["arch"] = config.arch
-        model.writer.metadata["num_classes"] = String(config.numClasses)
-        model.writer.metadata["labels"] = JSONValue.array(labels.map { .string($0) }).serialized
-        model.writer.metadata["source"] = String(weights.split(separator: "/").last ?? "")
-        for key in ["license", "notice"] { if let v = file.metadata[key] { model.writer.metadata[key] = v } }
+        // Candidate cuts: all int8 first, then ever longer float prefixes (auto), or the one asked for.
+        let cuts: [Int]
+        switch options.floatPrefix {
+        case .none: cuts = [0]
+        case .auto:
+            var macs = 0, share: [Int: Double] = [:]
+            for (i, op) in graph.ops.enumerated() { macs += op.macs(graph.tensors); share[i + 1] = Double(macs) / Double(graph.macs) }
+            cuts = [0] + graph.prefixCuts.filter { share[$0]! <= options.maxFloatShare }
+        case let .through(name):
+            let valid = graph.prefixCuts
+            var cut = (graph.opNames.lastIndex(of: name) ?? -2) + 1
+            if cut > 0, cut < graph.ops.count, case .activation = graph.ops[cut] { cut += 1 }
+            guard valid.contains(cut) else {
+                let names = valid.map { graph.opNames[$0 - 1] }.map { $0.hasSuffix(".act") ? String($0.dropLast(4)) : $0 }
+                throw QuantizeError.invalidOption("--float-prefix \(name): not an op after which exactly one tensor is handed over; use none, auto or one of: \(names.joined(separator: ", "))")
+            }
+            cuts = [cut]
+        }
         // Evaluate from a temporary file, then move it into place: nothing half-written at `out`.
         let temp = out + ".quantizing-\(getpid())"
-        try model.writer.write(to: temp)
         do {
-            let net = try Int8Network(path: temp)
-            let report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
+            var best: (model: QuantizedModel, report: FidelityReport)?
+            for (n, cut) in cuts.enumerated() {
+                var model = try q.quantize(method: options.method, floatOps: cut, fused: cut > 0 ? fused : nil)
+                model.writer.metadata["arch"] = config.arch
+                model.writer.metadata["num_classes"] = String(config.numClasses)
+                model.writer.metadata["labels"] = JSONValue.array(labels.map { .string($0) }).serialized
+                model.writer.metadata["source"] = String(weights.split(separator: "/").last ?? "")
+                for key in ["license", "notice"] { if let v = file.metadata[key] { model.writer.metadata[key] = v } }
+                try model.writer.write(to: temp)
+                let net = try Int8Network(path: temp)
+                var report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
+                report.floatOps = graph.opNames[..<cut].filter { !$0.hasSuffix(".act") }.uniqued()
+                report.floatShare = Double(graph.ops[..<cut].reduce(0) { $0 + $1.macs(graph.tensors) }) / Double(graph.macs)
+                report.allInt8Cosine = cuts[0] != 0 ? nil : n == 0 ? report.meanCosine : best?.report.allInt8Cosine
+                report.targetCosine = options.floatPrefix == .auto ? options.targetCosine : nil
+                if options.floatPrefix == .auto { progress?("float prefix search", n + 1, cuts.count) }
+                if best == nil || report.meanCosine > best!.report.meanCosine { best = (model, report) }
+                if report.meanCosine >= options.targetCosine { break }
+            }
+            var (model, report) = best!
             model.writer.metadata["quantization.report"] = report.json
             try model.writer.write(to: temp)
             guard rename(temp, out) == 0 else { throw ModelFileError.writeFailed(path: out, reason: String(cString: strerror(errno))) }
@@ -44,5 +74,19 @@ public enum QuantizeJob {
             unlink(temp)
             throw error
         }
+    }
+}
+
+public enum QuantizeError: Error, CustomStringConvertible {
+    case invalidOption(String)
+    public var description: String {
+        switch self { case let .invalidOption(m): return m }
+    }
+}
+
+extension Array where Element: Hashable {
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }

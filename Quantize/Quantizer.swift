@@ -12,7 +12,23 @@ public struct QuantizeOptions: Sendable {
     /// Every n-th view is held out of calibration and used for the report (0: evaluate on all).
     public var holdoutEvery: Int = 5
     public var seed: UInt64 = 1
+    /// Leading ops to keep in float32 (see `FloatPrefixChoice`).
+    public var floatPrefix: FloatPrefixChoice = .none
+    /// `.auto` keeps the shortest float prefix whose held-out logits cosine reaches this.
+    public var targetCosine: Double = 0.99
+    /// `.auto` never keeps more than this share of the network's multiply-adds in float.
+    public var maxFloatShare: Double = 0.5
     public init() {}
+}
+
+/// Where int8 begins.
+public enum FloatPrefixChoice: Sendable, Equatable {
+    /// Everything int8.
+    case none
+    /// The shortest prefix (cut at a single handed-over tensor) that reaches `targetCosine`.
+    case auto
+    /// Float through the op of this name (e.g. "blocks.1.1"), int8 after it.
+    case through(String)
 }
 
 /// A quantized model before it is written: program, tensors, metadata.
@@ -95,17 +111,45 @@ public final class Quantizer {
         return QuantParams(min: lo, max: hi)
     }
 
-    /// Builds the int8 program and its tensors from the calibrated statistics.
-    public func quantize(method: RangeMethod) throws -> QuantizedModel {
+    /// Builds the int8 program and its tensors from the calibrated statistics. With `floatOps` > 0
+    /// (one of `graph.prefixCuts`) the first `floatOps` ops stay float32 and hand their output over
+    /// quantized with its calibrated range.
+    /// `fused` (the same network with activations and squeeze-and-excite fused, as the float path
+    /// runs it) supplies the float prefix when it has a cut at the same tensor: fewer passes over
+    /// memory than the decomposed graph.
+    public func quantize(method: RangeMethod, floatOps: Int = 0, fused: FloatGraph? = nil) throws -> QuantizedModel {
         var w = SafeTensorsWriter()
         var tensors: [Int8TensorSpec] = []
         var ops: [Int8OpSpec] = []
         var names: [TensorIndex: String] = [:]
         var quants: [TensorIndex: QuantParams] = [:]
         let s = preset.inputSize
-        names[graph.input] = "input"
-        quants[graph.input] = QuantParams(scale: 1, zeroPoint: -128)
-        tensors.append(Int8TensorSpec(name: "input", shape: [s, s, 3], quant: quants[graph.input]!))
+        var floatPrefix: FloatPrefixSpec?
+        let inputName: String
+        if floatOps > 0 {
+            precondition(graph.prefixCuts.contains(floatOps), "not a prefix cut")
+            let boundary = graph.liveTensors(cutBefore: floatOps)[0]
+            let producer = graph.ops.indices.first { i in
+                if case .activation = graph.ops[i] { return false }
+                return graph.ops[i].output == boundary
+            }!
+            inputName = graph.opNames[producer]
+            names[boundary] = inputName
+            quants[boundary] = finalQuant(boundary, producer: producer, method: method)
+            tensors.append(Int8TensorSpec(name: inputName, shape: graph.tensors[boundary].shape, quant: quants[boundary]!))
+            var prefixGraph = graph.prefix(ops: floatOps)
+            if let fused, let cut = fused.prefixCuts.first(where: { fused.tensors[fused.liveTensors(cutBefore: $0)[0]].name == graph.tensors[boundary].name }) {
+                prefixGraph = fused.prefix(ops: cut)
+            }
+            w.add("float_prefix.parameters", dtype: .f32, shape: [prefixGraph.parameters.count], elements: prefixGraph.parameters)
+            floatPrefix = FloatPrefixSpec(graph: FloatGraphSpec(prefixGraph), parameters: "float_prefix.parameters",
+                                          normalizationScale: preset.normalizationScale, normalizationOffset: preset.normalizationOffset)
+        } else {
+            inputName = "input"
+            names[graph.input] = "input"
+            quants[graph.input] = QuantParams(scale: 1, zeroPoint: -128)
+            tensors.append(Int8TensorSpec(name: "input", shape: [s, s, 3], quant: quants[graph.input]!))
+        }
         let params = graph.parameters
         func slice(_ r: ParamRef) -> [Float] { Array(params[r.offset..<(r.offset + r.count)]) }
 
@@ -131,7 +175,7 @@ public final class Quantizer {
             }
         }
 
-        for (i, op) in graph.ops.enumerated() {
+        for (i, op) in graph.ops.enumerated() where i >= floatOps {
             let opName = graph.opNames[i]
             switch op {
             case .activation:
@@ -230,8 +274,8 @@ public final class Quantizer {
                 ops.append(Int8OpSpec(name: opName, kind: .add, inputs: [names[a]!, names[b]!], output: opName))
             }
         }
-        let program = Int8Program(tensors: tensors, ops: ops, input: "input", output: "logits",
-                                  outputCount: graph.tensors[graph.output].elementCount)
+        let program = Int8Program(tensors: tensors, ops: ops, input: inputName, output: "logits",
+                                  outputCount: graph.tensors[graph.output].elementCount, floatPrefix: floatPrefix)
         w.metadata["edgebone.format"] = Int8Network.formatName
         w.metadata["edgebone.format_version"] = String(Int8Program.formatVersion)
         w.metadata["edgebone.program"] = program.json()

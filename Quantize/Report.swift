@@ -20,6 +20,12 @@ public struct FidelityReport: Sendable {
     public var top1Agreement: Double
     public var method: String
     public var calibrationViews: Int
+    /// Ops kept in float32 (a prefix of the network), and their share of its multiply-adds.
+    public var floatOps: [String] = []
+    public var floatShare: Double = 0
+    /// With an automatic float prefix: the all-int8 cosine it started from, and the target.
+    public var allInt8Cosine: Double?
+    public var targetCosine: Double?
 
     /// Human-readable table.
     public var text: String {
@@ -31,6 +37,16 @@ public struct FidelityReport: Sendable {
         out += "worst layer: \(worst?.name ?? "-") at \(format1(worst?.sqnr ?? 0)) dB\n"
         out += "end to end: logits cosine mean \(format4(meanCosine)), min \(format4(minCosine)); top-1 agreement \(format1(top1Agreement * 100))%"
         out += " (\(views) held-out views; ranges by \(method) over \(calibrationViews) calibration views)\n"
+        if !floatOps.isEmpty {
+            out += "kept in float32: \(floatOps.count) ops, \(floatOps.first!) … \(floatOps.last!) (\(format1(floatShare * 100))% of the multiply-adds)"
+            if let all = allInt8Cosine { out += "; all int8 reached \(format4(all))" }
+            out += "\n"
+        }
+        if let target = targetCosine, meanCosine < target {
+            out += "target cosine \(target) not reached within the allowed float share\n"
+        } else if targetCosine == nil, floatOps.isEmpty, meanCosine < 0.99 {
+            out += "note: below 0.99; --float-prefix auto keeps the most sensitive leading layers in float32\n"
+        }
         return out
     }
 
@@ -40,6 +56,8 @@ public struct FidelityReport: Sendable {
             "layers": .array(layerJSON), "heldout_views": .int(views), "calibration_views": .int(calibrationViews),
             "logits_cosine_mean": .double(meanCosine), "logits_cosine_min": .double(minCosine),
             "top1_agreement": .double(top1Agreement), "range_method": .string(method),
+            "float_ops": .array(floatOps.map { .string($0) }), "float_macs_share": .double(floatShare),
+            "all_int8_cosine_mean": allInt8Cosine.map { .double($0) } ?? .null,
         ]).serialized
     }
 }

@@ -29,6 +29,14 @@ struct Inspect: ParsableCommand {
             if let src = file.metadata["source"] { print("source: \(src); license: \(file.metadata["license"] ?? "-")") }
             print("kernels: \(net.isa.rawValue) (\(net.kernelName)); weights \(net.weightsBytes) B")
             print("arena: \(net.plan.arenaBytes) B, lower bound \(net.plan.lowerBoundBytes) B (\(format3(Double(net.plan.arenaBytes) / Double(max(net.plan.lowerBoundBytes, 1))))×)")
+            if let f = net.floatPrefix {
+                let share = Double(f.graph.macs) / Double(f.graph.macs + (0..<p.ops.count).reduce(0) { $0 + net.macs(op: $1) })
+                print("\nfloat32 prefix (\(f.graph.ops.count) ops, \(format3(share * 100))% of the multiply-adds, arena \(f.plan.arenaBytes) B), " +
+                      "its output quantized into '\(p.input)':")
+                for (i, op) in f.graph.ops.enumerated() {
+                    print("  " + f.graph.opNames[i].padding(30) + ("f32 " + op.kind).padding(20) + f.graph.tensors[op.output].shape.map(String.init).joined(separator: "x"))
+                }
+            }
             print("\nops (\(p.ops.count)):")
             print("  " + "name".padding(30) + "kind".padding(20) + "output".padding(16) + "scale".padding(12) + "zero point")
             for op in p.ops {

@@ -33,7 +33,14 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "Hold every N-th view out of calibration for the report (0: report on all).")
     var holdout: Int = 5
 
+    @Option(name: .long, help: ArgumentHelp("Leading layers kept in float32: none (all int8), auto (the shortest prefix that reaches --target-cosine on held-out views), or an op name (float through it, e.g. blocks.1.1).", valueName: "none|auto|OP"))
+    var floatPrefix: String = "none"
+
+    @Option(name: .long, help: "Logits cosine --float-prefix auto aims for.")
+    var targetCosine: Double = 0.99
+
     func validate() throws {
+        guard targetCosine > 0 && targetCosine <= 1 else { throw ValidationError("--target-cosine must be in (0, 1]") }
         guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
@@ -48,6 +55,8 @@ struct Quantize: ParsableCommand {
             options.method = RangeMethod(rawValue: method)!
             options.augment = augment
             options.holdoutEvery = holdout
+            options.floatPrefix = floatPrefix == "none" ? .none : floatPrefix == "auto" ? .auto : .through(floatPrefix)
+            options.targetCosine = targetCosine
             let labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
             var bar = ProgressBar()
             let result = try QuantizeJob.run(weights: weights, config: config, calibration: calibration, out: out, options: options,

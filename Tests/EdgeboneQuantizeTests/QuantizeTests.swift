@@ -27,6 +27,15 @@ enum TinyModels {
     static let lite = Result { try quantized("tf_efficientnet_lite0_tiny") }
 }
 
+/// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes.
+func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
+    c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
+    for _ in 0..<5 { _ = c.runCropped() }
+    eb_test_alloc_begin()
+    for _ in 0..<100 { _ = c.runCropped() }
+    return eb_test_alloc_end()
+}
+
 @Suite struct QuantizeTests {
     @Test func tinyB0KeepsFidelity() throws {
         let (_, r) = try TinyModels.b0.get()
@@ -64,12 +73,7 @@ enum TinyModels {
     @Test func invokeAllocatesNothing() throws {
         let (path, _) = try TinyModels.b0.get()
         for threads in [1, 2] {
-            let c = try Int8Classifier(path: path, threads: threads)
-            c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
-            for _ in 0..<5 { _ = c.runCropped() }
-            eb_test_alloc_begin()
-            for _ in 0..<100 { _ = c.runCropped() }
-            let allocations = eb_test_alloc_end()
+            let allocations = try allocationsIn100Invokes(Int8Classifier(path: path, threads: threads))
             #expect(allocations == 0, "\(allocations) heap allocations in 100 int8 invokes with \(threads) thread(s)")
         }
         // The counter itself works: an array allocates.
@@ -191,5 +195,111 @@ enum TinyModels {
         let p = Fixtures.scratchDirectory() + "/cut.safetensors"
         Fixtures.write(Array(bytes.prefix(bytes.count - 1000)), to: p)
         #expect(throws: ModelFileError.self) { try Int8Network(path: p) }
+    }
+}
+
+/// Leading ops kept in float32: chosen, stored, validated on load, run before the int8 steps.
+@Suite struct FloatPrefixTests {
+    static let weights = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+
+    /// The tiny B0 with float through the third place a single tensor is handed over.
+    static let model = Result { () throws -> (path: String, report: FidelityReport, through: String) in
+        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: weights))
+        let graph = try config.floatGraph(checkpoint: SafeTensorsFile(path: weights), decomposed: true)
+        let name = graph.opNames[graph.prefixCuts[2] - 1]
+        let through = name.hasSuffix(".act") ? String(name.dropLast(4)) : name
+        var options = QuantizeOptions()
+        options.augment = 3
+        options.floatPrefix = .through(through)
+        let out = TinyModels.dir + "/b0-prefix.int8.safetensors"
+        let report = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out,
+                                         options: options, labels: (0..<config.numClasses).map { "c\($0)" })
+        return (out, report, through)
+    }
+
+    @Test func prefixIsStoredReportedAndHelps() throws {
+        let (path, report, through) = try Self.model.get()
+        let net = try Int8Network(path: path)
+        let prefix = try #require(net.floatPrefix)
+        #expect(prefix.graph.opNames.contains(through) && net.program.floatPrefix != nil)
+        #expect(report.floatOps.first == "conv_stem" && report.floatOps.last == through, "\(report.floatOps)")
+        #expect(report.floatShare > 0 && report.floatShare < 0.5)
+        #expect(!report.layers.contains { $0.name == "conv_stem" }, "the stem ran in int8")
+        let allInt8 = try TinyModels.b0.get().report.meanCosine
+        #expect(report.meanCosine >= allInt8, "float prefix cosine \(report.meanCosine) below all-int8 \(allInt8)")
+        #expect(report.text.contains("kept in float32"))
+    }
+
+    @Test func prefixRunsWithoutAllocating() throws {
+        let c = try Int8Classifier(path: try Self.model.get().path)
+        let allocations = try allocationsIn100Invokes(c)
+        #expect(allocations == 0, "\(allocations) heap allocations in 100 invokes with a float prefix")
+        #expect(c.opNames.count == c.opKinds.count && c.opKinds.first!.hasPrefix("f32 "))
+    }
+
+    @Test func corruptPrefixIsATypedError() throws {
+        let corrupt = CorruptInt8ModelTests()
+        func rewritten(_ edit: @escaping (inout Int8Program) -> Void) throws -> String {
+            let f = try SafeTensorsFile(path: try Self.model.get().path)
+            var w = SafeTensorsWriter()
+            for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
+            w.metadata = f.metadata
+            var prog = try Int8Program.parse(f.metadata["edgebone.program"]!, path: "")
+            edit(&prog)
+            w.metadata["edgebone.program"] = prog.json()
+            let p = Fixtures.scratchDirectory() + "/bad-prefix.safetensors"
+            try w.write(to: p)
+            return p
+        }
+        let edits: [(String, (inout Int8Program) -> Void)] = [
+            ("parameter block past the end", { p in
+                if case let .conv(i, o, w, b, g, a) = p.floatPrefix!.graph.ops[0] {
+                    p.floatPrefix!.graph.ops[0] = .conv(input: i, output: o, weights: ParamRef(offset: p.floatPrefix!.graph.parameterCount - 1, count: w.count), bias: b, geometry: g, activation: a)
+                }
+            }),
+            ("tensor index out of range", { p in p.floatPrefix!.graph.output = 999 }),
+            ("read before written", { p in p.floatPrefix!.graph.ops.swapAt(0, 1) }),
+            ("wrong geometry", { p in
+                if case let .conv(i, o, w, b, g, a) = p.floatPrefix!.graph.ops[0] {
+                    var g2 = g; g2.outH += 1
+                    p.floatPrefix!.graph.ops[0] = .conv(input: i, output: o, weights: w, bias: b, geometry: g2, activation: a)
+                }
+            }),
+            ("normalization missing", { p in p.floatPrefix!.normalizationScale = [] }),
+        ]
+        for (what, edit) in edits {
+            let path = try rewritten(edit)
+            guard case .invalidProgram? = corrupt.loadError(path) else {
+                Issue.record("\(what): expected invalidProgram, got \(String(describing: corrupt.loadError(path)))"); continue
+            }
+        }
+        let missing = try rewritten { p in p.floatPrefix!.parameters = "nowhere" }
+        #expect(throws: ModelFileError.missingTensor(path: missing, tensor: "nowhere")) { try Int8Network(path: missing) }
+    }
+
+    @Test func unknownCutNamesTheValidOnes() throws {
+        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: Self.weights))
+        var options = QuantizeOptions()
+        options.floatPrefix = .through("blocks.1.0.se.conv_reduce")  // inside squeeze-and-excite: two tensors live
+        let out = Fixtures.scratchDirectory() + "/never.safetensors"
+        do {
+            _ = try QuantizeJob.run(weights: Self.weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options, labels: [])
+            Issue.record("expected an error")
+        } catch let e as QuantizeError {
+            #expect(e.description.contains("conv_stem"), "\(e)")
+        }
+        #expect(access(out, F_OK) != 0)
+    }
+
+    @Test func autoStopsAtTheAllowedShare() throws {
+        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: Self.weights))
+        var options = QuantizeOptions()
+        options.floatPrefix = .auto
+        options.targetCosine = 1.0  // unreachable: every allowed cut is tried, the best is kept
+        options.maxFloatShare = 0.15
+        let out = Fixtures.scratchDirectory() + "/auto.safetensors"
+        let r = try QuantizeJob.run(weights: Self.weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options, labels: [])
+        #expect(r.floatShare <= 0.15 && r.allInt8Cosine != nil && r.meanCosine >= r.allInt8Cosine!)
+        #expect(r.text.contains("not reached"))
     }
 }

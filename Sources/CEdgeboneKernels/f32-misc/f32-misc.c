@@ -5,6 +5,25 @@ void eb_f32_vadd(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point) {
+  const float lo = (float)(-128 - zero_point), hi = (float)(127 - zero_point);
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i] / scale;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    y[i] = (int8_t)((int32_t)__builtin_rintf(v) + zero_point);
+  }
+}
+
+void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset) {
+  const float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
+  for (size_t i = 0; i < n; i++) {
+    y[3 * i] = (float)p[3 * i] * s0 + o0;
+    y[3 * i + 1] = (float)p[3 * i + 1] * s1 + o1;
+    y[3 * i + 2] = (float)p[3 * i + 2] * s2 + o2;
+  }
+}
+
 void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* y) {
   for (size_t j = 0; j < channels; j++) y[j] = 0.0f;
   for (size_t r = 0; r < rows; r++) {

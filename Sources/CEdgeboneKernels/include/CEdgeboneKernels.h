@@ -82,6 +82,12 @@ void eb_f32_squeeze_excite_ukernel__avx512f(float*, size_t, size_t, const float*
 /// y[i] = a[i] + b[i]. y may alias a or b.
 void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
 
+/// Float -> int8 at a float/int8 boundary: y[i] = clamp(rint(x[i] / scale) + zero_point, -128, 127).
+void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point);
+
+/// pixel (uint8, HWC, 3 channels) -> float: y = p * scale[c] + offset[c]; n pixels.
+void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset);
+
 /// Mean over rows: y[j] = (1/rows) * sum_r x[r][j].
 void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* y);
 

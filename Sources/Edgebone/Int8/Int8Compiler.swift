@@ -56,9 +56,22 @@ struct Int8Compiler {
             guard t.quant.isValid else { throw bad(t.name, "quantization scale \(t.quant.scale) / zero point \(t.quant.zeroPoint) not valid") }
             tensors[t.name] = t
         }
-        guard let input = tensors[program.input], input.shape.count == 3, input.shape[2] == 3, input.shape[0] == input.shape[1],
-              input.quant == QuantParams(scale: 1, zeroPoint: -128) else {
-            throw bad(program.input, "the input must be a square [s, s, 3] tensor with scale 1 and zero point -128")
+        if let prefix = program.floatPrefix {
+            let g = prefix.graph
+            guard let input = tensors[program.input], g.tensors.indices.contains(g.output), input.shape == g.tensors[g.output].shape else {
+                throw bad(program.input, "the input must have the shape of the float prefix's output")
+            }
+            guard g.tensors.indices.contains(g.input), g.tensors[g.input].shape.count == 3, g.tensors[g.input].shape[2] == 3,
+                  g.tensors[g.input].shape[0] == g.tensors[g.input].shape[1],
+                  prefix.normalizationScale.count == 3, prefix.normalizationOffset.count == 3,
+                  (prefix.normalizationScale + prefix.normalizationOffset).allSatisfy(\.isFinite) else {
+                throw bad("float prefix", "needs a square [s, s, 3] input and 3 finite normalization scales and offsets")
+            }
+        } else {
+            guard let input = tensors[program.input], input.shape.count == 3, input.shape[2] == 3, input.shape[0] == input.shape[1],
+                  input.quant == QuantParams(scale: 1, zeroPoint: -128) else {
+                throw bad(program.input, "the input must be a square [s, s, 3] tensor with scale 1 and zero point -128")
+            }
         }
         guard program.outputCount > 0, program.ops.last?.kind == .classifier, program.ops.last?.output == program.output else {
             throw bad(program.output, "the program must end with a classifier writing \(program.output)")

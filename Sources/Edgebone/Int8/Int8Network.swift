@@ -24,6 +24,12 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     /// Tensor name → index into `requests` / `plan.offsets`.
     public let tensorRequestIndex: [String: Int]
     public var kernelName: String { String(cString: config.pointee.gemm_name) }
+    /// The leading ops kept in float32 by the quantizer, if any; run before the int8 steps.
+    public let floatPrefix: FloatNetwork?
+    /// The float prefix's output and the int8 input's quantization, resolved at load.
+    private var handOver: (from: UnsafePointer<Float>, count: Int, scale: Float, zeroPoint: Int32)?
+    /// Ops of the float prefix (they come first in `run(profile:)`).
+    public var floatPrefixOpCount: Int { floatPrefix?.graph.ops.count ?? 0 }
 
     let config: UnsafePointer<eb_kernel_config>
     private let arena: Arena
@@ -79,6 +85,16 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         self.isa = isa
         config = isa.kernelConfig
         let compiled = try Int8Compiler(file: file, program: program, config: config, threads: threads).compile()
+        if let spec = program.floatPrefix {
+            let parameters = try file.floats(spec.parameters, shape: [spec.graph.parameterCount])
+            do {
+                floatPrefix = FloatNetwork(graph: try spec.graph.graph(parameters: parameters), isa: isa, threads: threads)
+            } catch {
+                throw ModelFileError.invalidProgram(path: file.path, op: "float prefix", detail: error.description)
+            }
+        } else {
+            floatPrefix = nil
+        }
         tensorsByName = compiled.tensors
         plan = compiled.plan
         requests = compiled.requests
@@ -98,6 +114,10 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         for (name, index) in compiled.tensorRequest { tensorOffsets[name] = plan.offsets[index] }
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
         steps = compiled.steps.enumerated().map { i, s in resolve(s, op: i, compiled: compiled) }
+        if let floatPrefix {
+            let q = tensorsByName[program.input]!.quant
+            handOver = (UnsafePointer(floatPrefix.pointer(to: floatPrefix.graph.output)), floatPrefix.output.count, q.scale, q.zeroPoint)
+        }
         parallelStep = steps.indices.map { threads > 1 && macs(op: $0) >= 1_000_000 }
     }
 
@@ -112,12 +132,29 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
 
     /// The network input: [h][w][3] int8, pixel − 128 (see `setInput`).
     public var input: UnsafeMutablePointer<Int8> { tensor(program.input) }
-    public var inputSize: Int { tensorsByName[program.input]!.shape[0] }
+    public var inputSize: Int {
+        if let floatPrefix { return floatPrefix.graph.tensors[floatPrefix.graph.input].shape[0] }
+        return tensorsByName[program.input]!.shape[0]
+    }
 
-    /// Copies a uint8 RGB frame of the input size into the input tensor (pixel − 128).
+    /// Copies a uint8 RGB frame of the input size into the input tensor (pixel − 128), or with a
+    /// float prefix normalizes it into the prefix's input.
     public func setInput(rgb: UnsafePointer<UInt8>) {
+        let pixels = inputSize * inputSize
+        if let floatPrefix, let spec = program.floatPrefix {
+            eb_u8_f32_normalize_rgb(rgb, floatPrefix.input, pixels, spec.normalizationScale, spec.normalizationOffset)
+            return
+        }
         eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self), UnsafeMutableRawPointer(input).assumingMemoryBound(to: UInt8.self),
-                    inputSize * inputSize * 3)
+                    pixels * 3)
+    }
+
+    /// Runs the float prefix (if any) and quantizes its output into the int8 input tensor.
+    @inline(__always)
+    private func runFloatPrefix() {
+        guard let floatPrefix, let h = handOver else { return }
+        floatPrefix.run()
+        eb_f32_qs8_quantize(h.from, input, h.count, h.scale, h.zeroPoint)
     }
 
     /// Float32 logits after `run()`.
@@ -138,11 +175,13 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     }
 
     public func run() {
+        runFloatPrefix()
         for i in steps.indices { step(i) }
     }
 
     /// Runs op by op, calling `after(opIndex)` once each op's output is written.
     public func run(after: (Int) -> Void) {
+        runFloatPrefix()
         for i in steps.indices {
             step(i)
             after(i)
@@ -150,11 +189,21 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     }
 
     /// Runs and adds each op's wall time in nanoseconds to `nanos[op]`.
+    /// With a float prefix, `nanos` holds its ops first (`floatPrefixOpCount`, the hand-over
+    /// quantization counted in the last of them), then the int8 ops.
     public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
+        let p = floatPrefixOpCount
+        precondition(nanos.count >= p + steps.count)
+        if let floatPrefix, let h = handOver {
+            floatPrefix.run(profile: UnsafeMutableBufferPointer(rebasing: nanos[0..<p]))
+            let t0 = monotonicNanos()
+            eb_f32_qs8_quantize(h.from, input, h.count, h.scale, h.zeroPoint)
+            nanos[p - 1] &+= monotonicNanos() &- t0
+        }
         for i in steps.indices {
             let t0 = monotonicNanos()
             step(i)
-            nanos[i] &+= monotonicNanos() &- t0
+            nanos[p + i] &+= monotonicNanos() &- t0
         }
     }
 

@@ -94,21 +94,40 @@ public struct Int8OpSpec: Codable, Equatable, Sendable {
     }
 }
 
+/// Leading ops the quantizer kept in float32 (where int8 would cost too much accuracy): they run
+/// on the normalized image, and their output is quantized into the int8 program's input tensor.
+public struct FloatPrefixSpec: Codable, Equatable, Sendable {
+    public var graph: FloatGraphSpec
+    /// The safetensors tensor (F32, [parameterCount]) holding the graph's parameters.
+    public var parameters: String
+    /// Pixel (0…255) → network input: value · scale[c] + offset[c].
+    public var normalizationScale: [Float]
+    public var normalizationOffset: [Float]
+    public init(graph: FloatGraphSpec, parameters: String, normalizationScale: [Float], normalizationOffset: [Float]) {
+        self.graph = graph; self.parameters = parameters
+        self.normalizationScale = normalizationScale; self.normalizationOffset = normalizationOffset
+    }
+}
+
 /// The whole int8 network.
 public struct Int8Program: Codable, Equatable, Sendable {
     public static let formatVersion = 1
     public var formatVersion: Int
     public var tensors: [Int8TensorSpec]
     public var ops: [Int8OpSpec]
-    /// The uint8 RGB frame enters as int8 (pixel − 128): scale 1, zero point −128.
+    /// The uint8 RGB frame enters as int8 (pixel − 128): scale 1, zero point −128. With a float
+    /// prefix, the tensor the prefix's output is quantized into.
     public var input: String
     /// The float32 logits written by the final classifier op.
     public var output: String
     public var outputCount: Int
+    public var floatPrefix: FloatPrefixSpec?
 
-    public init(tensors: [Int8TensorSpec], ops: [Int8OpSpec], input: String, output: String, outputCount: Int) {
+    public init(tensors: [Int8TensorSpec], ops: [Int8OpSpec], input: String, output: String, outputCount: Int,
+                floatPrefix: FloatPrefixSpec? = nil) {
         formatVersion = Self.formatVersion
         self.tensors = tensors; self.ops = ops; self.input = input; self.output = output; self.outputCount = outputCount
+        self.floatPrefix = floatPrefix
     }
 
     public func json() -> String {

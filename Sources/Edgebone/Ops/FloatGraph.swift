@@ -15,7 +15,7 @@ public enum PaddingMode: String, Sendable, Codable {
 }
 
 /// Zero padding before and after each spatial axis, and the resulting output size.
-public struct ConvGeometry: Sendable, Equatable {
+public struct ConvGeometry: Sendable, Equatable, Codable {
     public var inH: Int, inW: Int
     public var kernel: Int, stride: Int
     public var padTop: Int, padLeft: Int
@@ -40,12 +40,12 @@ public struct ConvGeometry: Sendable, Equatable {
 }
 
 /// Offset and length of a parameter block inside `FloatGraph.parameters`.
-public struct ParamRef: Sendable, Equatable {
+public struct ParamRef: Sendable, Equatable, Codable {
     public var offset: Int, count: Int
 }
 
 /// A tensor of the graph: `shape` is [h, w, c] for feature maps, [n] for vectors.
-public struct FloatTensor: Sendable, Equatable {
+public struct FloatTensor: Sendable, Equatable, Codable {
     public var name: String
     public var shape: [Int]
     public var elementCount: Int { shape.reduce(1, *) }
@@ -54,7 +54,7 @@ public struct FloatTensor: Sendable, Equatable {
 public typealias TensorIndex = Int
 
 /// One op. Weight layouts are stated per case; all are row-major float32.
-public enum FloatOp: Sendable {
+public enum FloatOp: Sendable, Equatable, Codable {
     /// Dense convolution. weights: [cout][k][k][cin] (output channel, then HWC), bias: [cout].
     case conv(input: TensorIndex, output: TensorIndex, weights: ParamRef, bias: ParamRef, geometry: ConvGeometry, activation: Activation)
     /// Depthwise convolution. weights: [k][k][c], bias: [c].
