@@ -85,7 +85,8 @@ public final class Int8Classifier: ImageClassifier {
         }
     }
 
-    public var precision: String { "int8" }
+    /// "int8", or "int8+fp32" when the quantizer kept leading ops in float32.
+    public var precision: String { network.floatPrefix == nil ? "int8" : "int8+fp32" }
     public var isa: ISA { network.isa }
     /// Int8 arena plus, with a float prefix, its float arena.
     public var arenaBytes: Int { network.plan.arenaBytes + (network.floatPrefix?.plan.arenaBytes ?? 0) }

@@ -49,7 +49,8 @@ struct Bench: ParsableCommand {
         }
         let st = LatencyStats(samples)
         let prof = profile ? Profile(classifier, frames: max(20, frames / 4)) : nil
-        let core = classifier.precision == "fp32" ? String(cString: openblas_get_corename()) : "-"
+        let usesOpenBLAS = classifier.precision != "int8"
+        let core = usesOpenBLAS ? String(cString: openblas_get_corename()) : "-"
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
@@ -62,12 +63,12 @@ struct Bench: ParsableCommand {
                 "gmac": .double(Double(macs) / 1e9), "arena_bytes": .int(classifier.arenaBytes), "weights_bytes": .int(classifier.weightsBytes),
                 "peak_rss_bytes": .int(peakRSS),
             ]
-            if classifier.precision == "fp32" { fields["openblas_core"] = .string(core) }
+            if usesOpenBLAS { fields["openblas_core"] = .string(core) }
             if let prof { fields["profile"] = prof.json }
             print(JSONValue.object(fields).serialized)
         } else {
             print("\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)" +
-                  (classifier.precision == "fp32" ? ", OpenBLAS core \(core)" : ""))
+                  (usesOpenBLAS ? ", OpenBLAS core \(core)" : ""))
             print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
             print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
