@@ -59,7 +59,7 @@ let package = Package(
             exclude: ["systemd"]
         ),
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
-        .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone", "EdgeboneTestSupport"]),
+        .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone", "EdgeboneTestSupport", "CEdgeboneTestSupport"]),
         .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone", "EdgeboneQuantize", "EdgeboneTestSupport"]),
         // Fixture paths shared by the test targets.
         .target(name: "EdgeboneTestSupport", path: "Tests/EdgeboneTestSupport"),

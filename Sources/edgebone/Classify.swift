@@ -71,19 +71,7 @@ func formatScore(_ v: Float) -> String {
     return s
 }
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default:
-            if u.value < 0x20 { out += "\\u00" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
+func jsonString(_ s: String) -> String { String(decoding: jsonStringBytes(s), as: UTF8.self) }
 
 extension String {
     func leftPad(_ width: Int, _ pad: Character = " ") -> String {

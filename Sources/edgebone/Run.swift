@@ -75,8 +75,9 @@ struct Run: ParsableCommand {
         var processed = 0
         var best = [ClassScore](repeating: ClassScore(index: 0, score: 0), count: min(top, classifier.labels.count))
         var lastSummary = monotonicNanos()
-        var line = ""
-        line.reserveCapacity(1024)
+        // Result lines are formatted into one reused buffer: nothing is allocated per frame.
+        let line = LineWriter()
+        let labelJSON = classifier.labels.map(jsonStringBytes)
         while eb_stop_requested() == 0 {
             let taken = slot.take(milliseconds: 200)
             guard case let .frame(image, meta) = taken else {
@@ -90,15 +91,22 @@ struct Run: ParsableCommand {
             best.withUnsafeMutableBufferPointer { TopK.select(logits, into: $0) }
             let inferenceMs = Double(t1 - t0) / 1e6, latencyMs = Double(t1 &- meta.capturedNanos) / 1e6
             stats.record(inference: t1 - t0, latency: t1 &- meta.capturedNanos)
-            line.removeAll(keepingCapacity: true)
-            line += "{\"frame\":\(meta.index),\"captured_at\":\(meta.capturedEpoch),\"top\":["
-            for (i, c) in best.enumerated() {
-                if i > 0 { line += "," }
-                line += "{\"class\":\(c.index),\"label\":\(jsonString(classifier.labels[c.index])),\"score\":\(c.score)}"
+            line.reset()
+            line.append("{\"frame\":"); line.append(meta.index)
+            line.append(",\"captured_at\":"); line.append(meta.capturedEpoch, decimals: 6)
+            line.append(",\"top\":[")
+            for i in best.indices {
+                if i > 0 { line.append(",") }
+                line.append("{\"class\":"); line.append(best[i].index)
+                line.append(",\"label\":"); line.append(labelJSON[best[i].index])
+                line.append(",\"score\":"); line.append(Double(best[i].score), decimals: 6)
+                line.append("}")
             }
-            line += "],\"inference_ms\":\(inferenceMs),\"latency_ms\":\(latencyMs),\"dropped\":\(slot.dropped)}"
-            print(line)
-            fflush(stdout)
+            line.append("],\"inference_ms\":"); line.append(inferenceMs, decimals: 4)
+            line.append(",\"latency_ms\":"); line.append(latencyMs, decimals: 4)
+            line.append(",\"dropped\":"); line.append(slot.dropped)
+            line.append("}")
+            line.writeLine(to: stdout)
             processed += 1
             if t1 &- lastPing >= watchdogEvery {
                 _ = eb_sd_notify("WATCHDOG=1")

@@ -148,7 +148,12 @@ public final class StreamSource: FrameSource {
             let r = try readOne(into: image)
             if r != .end { return r }
             guard loop, let path, frames > 0 else { return .end }
-            // Restart the file from the top.
+            // Restart the file: seek back to its first frame (nothing is allocated), or reopen it
+            // when seeking fails.
+            if fseek(file, y4m?.dataStart ?? 0, SEEK_SET) == 0 {
+                clearerr(file)
+                continue
+            }
             fclose(file)
             guard let f = fopen(path, "rb") else { throw FrameSourceError.readFailed(path, String(cString: strerror(errno))) }
             file = f
@@ -179,7 +184,7 @@ public final class StreamSource: FrameSource {
         while true {
             let c = getc(file)
             if c == EOF { return .end }
-            if prev == 0xFF && c == 0xD8 { jpeg = [0xFF, 0xD8]; break }
+            if prev == 0xFF && c == 0xD8 { jpeg.append(0xFF); jpeg.append(0xD8); break }
             prev = c
         }
         prev = -1
@@ -192,12 +197,12 @@ public final class StreamSource: FrameSource {
             if jpeg.count > 32 << 20 { return .bad(reason: "\(name): JPEG frame larger than 32 MiB") }
         }
         do {
-            try jpeg.withUnsafeBytes { try ImageDecoder.decode($0, name: "\(name) frame \(frames)", into: image) }
+            try jpeg.withUnsafeBytes { try ImageDecoder.decode($0, name: name, into: image) }
             frames += 1
             return .frame
         } catch {
             frames += 1
-            return .bad(reason: "\(error)")
+            return .bad(reason: "frame \(frames - 1): \(error)")
         }
     }
 }

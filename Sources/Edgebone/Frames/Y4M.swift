@@ -77,6 +77,7 @@ public final class Y4MReader {
         }
         width = w; height = h; chroma = c
         planes = [UInt8](repeating: 0, count: Y4MReader.frameBytes(w, h, c))
+        dataStart = ftell(file)
     }
 
     deinit { if ownsFile { fclose(file) } }
@@ -99,8 +100,8 @@ public final class Y4MReader {
     /// stream; throws for a bad frame header or a frame cut short (the stream cannot continue after
     /// those, as its framing is lost).
     public func next(into image: RGBImage) throws -> Bool {
-        guard let line = Y4MReader.readLine(file, limit: 4096) else { return false }
-        guard resynced || line.hasPrefix("FRAME") else {
+        guard let isFrame = readFrameHeader() else { return false }
+        guard resynced || isFrame else {
             resync()
             framesRead += 1
             throw Y4MError.badFrameHeader(name, framesRead - 1)
@@ -161,6 +162,31 @@ public final class Y4MReader {
     @inline(__always) static func clamp(_ v: Int32) -> UInt8 { UInt8(max(0, min(255, v))) }
 
     /// One header line without its newline, or nil at end of file.
+    /// Consumes one frame header line (at most 4096 bytes); nil at end of stream, else whether it
+    /// starts with "FRAME". Allocates nothing (called once per frame).
+    private func readFrameHeader() -> Bool? {
+        let tag: (Int32, Int32, Int32, Int32, Int32) = (0x46, 0x52, 0x41, 0x4D, 0x45)  // F R A M E
+        var n = 0, matches = true
+        while n < 4096 {
+            let c = getc(file)
+            if c == EOF { return n == 0 ? nil : false }
+            if c == 0x0A { return matches && n >= 5 }
+            switch n {
+            case 0: matches = matches && c == tag.0
+            case 1: matches = matches && c == tag.1
+            case 2: matches = matches && c == tag.2
+            case 3: matches = matches && c == tag.3
+            case 4: matches = matches && c == tag.4
+            default: break
+            }
+            n += 1
+        }
+        return false
+    }
+
+    /// Byte offset of the first frame (right after the stream header), for rewinding a file.
+    public private(set) var dataStart = 0
+
     static func readLine(_ f: UnsafeMutablePointer<FILE>, limit: Int) -> String? {
         var bytes: [UInt8] = []
         while bytes.count < limit {
