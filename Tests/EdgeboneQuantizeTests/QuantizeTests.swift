@@ -303,3 +303,50 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         #expect(r.text.contains("not reached"))
     }
 }
+
+/// A prefix cut runs on its own and hands over exactly what the whole network computes there.
+@Suite struct FloatGraphPrefixTests {
+    @Test func prefixOutputMatchesTheWholeNetwork() throws {
+        let file = try SafeTensorsFile(path: FloatPrefixTests.weights)
+        let config = try EfficientNetConfig(checkpoint: file)
+        let decomposed = try config.floatGraph(checkpoint: file, decomposed: true)
+        let fused = try config.floatGraph(checkpoint: file, decomposed: false)
+        let whole = FloatNetwork(graph: decomposed)
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        let count = whole.graph.tensors[whole.graph.input].elementCount
+        // The input's arena slot is reused once it is consumed: keep a copy for every run.
+        let pixels = (0..<count).map { Float(image.pixels[$0]) / 255 - 0.5 }
+        let cuts = decomposed.prefixCuts
+        #expect(cuts.count >= 5)
+        var fusedCompared = 0
+        for cut in [cuts[0], cuts[cuts.count / 2], cuts.last!] {
+            let boundary = decomposed.liveTensors(cutBefore: cut)[0]
+            var reference: [Float] = []
+            whole.input.update(from: pixels, count: count)
+            whole.run { op in
+                if op == cut - 1 {
+                    reference = Array(UnsafeBufferPointer(start: whole.pointer(to: boundary), count: decomposed.tensors[boundary].elementCount))
+                }
+            }
+            let prefixGraph = decomposed.prefix(ops: cut)
+            #expect(prefixGraph.ops.count == cut && prefixGraph.tensors.count < decomposed.tensors.count)
+            #expect(throws: Never.self) { try FloatGraphSpec(prefixGraph).validate() }
+            let prefix = FloatNetwork(graph: try FloatGraphSpec(prefixGraph).graph(parameters: prefixGraph.parameters))
+            prefix.input.update(from: pixels, count: count)
+            prefix.run()
+            let same = Array(prefix.output) == reference
+            #expect(same, "cut \(cut): the prefix differs from the whole network")
+            // The fused graph's prefix at the same tensor computes the same values up to rounding.
+            if let fcut = fused.prefixCuts.first(where: { fused.tensors[fused.liveTensors(cutBefore: $0)[0]].name == decomposed.tensors[boundary].name }) {
+                let f = FloatNetwork(graph: fused.prefix(ops: fcut))
+                f.input.update(from: pixels, count: count)
+                f.run()
+                let maxRef = reference.map(abs).max()!
+                let maxDiff = zip(Array(f.output), reference).map { abs($0 - $1) }.max()!
+                #expect(maxDiff <= 1e-4 * max(maxRef, 1), "cut \(cut): fused prefix off by \(maxDiff)")
+                fusedCompared += 1
+            }
+        }
+        #expect(fusedCompared >= 2, "the fused graph had a matching cut for only \(fusedCompared) of 3")
+    }
+}
