@@ -73,10 +73,7 @@ static double time_gemm(const eb_kernel_config* cfg, const gemm_shape* s, int8_t
     const double t0 = now();
     double t1;
     do {
-      for (int m0 = 0; m0 < s->m; m0 += cfg->gemm_mr) {
-        const size_t mr = (size_t)(s->m - m0) < cfg->gemm_mr ? (size_t)(s->m - m0) : cfg->gemm_mr;
-        cfg->gemm(mr, s->n, s->k, a + (size_t)m0 * s->k, s->k, packed, c + (size_t)m0 * s->n, s->n, p);
-      }
+      eb_qs8_gemm_rows(cfg, 0, s->m, s->n, s->k, a, s->k, packed, c, s->n, p);
       inner++;
       t1 = now();
     } while (t1 - t0 < 0.01);

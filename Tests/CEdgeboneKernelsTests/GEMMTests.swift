@@ -40,14 +40,16 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     if packing.a_xor != 0 { a = a.map { $0 ^ Int8(bitPattern: 0x80) } }
     let canary: Int8 = 0x5A
     var out = [Int8](repeating: canary, count: c.m * cStride)
-    let mr = Int(config.gemm_mr)
+    var cfg = config
     lut.withOptionalPointer { lutPtr in
         var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr)
         a.withUnsafeBufferPointer { ab in
             out.withUnsafeMutableBufferPointer { ob in
-                for m0 in stride(from: 0, to: c.m, by: mr) {
-                    config.gemm(min(mr, c.m - m0), c.n, c.k, ab.baseAddress! + m0 * aStride, aStride, packed,
-                                ob.baseAddress! + m0 * cStride, cStride, &params)
+                // Through the shared driver (row blocks, column slices for large weights), in two
+                // row ranges as a thread pool splits it.
+                let mid = c.m / 2
+                for (m0, m1) in [(0, mid), (mid, c.m)] where m1 > m0 {
+                    eb_qs8_gemm_rows(&cfg, m0, m1, c.n, c.k, ab.baseAddress!, aStride, packed, ob.baseAddress!, cStride, &params)
                 }
             }
         }
@@ -126,6 +128,21 @@ extension Optional where Wrapped == [Int8] {
                 let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
             }
+        }
+    }
+
+    /// Weights beyond L2 (over 256 KB) with several row blocks: the driver walks column slices; still exact.
+    @Test(arguments: isas)
+    func exactWithColumnSlices(isa: String) {
+        let config = hostConfigs.first { $0.isaName == isa }!
+        var rng = SeededGenerator(99)
+        let mr = Int(config.gemm_mr)
+        for (m, n, k, lut) in [(4 * mr + 3, 1000, 300, false), (3 * mr, 4100, 64, true), (2 * mr + 1, 259, 1031, false)] {
+            let c = GEMMCase(m: m, n: n, k: k, aZero: Int32.random(in: -128...127, using: &rng), zeroPoint: lut ? 0 : 5,
+                             qmin: lut ? -2048 : -128, qmax: lut ? 2047 : 127, scaleRange: Self.typicalScales(k: k), lut: lut)
+            let issues = runGEMM(config, c, rng: &rng)
+            let exact = issues.isEmpty
+            #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
         }
     }
 

@@ -47,10 +47,8 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   if (cfg->gemm_packing.a_xor) eb_x8_xor80(a, (uint8_t*)a, m * a_stride);
   int8_t* c = malloc(m * c_stride);
   memset(c, 0x5A, m * c_stride);
-  for (size_t m0 = 0; m0 < m; m0 += cfg->gemm_mr) {
-    const size_t mr = m - m0 < cfg->gemm_mr ? m - m0 : cfg->gemm_mr;
-    cfg->gemm(mr, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, &p);
-  }
+  // Through the shared driver (row blocks; column slices when the weights outgrow L1).
+  eb_qs8_gemm_rows(cfg, 0, m, n, k, a, a_stride, packed, c, c_stride, &p);
   int bad = 0;
   for (size_t r = 0; r < m && !bad; r++)
     for (size_t j = 0; j < c_stride && !bad; j++) {
@@ -85,6 +83,8 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, 5, 9, 2, 0, -5, -5, 127, 0.01f, 0);
   test_gemm(cfg, 5, 64, 200, -17, 20, 0, 20, 2e-3f, 1);
   test_gemm(cfg, mr + 1, 37, 19, 7, 300, -2048, 2047, 0.1f, 1);
+  test_gemm(cfg, 4 * mr + 3, 1000, 300, 9, -3, -128, 127, 4e-4f, 0);  // column slices (> 256 KB)
+  test_gemm(cfg, 3 * mr, 4100, 64, -2, 0, -2048, 2047, 2e-3f, 1);
 }
 
 static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t c, size_t k,

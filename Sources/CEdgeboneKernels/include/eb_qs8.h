@@ -247,6 +247,13 @@ int eb_isa_supported(int isa, uint32_t features);
 /// The kernel table for `isa`, or NULL when this build has no kernels for it.
 const eb_kernel_config* eb_kernel_config_for(int isa);
 
+/// Rows [m0, m1) of a GEMM (A rows a_stride bytes apart, C rows c_stride) through cfg's micro-kernel
+/// and packing: the one driver the runtime and the benchmark share. For weights larger than L2 it
+/// walks column slices of ~16 KB of packed weights outermost.
+void eb_qs8_gemm_rows(const eb_kernel_config* cfg, size_t m0, size_t m1, size_t n, size_t k,
+                      const int8_t* a, size_t a_stride, const void* packed, int8_t* c,
+                      size_t c_stride, const eb_qs8_requant_params* params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -257,11 +257,7 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
                 eb_x8_xor80(a + rows.lowerBound * k, xor + rows.lowerBound * k, rows.count * k)
                 src = UnsafePointer(UnsafeMutableRawPointer(xor).assumingMemoryBound(to: Int8.self))
             }
-            var m0 = rows.lowerBound
-            while m0 < rows.upperBound {
-                cfg.gemm(min(mr, rows.upperBound - m0), n, k, src + m0 * k, k, packed, c + m0 * n, n, params)
-                m0 += mr
-            }
+            eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, src, k, packed, c, n, params)
         case let .depthwise(x, h, w, c, packed, k, stride, pt, pl, y, oh, ow, zero, params):
             let rows = partRange(part, of: parts, count: oh)
             guard !rows.isEmpty else { return }
