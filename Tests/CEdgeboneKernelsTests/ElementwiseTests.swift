@@ -8,6 +8,28 @@ import Testing
     static func config(_ isa: String) -> eb_kernel_config { hostConfigs.first { $0.isaName == isa }! }
 
     @Test(arguments: isas)
+    func classifierGEMV(isa: String) {
+        let cfg = Self.config(isa)
+        var rng = SeededGenerator(23)
+        // k up to the int16 staging limit, and past it (the plain int32 path).
+        for (k, n, xz) in [(1, 1, Int32(0)), (17, 5, -128), (1280, 37, 127), (4096, 3, -7), (4097, 4, 3), (5000, 2, -128)] {
+            let x = (0..<k).map { _ in Int8.random(in: -128...127, using: &rng) }
+            var w = (0..<(k * n)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            w[0] = -127
+            let bias = (0..<n).map { _ in Int32.random(in: -100_000...100_000, using: &rng) }
+            let scale = (0..<n).map { _ in Float.random(in: 1e-5...1e-2, using: &rng) }
+            var y = [Float](repeating: .nan, count: n)
+            cfg.gemv_f32(k, n, x, xz, w, bias, scale, &y)
+            for j in 0..<n {
+                var acc: Int32 = 0
+                for i in 0..<k { acc += (Int32(x[i]) - xz) * Int32(w[j * k + i]) }
+                let want = Float(acc + bias[j]) * scale[j]
+                #expect(y[j] == want, "\(isa) gemv k\(k) n\(n) row \(j): \(y[j]) ≠ \(want)")
+            }
+        }
+    }
+
+    @Test(arguments: isas)
     func residualAdd(isa: String) {
         let cfg = Self.config(isa)
         var rng = SeededGenerator(21)
