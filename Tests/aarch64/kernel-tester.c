@@ -151,16 +151,17 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
 
 static void test_dwconv_family(const eb_kernel_config* cfg) {
   const size_t ct = cfg->dwconv_packing.ct;
-  const size_t cs[] = {1, ct - 1, ct, ct + 1, 2 * ct + 3, 24};
+  const size_t cs[] = {1, ct - 1, ct, ct + 1, 2 * ct + 3, 24, 32};
   const size_t hw[][2] = {{1, 1}, {2, 3}, {7, 7}, {8, 6}, {5, 12}};
   for (size_t k = 3; k <= 5; k += 2)
     for (size_t s = 1; s <= 2; s++)
       for (int same = 0; same <= 1; same++)
         for (size_t g = 0; g < 5; g++)
-          for (size_t ci = 0; ci < 6; ci++)
+          for (size_t ci = 0; ci < 7; ci++)
             if (cs[ci] > 0)
               test_dwconv(cfg, hw[g][0], hw[g][1], cs[ci], k, s, same, rnd_in(-128, 127), rnd_in(-128, 127), -128, 127, 0);
   test_dwconv(cfg, 9, 10, 19, 5, 2, 1, -128, -128, -128, 127, 0);
+  test_dwconv(cfg, 9, 13, 32, 3, 1, 1, 5, -2048, -2048, 2047, 1);  // 32 channels, pixel pairs, table
   test_dwconv(cfg, 9, 10, 19, 5, 2, 1, 127, 127, -128, 127, 1);
   test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
   test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);

@@ -22,9 +22,13 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
   const int grouped = pk->tapgroup > 1;
   // The grouped (VNNI) layout reads x ^ 0x80 = x + 128 as uint8.
   const int32_t x_offset = x_zero_point + (grouped ? 128 : 0);
+  // Grouped, 32 channels: the upper half of the 64-wide tile repeats channels 0..31, so a kernel
+  // may run two adjacent pixels (64 contiguous bytes at stride 1) through one tile.
+  const int pair = grouped && c == 32 && pk->ct == 64;
   for (size_t c0 = 0; c0 < c; c0 += pk->ct) {
     for (size_t pos = 0; pos < pk->ct; pos++) {
-      const size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+      size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+      if (pair && ch >= 32) ch -= 32;
       int32_t v = 0;
       if (ch < c) {
         int32_t sum = 0;
@@ -38,7 +42,8 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
       const size_t g = pk->tapgroup;
       for (size_t t0 = 0; t0 < taps; t0 += g) {
         for (size_t pos = 0; pos < pk->ct; pos++) {
-          const size_t ch = c0 + eb_dw_grouped_channel(pos);
+          size_t ch = c0 + eb_dw_grouped_channel(pos);
+          if (pair && ch >= 32) ch -= 32;
           for (size_t t = t0; t < t0 + g; t++) *p++ = (uint8_t)(ch < c && t < taps ? w[t * c + ch] : 0);
         }
       }
@@ -60,7 +65,8 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
       }
     }
     for (size_t pos = 0; pos < pk->ct; pos++) {
-      const size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+      size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+      if (pair && ch >= 32) ch -= 32;
       const float s = ch < c ? scale[ch] : 0.0f;
       memcpy(p, &s, 4);
       p += 4;

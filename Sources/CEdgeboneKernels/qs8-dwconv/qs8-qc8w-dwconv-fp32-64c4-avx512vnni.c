@@ -151,12 +151,25 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni(
   rq.x80 = _mm512_set1_epi8((char)0x80);
   rq.lut = params->lut;
   const uint8_t* pk = (const uint8_t*)packed;
+  const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
   for (size_t oy = oy0; oy < oy1; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
     for (size_t ox = 0; ox < ow; ox++) {
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
       int8_t* out = y + (oy * ow + ox) * c;
+      if (pair && row_inside && ox + 1 < ow && ix0 >= 0 && ix0 + 1 + (ptrdiff_t)k <= (ptrdiff_t)w) {
+        // 32 channels at stride 1: pixels ox and ox + 1 are 64 contiguous bytes at every tap, and
+        // the packed tile repeats the 32 channels in its upper half; one 64-wide pass does both.
+        const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
+        if (groups == 3) {
+          eb_dw64_pixel(base, off, 3, 64, pk, out, &rq);
+        } else {
+          eb_dw64_pixel(base, off, groups, 64, pk, out, &rq);
+        }
+        ox++;
+        continue;
+      }
       if (row_inside && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
