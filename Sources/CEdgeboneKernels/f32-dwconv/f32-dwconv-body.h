@@ -134,17 +134,33 @@ void EB_NAME(eb_f32_conv_hwio_ukernel)(const float* x, size_t h, size_t w, size_
                                        const float* weights, const float* bias, size_t cout,
                                        size_t k, size_t stride, size_t pad_top, size_t pad_left,
                                        float* y, size_t oh, size_t ow, int act) {
-  typedef float v16 __attribute__((vector_size(64)));
+  typedef float v16 __attribute__((vector_size(64), aligned(4)));
   for (size_t oy = 0; oy < oh; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     for (size_t ox = 0; ox < ow; ox++) {
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
       float* restrict out = y + (oy * ow + ox) * cout;
+      const int inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w;
       for (size_t o0 = 0; o0 < cout; o0 += 16) {
         const size_t n = cout - o0 < 16 ? cout - o0 : 16;
+        v16 acc;
+        if (n == 16 && inside) {
+          // Whole window inside, 16 full output channels: no bounds, no staging copies.
+          memcpy(&acc, bias + o0, sizeof acc);
+          for (size_t ky = 0; ky < k; ky++) {
+            const float* restrict in = x + ((size_t)(iy0 + (ptrdiff_t)ky) * w + (size_t)ix0) * cin;
+            const float* restrict wt = weights + ky * k * cin * cout + o0;
+            for (size_t i = 0; i < k * cin; i++) {
+              v16 wvec;
+              memcpy(&wvec, wt + i * cout, sizeof wvec);
+              acc += in[i] * wvec;
+            }
+          }
+          memcpy(out + o0, &acc, sizeof acc);
+          continue;
+        }
         float init[16] = {0};
         memcpy(init, bias + o0, n * sizeof(float));
-        v16 acc;
         memcpy(&acc, init, sizeof acc);
         for (size_t ky = 0; ky < k; ky++) {
           const ptrdiff_t iy = iy0 + (ptrdiff_t)ky;
@@ -156,7 +172,7 @@ void EB_NAME(eb_f32_conv_hwio_ukernel)(const float* x, size_t h, size_t w, size_
             const float* restrict wt = weights + (ky * k + kx) * cin * cout + o0;
             for (size_t i = 0; i < cin; i++) {
               float wv[16] = {0};
-              if (n == 16) memcpy(wv, wt + i * cout, sizeof wv); else memcpy(wv, wt + i * cout, n * sizeof(float));
+              memcpy(wv, wt + i * cout, n * sizeof(float));
               v16 wvec;
               memcpy(&wvec, wv, sizeof wvec);
               acc += in[i] * wvec;
