@@ -350,3 +350,53 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         #expect(fusedCompared >= 2, "the fused graph had a matching cut for only \(fusedCompared) of 3")
     }
 }
+
+/// Random edits of the numbers in a float-prefix program: every load is a typed error or a network
+/// that runs; nothing crashes.
+@Suite struct FloatPrefixFuzzTests {
+    @Test func mutatedProgramsNeverCrash() throws {
+        let f = try SafeTensorsFile(path: try FloatPrefixTests.model.get().path)
+        let program = Array(f.metadata["edgebone.program"]!.utf8)
+        // Start offsets of the integer literals inside the float prefix's description.
+        let start = Array("\"floatPrefix\"".utf8)
+        let prefixAt = (0..<(program.count - start.count)).first { Array(program[$0..<($0 + start.count)]) == start }!
+        var numbers: [Range<Int>] = []
+        var i = prefixAt
+        while i < program.count {
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(program[i]) && !(program[i - 1] == UInt8(ascii: ".") || program[i - 1] == UInt8(ascii: "e")) {
+                var j = i
+                while j < program.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(program[j]) { j += 1 }
+                if j < program.count, program[j] != UInt8(ascii: ".") && program[j] != UInt8(ascii: "e") { numbers.append(i..<j) }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        #expect(numbers.count > 50)
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        var rng = SplitMix64(seed: 5)
+        var loaded = 0, refused = 0
+        let dir = Fixtures.scratchDirectory()
+        for _ in 0..<100 {
+            var text = program
+            let r = numbers[Int.random(in: 0..<numbers.count, using: &rng)]
+            let value = ["0", "1", "2", "3", "7", "31", "999", "65536", "2147483647", "99999999999"][Int.random(in: 0..<10, using: &rng)]
+            text.replaceSubrange(r, with: Array(value.utf8))
+            var w = SafeTensorsWriter()
+            for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
+            w.metadata = f.metadata
+            w.metadata["edgebone.program"] = String(decoding: text, as: UTF8.self)
+            let p = dir + "/mutated.safetensors"
+            try w.write(to: p)
+            do {
+                let c = try Int8Classifier(path: p)
+                _ = c.logits(image)
+                loaded += 1
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 0 && loaded + refused == 100, "loaded \(loaded), refused \(refused)")
+        print("float prefix fuzz: \(loaded) mutated programs loaded and ran, \(refused) refused")
+    }
+}
