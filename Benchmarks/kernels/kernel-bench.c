@@ -64,16 +64,34 @@ static const dw_shape dws[] = {
     {14, 14, 672, 5, 1, 2}, {14, 14, 672, 5, 2, 1}, {7, 7, 1152, 5, 1, 3}, {7, 7, 1152, 3, 1, 1},
 };
 
-// Median of `reps` timings of fn over the shape, each timing long enough to be measurable.
-static double time_gemm(const eb_kernel_config* cfg, const gemm_shape* s, int8_t* a, void* packed, int8_t* c,
-                        const eb_qs8_requant_params* p) {
+// Activations, outputs and packed weights 64-byte aligned, as the runtime's arena and persistent
+// buffer place them (split loads would otherwise be timed). Each buffer starts a different number
+// of cache lines into a page, so inputs and outputs do not alias modulo 4 KiB by construction (the
+// arena's offsets are arbitrary in that respect). Freed with free_aligned.
+static void* alloc64(size_t n) {
+  static size_t lines = 0;
+  lines = (lines + 13) % 64;
+  uint8_t* base = aligned_alloc(4096, (n + 4096 + 64 * 64 + 63) / 64 * 64 + 4096);
+  uint8_t* p = base + 64 + lines * 64;
+  memcpy(p - sizeof base, &base, sizeof base);
+  return p;
+}
+static void free_aligned(void* p) {
+  if (p == NULL) return;
+  uint8_t* base;
+  memcpy(&base, (uint8_t*)p - sizeof base, sizeof base);
+  free(base);
+}
+
+// Median of 7 timings of run(ctx), each repeating it for at least 10 ms.
+static double median_time(void (*run)(const void*), const void* ctx) {
   double samples[7];
   for (int r = 0; r < 7; r++) {
     int inner = 0;
     const double t0 = now();
     double t1;
     do {
-      eb_qs8_gemm_rows(cfg, 0, s->m, s->n, s->k, a, s->k, packed, c, s->n, p);
+      run(ctx);
       inner++;
       t1 = now();
     } while (t1 - t0 < 0.01);
@@ -83,6 +101,43 @@ static double time_gemm(const eb_kernel_config* cfg, const gemm_shape* s, int8_t
     for (int j = i + 1; j < 7; j++)
       if (samples[j] < samples[i]) { const double t = samples[i]; samples[i] = samples[j]; samples[j] = t; }
   return samples[3];
+}
+
+typedef struct {
+  const eb_kernel_config* cfg;
+  const gemm_shape* s;
+  const int8_t* a;
+  const void* packed;
+  int8_t* c;
+  const eb_qs8_requant_params* p;
+} gemm_run;
+
+static void run_gemm(const void* ctx) {
+  const gemm_run* g = ctx;
+  eb_qs8_gemm_rows(g->cfg, 0, g->s->m, g->s->n, g->s->k, g->a, g->s->k, g->packed, g->c, g->s->n, g->p);
+}
+
+static double time_gemm(const eb_kernel_config* cfg, const gemm_shape* s, int8_t* a, void* packed, int8_t* c,
+                        const eb_qs8_requant_params* p) {
+  const gemm_run g = {cfg, s, a, packed, c, p};
+  return median_time(run_gemm, &g);
+}
+
+typedef struct {
+  const eb_kernel_config* cfg;
+  const dw_shape* s;
+  const int8_t* x;
+  const void* packed;
+  int8_t* y;
+  size_t pad, oh, ow;
+  const int8_t* zero;
+  const eb_qs8_requant_params* p;
+} dw_run;
+
+static void run_dw(const void* ctx) {
+  const dw_run* d = ctx;
+  d->cfg->dwconv(d->x, d->s->h, d->s->w, d->s->c, d->packed, d->s->k, d->s->s, d->pad, d->pad, d->y, d->oh, d->ow, 0,
+                 d->oh, d->zero, d->p);
 }
 
 int main(int argc, char** argv) {
@@ -104,16 +159,16 @@ int main(int argc, char** argv) {
     double total_macs[2] = {0, 0}, total_time[2] = {0, 0};
     for (size_t i = 0; i < sizeof gemms / sizeof *gemms; i++) {
       const gemm_shape* s = &gemms[i];
-      int8_t* a = malloc((size_t)s->m * s->k + EB_EXTRA_BYTES);
+      int8_t* a = alloc64((size_t)s->m * s->k + EB_EXTRA_BYTES);
       int8_t* w = malloc((size_t)s->n * s->k);
       int32_t* bias = calloc(s->n, 4);
       float* scale = malloc(s->n * 4);
       for (size_t j = 0; j < (size_t)s->m * s->k + EB_EXTRA_BYTES; j++) a[j] = (int8_t)(j * 37 + 11);
       for (size_t j = 0; j < (size_t)s->n * s->k; j++) w[j] = (int8_t)((j * 53 + 7) % 255 - 127);
       for (int j = 0; j < s->n; j++) scale[j] = 1e-4f;
-      void* packed = malloc(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
+      void* packed = alloc64(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
       eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, bias, scale, 3, packed);
-      int8_t* c = malloc((size_t)s->m * s->n);
+      int8_t* c = alloc64((size_t)s->m * s->n);
       eb_qs8_requant_params p = {0, -128, 127, NULL};
       const double t = time_gemm(cfg, s, a, packed, c, &p);
       const double macs = (double)s->m * s->k * s->n;
@@ -123,7 +178,7 @@ int main(int argc, char** argv) {
       total_time[net] += t * s->count;
       if (peak > 0) printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %6.0f%%\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, 100 * g / peak);
       else printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %7s\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, "-");
-      free(a); free(w); free(bias); free(scale); free(packed); free(c);
+      free_aligned(a); free(w); free(bias); free(scale); free_aligned(packed); free_aligned(c);
     }
     printf("all B0 1x1 layers: %.3f ms (%.1f GMAC/s); all SwinV2-T linear layers: %.3f ms (%.1f GMAC/s)\n",
            total_time[0] * 1e3, total_macs[0] / total_time[0] / 1e9, total_time[1] * 1e3, total_macs[1] / total_time[1] / 1e9);
@@ -134,7 +189,7 @@ int main(int argc, char** argv) {
       const dw_shape* s = &dws[i];
       const size_t oh = (s->h + s->s - 1) / s->s, ow = (s->w + s->s - 1) / s->s, taps = s->k * s->k;
       const size_t pad = (s->k - 1) / 2;
-      int8_t* x = malloc((size_t)s->h * s->w * s->c + EB_EXTRA_BYTES);
+      int8_t* x = alloc64((size_t)s->h * s->w * s->c + EB_EXTRA_BYTES);
       int8_t* wt = malloc(taps * s->c);
       int32_t* bias = calloc(s->c, 4);
       float* scale = malloc(s->c * 4);
@@ -143,33 +198,19 @@ int main(int argc, char** argv) {
       for (size_t j = 0; j < taps * s->c; j++) wt[j] = (int8_t)((j * 31) % 255 - 127);
       for (int j = 0; j < s->c; j++) scale[j] = 1e-3f;
       const size_t psize = eb_qs8_dwconv_packed_size(&cfg->dwconv_packing, s->c, taps);
-      void* packed = malloc(psize);
+      void* packed = alloc64(psize);
       eb_qs8_dwconv_pack(&cfg->dwconv_packing, s->c, taps, wt, bias, scale, 0, packed);
-      int8_t* y = malloc(oh * ow * s->c);
+      int8_t* y = alloc64(oh * ow * s->c);
       eb_qs8_requant_params p = {0, -128, 127, NULL};
-      double samples[7];
-      for (int r = 0; r < 7; r++) {
-        int inner = 0;
-        const double t0 = now();
-        double t1;
-        do {
-          cfg->dwconv(x, s->h, s->w, s->c, packed, s->k, s->s, pad, pad, y, oh, ow, 0, oh, zero, &p);
-          inner++;
-          t1 = now();
-        } while (t1 - t0 < 0.01);
-        samples[r] = (t1 - t0) / inner;
-      }
-      for (int a = 0; a < 7; a++)
-        for (int b = a + 1; b < 7; b++)
-          if (samples[b] < samples[a]) { const double tt = samples[a]; samples[a] = samples[b]; samples[b] = tt; }
-      const double t = samples[3];
+      const dw_run d = {cfg, s, x, packed, y, pad, oh, ow, zero, &p};
+      const double t = median_time(run_dw, &d);
       const double bytes = (double)s->h * s->w * s->c + (double)oh * ow * s->c + (double)psize;
       const double macs = (double)oh * ow * s->c * taps;
       dw_total += t * s->count;
       char dims[32];
       snprintf(dims, sizeof dims, "%dx%dx%d", s->h, s->w, s->c);
       printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9);
-      free(x); free(wt); free(bias); free(scale); free(zero); free(packed); free(y);
+      free_aligned(x); free(wt); free(bias); free(scale); free(zero); free_aligned(packed); free_aligned(y);
     }
     printf("all B0 depthwise layers: %.3f ms\n\n", dw_total * 1e3);
   }
