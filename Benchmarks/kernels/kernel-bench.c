@@ -65,23 +65,8 @@ static const dw_shape dws[] = {
 };
 
 // Activations, outputs and packed weights 64-byte aligned, as the runtime's arena and persistent
-// buffer place them (split loads would otherwise be timed). Each buffer starts a different number
-// of cache lines into a page, so inputs and outputs do not alias modulo 4 KiB by construction (the
-// arena's offsets are arbitrary in that respect). Freed with free_aligned.
-static void* alloc64(size_t n) {
-  static size_t lines = 0;
-  lines = (lines + 13) % 64;
-  uint8_t* base = aligned_alloc(4096, (n + 4096 + 64 * 64 + 63) / 64 * 64 + 4096);
-  uint8_t* p = base + 64 + lines * 64;
-  memcpy(p - sizeof base, &base, sizeof base);
-  return p;
-}
-static void free_aligned(void* p) {
-  if (p == NULL) return;
-  uint8_t* base;
-  memcpy(&base, (uint8_t*)p - sizeof base, sizeof base);
-  free(base);
-}
+// buffer place them (split loads would otherwise be timed).
+static void* alloc64(size_t n) { return aligned_alloc(64, (n + 63) / 64 * 64); }
 
 // Median of 7 timings of run(ctx), each repeating it for at least 10 ms.
 static double median_time(void (*run)(const void*), const void* ctx) {
@@ -178,7 +163,7 @@ int main(int argc, char** argv) {
       total_time[net] += t * s->count;
       if (peak > 0) printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %6.0f%%\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, 100 * g / peak);
       else printf("%-9s %6d %5d %5d %4d %10.1f %8.1f %7s\n", s->net, s->m, s->k, s->n, s->count, t * 1e6, g, "-");
-      free_aligned(a); free(w); free(bias); free(scale); free_aligned(packed); free_aligned(c);
+      free(a); free(w); free(bias); free(scale); free(packed); free(c);
     }
     printf("all B0 1x1 layers: %.3f ms (%.1f GMAC/s); all SwinV2-T linear layers: %.3f ms (%.1f GMAC/s)\n",
            total_time[0] * 1e3, total_macs[0] / total_time[0] / 1e9, total_time[1] * 1e3, total_macs[1] / total_time[1] / 1e9);
@@ -210,7 +195,7 @@ int main(int argc, char** argv) {
       char dims[32];
       snprintf(dims, sizeof dims, "%dx%dx%d", s->h, s->w, s->c);
       printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9);
-      free_aligned(x); free(wt); free(bias); free(scale); free(zero); free_aligned(packed); free_aligned(y);
+      free(x); free(wt); free(bias); free(scale); free(zero); free(packed); free(y);
     }
     printf("all B0 depthwise layers: %.3f ms\n\n", dw_total * 1e3);
   }
