@@ -26,13 +26,15 @@ public enum QuantizeJob {
         let q = Quantizer(graph: graph, preset: config.preprocessing)
         q.calibrate(calib, progress: progress)
         // Candidate cuts: all int8 first, then ever longer float prefixes (auto), or the one asked for.
+        // Share of the multiply-adds done by the first n ops.
+        var macsBefore = [0]
+        for op in graph.ops { macsBefore.append(macsBefore.last! + op.macs(graph.tensors)) }
+        func floatShare(_ cut: Int) -> Double { Double(macsBefore[cut]) / Double(graph.macs) }
         let cuts: [Int]
         switch options.floatPrefix {
         case .none: cuts = [0]
         case .auto:
-            var macs = 0, share: [Int: Double] = [:]
-            for (i, op) in graph.ops.enumerated() { macs += op.macs(graph.tensors); share[i + 1] = Double(macs) / Double(graph.macs) }
-            cuts = [0] + graph.prefixCuts.filter { share[$0]! <= options.maxFloatShare }
+            cuts = [0] + graph.prefixCuts.filter { floatShare($0) <= options.maxFloatShare }
         case let .through(name):
             let valid = graph.prefixCuts
             var cut = (graph.opNames.lastIndex(of: name) ?? -2) + 1
@@ -47,6 +49,7 @@ public enum QuantizeJob {
         let temp = out + ".quantizing-\(getpid())"
         do {
             var best: (model: QuantizedModel, report: FidelityReport)?
+            var allInt8: Double?  // the all-int8 candidate's cosine, when it was one
             for (n, cut) in cuts.enumerated() {
                 var model = try q.quantize(method: options.method, floatOps: cut, fused: cut > 0 ? fused : nil)
                 model.writer.metadata["arch"] = config.arch
@@ -58,8 +61,9 @@ public enum QuantizeJob {
                 let net = try Int8Network(path: temp)
                 var report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
                 report.floatOps = graph.opNames[..<cut].filter { !$0.hasSuffix(".act") }.uniqued()
-                report.floatShare = Double(graph.ops[..<cut].reduce(0) { $0 + $1.macs(graph.tensors) }) / Double(graph.macs)
-                report.allInt8Cosine = cuts[0] != 0 ? nil : n == 0 ? report.meanCosine : best?.report.allInt8Cosine
+                report.floatShare = floatShare(cut)
+                if cut == 0 { allInt8 = report.meanCosine }
+                report.allInt8Cosine = allInt8
                 report.targetCosine = options.floatPrefix == .auto ? options.targetCosine : nil
                 if options.floatPrefix == .auto { progress?("float prefix search", n + 1, cuts.count) }
                 if best == nil || report.meanCosine > best!.report.meanCosine { best = (model, report) }

@@ -110,7 +110,8 @@ void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
 /// tapgroup 4 (VNNI, ct 64, welem 1): taps in groups of four, each channel's four weights in one
 /// dword (zero for taps past k*k), the input read as uint8 (x ^ 0x80, -128 * sum folded into the
 /// bias), and bias, weights and scales of a tile in the order the kernel's byte interleave
-/// produces: accumulator j, dword d holds channel 16 * (d / 4) + 4 * j + d % 4.
+/// produces: accumulator j, dword d holds channel 16 * (d / 4) + 4 * j + d % 4. With exactly 32
+/// channels the tile's upper half repeats channels 0..31 (two pixels per pass at stride 1).
 typedef struct {
   uint32_t ct, welem, tapgroup;
 } eb_dwconv_packing;

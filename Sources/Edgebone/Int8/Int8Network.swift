@@ -152,8 +152,15 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     /// Runs the float prefix (if any) and quantizes its output into the int8 input tensor.
     @inline(__always)
     private func runFloatPrefix() {
-        guard let floatPrefix, let h = handOver else { return }
+        guard let floatPrefix else { return }
         floatPrefix.run()
+        quantizeHandOver()
+    }
+
+    /// The float prefix's output quantized into the int8 input tensor.
+    @inline(__always)
+    private func quantizeHandOver() {
+        guard let h = handOver else { return }
         eb_f32_qs8_quantize(h.from, input, h.count, h.scale, h.zeroPoint)
     }
 
@@ -194,10 +201,10 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
         let p = floatPrefixOpCount
         precondition(nanos.count >= p + steps.count)
-        if let floatPrefix, let h = handOver {
+        if let floatPrefix {
             floatPrefix.run(profile: UnsafeMutableBufferPointer(rebasing: nanos[0..<p]))
             let t0 = monotonicNanos()
-            eb_f32_qs8_quantize(h.from, input, h.count, h.scale, h.zeroPoint)
+            quantizeHandOver()
             nanos[p - 1] &+= monotonicNanos() &- t0
         }
         for i in steps.indices {
