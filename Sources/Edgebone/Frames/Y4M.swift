@@ -165,20 +165,13 @@ public final class Y4MReader {
     /// Consumes one frame header line (at most 4096 bytes); nil at end of stream, else whether it
     /// starts with "FRAME". Allocates nothing (called once per frame).
     private func readFrameHeader() -> Bool? {
-        let tag: (Int32, Int32, Int32, Int32, Int32) = (0x46, 0x52, 0x41, 0x4D, 0x45)  // F R A M E
+        let tag: StaticString = "FRAME"
         var n = 0, matches = true
         while n < 4096 {
             let c = getc(file)
             if c == EOF { return n == 0 ? nil : false }
-            if c == 0x0A { return matches && n >= 5 }
-            switch n {
-            case 0: matches = matches && c == tag.0
-            case 1: matches = matches && c == tag.1
-            case 2: matches = matches && c == tag.2
-            case 3: matches = matches && c == tag.3
-            case 4: matches = matches && c == tag.4
-            default: break
-            }
+            if c == 0x0A { return matches && n >= tag.utf8CodeUnitCount }
+            if n < tag.utf8CodeUnitCount { matches = matches && c == Int32(tag.utf8Start[n]) }
             n += 1
         }
         return false
