@@ -116,9 +116,9 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
 
 /// Corrupt int8 model files are typed errors naming what is wrong.
 @Suite struct CorruptInt8ModelTests {
-    /// A copy of the tiny int8 model with `edit` applied to its tensors and metadata.
-    func rewritten(_ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
-        let f = try SafeTensorsFile(path: try TinyModels.b0.get().path)
+    /// A copy of an int8 model (default: the tiny B0) with `edit` applied to its tensors and metadata.
+    func rewritten(from source: String? = nil, _ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
+        let f = try SafeTensorsFile(path: try source ?? TinyModels.b0.get().path)
         var tensors: [String: (DType, [Int], [UInt8])] = [:]
         for n in f.names { let t = f.tensors[n]!; tensors[n] = (t.dtype, t.shape, Array(f.bytes(t))) }
         var meta = f.metadata
@@ -240,16 +240,11 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
     @Test func corruptPrefixIsATypedError() throws {
         let corrupt = CorruptInt8ModelTests()
         func rewritten(_ edit: @escaping (inout Int8Program) -> Void) throws -> String {
-            let f = try SafeTensorsFile(path: try Self.model.get().path)
-            var w = SafeTensorsWriter()
-            for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
-            w.metadata = f.metadata
-            var prog = try Int8Program.parse(f.metadata["edgebone.program"]!, path: "")
-            edit(&prog)
-            w.metadata["edgebone.program"] = prog.json()
-            let p = Fixtures.scratchDirectory() + "/bad-prefix.safetensors"
-            try w.write(to: p)
-            return p
+            try corrupt.rewritten(from: try Self.model.get().path) { _, m in
+                var prog = corrupt.program(m)
+                edit(&prog)
+                m["edgebone.program"] = prog.json()
+            }
         }
         let edits: [(String, (inout Int8Program) -> Void)] = [
             ("parameter block past the end", { p in
@@ -376,18 +371,12 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
         var rng = SplitMix64(seed: 5)
         var loaded = 0, refused = 0
-        let dir = Fixtures.scratchDirectory()
         for _ in 0..<100 {
             var text = program
             let r = numbers[Int.random(in: 0..<numbers.count, using: &rng)]
             let value = ["0", "1", "2", "3", "7", "31", "999", "65536", "2147483647", "99999999999"][Int.random(in: 0..<10, using: &rng)]
             text.replaceSubrange(r, with: Array(value.utf8))
-            var w = SafeTensorsWriter()
-            for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
-            w.metadata = f.metadata
-            w.metadata["edgebone.program"] = String(decoding: text, as: UTF8.self)
-            let p = dir + "/mutated.safetensors"
-            try w.write(to: p)
+            let p = try CorruptInt8ModelTests().rewritten(from: f.path) { _, m in m["edgebone.program"] = String(decoding: text, as: UTF8.self) }
             do {
                 let c = try Int8Classifier(path: p)
                 _ = c.logits(image)
