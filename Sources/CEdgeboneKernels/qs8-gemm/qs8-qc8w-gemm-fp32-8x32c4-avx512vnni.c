@@ -27,6 +27,7 @@ typedef struct {
   __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
   __m512i zp, qmin32;     // int32 zero point and table-index origin
   __m512i zp16, qmin8, qmax8, transpose;
+  int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   const int8_t* lut;
 } eb_epilogue;
 
@@ -40,6 +41,7 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
   e.qmin8 = _mm512_set1_epi8((char)(p->lut != NULL ? -128 : p->qmin));
   e.qmax8 = _mm512_set1_epi8((char)(p->lut != NULL ? 127 : p->qmax));
+  e.clamp = p->lut == NULL && (p->qmin > -128 || p->qmax < 127);
   e.transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   e.lut = p->lut;
   return e;
@@ -79,7 +81,7 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
   const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a0, scale, e), eb_round16(a1, scale, e)), e->zp16);
   const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a2, scale, e), eb_round16(a3, scale, e)), e->zp16);
   __m512i b = _mm512_packs_epi16(p01, p23);  // 128-bit lane l: rows 0..3, channels 4l..4l+3
-  b = _mm512_min_epi8(_mm512_max_epi8(b, e->qmin8), e->qmax8);
+  if (e->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, e->qmin8), e->qmax8);
   b = _mm512_permutexvar_epi32(e->transpose, b);  // lane r: row r, channels 0..15
   eb_store_lane(cr[r0] + col, _mm512_castsi512_si128(b), n);
   if (r0 + 1 < mr) eb_store_lane(cr[r0 + 1] + col, _mm512_extracti32x4_epi32(b, 1), n);
