@@ -29,8 +29,13 @@ void EB_NAME(eb_qs8_vadd_ukernel)(size_t n, const int8_t* a, const int8_t* b, in
   EB_NAME(eb_apply_lut)(y, n, &p->out);
 }
 
+#ifdef EB_OWN_VMULC  // the including file has its own channel scaling; this loop stays its fallback
+static void EB_NAME(eb_qs8_vmulc_body)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
+                                        int8_t* y, const eb_qs8_mulc_params* p) {
+#else
 void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
                                    int8_t* y, const eb_qs8_mulc_params* p) {
+#endif
   const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
   const int32_t zx = p->x_zero, zg = p->g_zero, zp = p->out.zero_point;
   const float s = p->scale;
