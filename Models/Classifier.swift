@@ -64,9 +64,9 @@ public final class Int8Classifier: ImageClassifier {
     public let labels: [String]
     public let arch: String
 
-    public init(path: String, isa: ISA = .best, threads: Int = 1) throws {
+    public init(path: String, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws {
         let file = try SafeTensorsFile(path: path)
-        network = try Int8Network(file: file, isa: isa, threads: threads)
+        network = try Int8Network(file: file, isa: isa, threads: threads, splitEveryStep: splitEveryStep)
         guard let pre = file.metadata["preprocessing"] else {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "missing")
         }

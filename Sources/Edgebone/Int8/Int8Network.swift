@@ -70,7 +70,8 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
     }
 
     /// `threads` > 1 creates a pool of that many threads (the caller is one of them) now, at load.
-    public init(file: SafeTensorsFile, isa: ISA = .best, threads: Int = 1) throws {
+    /// `splitEveryStep` splits even the steps too small to pay for the hand-off (for tests).
+    public init(file: SafeTensorsFile, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws {
         precondition(threads >= 1)
         path = file.path
         metadata = file.metadata
@@ -118,7 +119,7 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
             let q = tensorsByName[program.input]!.quant
             handOver = (UnsafePointer(floatPrefix.pointer(to: floatPrefix.graph.output)), floatPrefix.output.count, q.scale, q.zeroPoint)
         }
-        parallelStep = steps.indices.map { threads > 1 && macs(op: $0) >= 1_000_000 }
+        parallelStep = steps.indices.map { threads > 1 && (splitEveryStep || worthSplitting(op: $0)) }
     }
 
     deinit {
@@ -229,6 +230,16 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         execute(steps[currentStep], part: part, of: parts)
     }
 
+    /// Whether a step has enough work to pay for handing parts to the pool (a few microseconds).
+    private func worthSplitting(op i: Int) -> Bool {
+        switch program.ops[i].kind {
+        case .gavgpool: return false  // runs as one part
+        case .mulc, .add: return macs(op: i) >= 65_536  // elementwise: about 10 µs and up on one core
+        case .classifier: return true  // streams its weights (1.3 MB for B0) from memory: two cores fetch faster
+        case .conv, .gemm, .depthwise: return macs(op: i) >= 1_000_000
+        }
+    }
+
     /// Multiply-accumulates of each op (for GMAC/s in profiles).
     public func macs(op i: Int) -> Int {
         let op = program.ops[i]
@@ -273,14 +284,18 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
             guard part == 0 else { return }  // never split
             cfg.gavgpool(rows, c, x, y, acc, params)
         case let .mulc(x, g, y, rows, c, params):
-            guard part == 0 else { return }  // never split
-            cfg.vmulc(rows, c, x, g, y, params)
+            let r = partRange(part, of: parts, count: rows)
+            guard !r.isEmpty else { return }
+            cfg.vmulc(r.count, c, x + r.lowerBound * c, g, y + r.lowerBound * c, params)
         case let .add(a, b, y, n, params):
-            guard part == 0 else { return }  // never split
-            cfg.vadd(n, a, b, y, params)
+            let r = partRange(part, of: parts, count: n, granule: 64)
+            guard !r.isEmpty else { return }
+            cfg.vadd(r.count, a + r.lowerBound, b + r.lowerBound, y + r.lowerBound, params)
         case let .classifier(x, k, n, xZero, w, bias, scale, y):
-            guard part == 0 else { return }  // never split
-            cfg.gemv_f32(k, n, x, xZero, w, bias, scale, y)
+            // Outputs are independent dot products: any split computes the same floats.
+            let r = partRange(part, of: parts, count: n, granule: 16)
+            guard !r.isEmpty else { return }
+            cfg.gemv_f32(k, r.count, x, xZero, w + r.lowerBound * k, bias + r.lowerBound, scale + r.lowerBound, y + r.lowerBound)
         }
     }
 
