@@ -17,6 +17,7 @@
 typedef struct {
   __m512 lo, hi, cap;
   __m512i zp_minus_qmin, zp16, qmin8, qmax8, x80;
+  __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
 } eb_dw64_rq;
 
@@ -98,10 +99,14 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
 }
 
 // One output pixel, all channel tiles; tap t at base + off[t] (uintptr arithmetic, so border
-// pixels pass base 0 and absolute tap addresses).
-EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups, size_t c,
+// pixels pass base 0 and absolute tap addresses). With `single_last` (k*k = 4 groups - 3: 3x3 and
+// 5x5) the last group holds one real tap: its bytes go straight to their dwords by one in-lane byte
+// shuffle per accumulator, instead of four loads, four flips and eight unpacks (slots 1..3 have zero
+// weights, so the zeros the shuffle leaves there change nothing).
+EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups, int single_last, size_t c,
                              const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq) {
   const size_t tile = 256 + groups * 256 + 256;
+  const size_t full = single_last ? groups - 1 : groups;
   const uint8_t* p = packed;
   for (size_t c0 = 0; c0 < c; c0 += 64, p += tile) {
     if (c - c0 <= 32) {
@@ -111,7 +116,7 @@ EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups
     __m512i a0 = _mm512_loadu_si512(p), a1 = _mm512_loadu_si512(p + 64);
     __m512i a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
     const uint8_t* wt = p + 256;
-    for (size_t g = 0; g < groups; g++, wt += 256) {
+    for (size_t g = 0; g < full; g++, wt += 256) {
       const uintptr_t* o = off + 4 * g;
       const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[0] + c0)), rq->x80);
       const __m512i x1 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[1] + c0)), rq->x80);
@@ -123,6 +128,15 @@ EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups
       a1 = _mm512_dpbusd_epi32(a1, _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wt + 64));
       a2 = _mm512_dpbusd_epi32(a2, _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wt + 128));
       a3 = _mm512_dpbusd_epi32(a3, _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wt + 192));
+    }
+    if (single_last) {
+      // Accumulator j, 128-bit lane l, dword q holds channel 16 l + 4 j + q (the unpacks' order).
+      const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + off[4 * full] + c0)), rq->x80);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_shuffle_epi8(x0, rq->spread[0]), _mm512_loadu_si512(wt));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_shuffle_epi8(x0, rq->spread[1]), _mm512_loadu_si512(wt + 64));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_shuffle_epi8(x0, rq->spread[2]), _mm512_loadu_si512(wt + 128));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_shuffle_epi8(x0, rq->spread[3]), _mm512_loadu_si512(wt + 192));
+      wt += 256;
     }
     eb_dw64_finish(a0, a1, a2, a3, wt, out + c0, c - c0 < 64 ? c - c0 : 64, rq);
   }
@@ -149,6 +163,12 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni(
   rq.qmin8 = _mm512_set1_epi8((char)(params->lut != NULL ? -128 : params->qmin));
   rq.qmax8 = _mm512_set1_epi8((char)(params->lut != NULL ? 127 : params->qmax));
   rq.x80 = _mm512_set1_epi8((char)0x80);
+  for (int j = 0; j < 4; j++) {
+    int8_t ctrl[64];
+    for (int b = 0; b < 64; b++) ctrl[b] = (b % 4 == 0) ? (int8_t)(4 * j + (b % 16) / 4) : (int8_t)0x80;
+    rq.spread[j] = _mm512_loadu_si512(ctrl);
+  }
+  const int single_last = 4 * groups - kk == 3;
   rq.lut = params->lut;
   const uint8_t* pk = (const uint8_t*)packed;
   const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
@@ -163,9 +183,9 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni(
         // the packed tile repeats the 32 channels in its upper half; one 64-wide pass does both.
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, 64, pk, out, &rq);
+          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq);
         } else {
-          eb_dw64_pixel(base, off, groups, 64, pk, out, &rq);
+          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq);
         }
         ox++;
         continue;
@@ -173,16 +193,16 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni(
       if (row_inside && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq);
         } else if (groups == 7) {
-          eb_dw64_pixel(base, off, 7, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq);
         } else {
-          eb_dw64_pixel(base, off, groups, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq);
         }
       } else {
         eb_dwconv_taps(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, taps);
         for (size_t t = 0; t < 4 * groups; t++) abs_taps[t] = (uintptr_t)taps[t < kk ? t : kk - 1];
-        eb_dw64_pixel(0, abs_taps, groups, c, pk, out, &rq);
+        eb_dw64_pixel(0, abs_taps, groups, single_last, c, pk, out, &rq);
       }
     }
   }
