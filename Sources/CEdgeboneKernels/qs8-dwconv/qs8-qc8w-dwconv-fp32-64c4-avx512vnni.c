@@ -25,29 +25,27 @@ typedef struct {
 EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, const uint8_t* scale,
                               int8_t* out, size_t n, const eb_dw64_rq* rq) {
   const __m512i acc[4] = {a0, a1, a2, a3};
-  __m512i r[4];
+  __m512i r[4], b;
   if (rq->lut != NULL) {
+    const __m512i low8 = _mm512_set1_epi32(0xFF);
     for (int j = 0; j < 4; j++) {
       __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
       v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
       const __m512i idx = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp_minus_qmin);
-      // 4 bytes at lut + index; the low byte (sign-extended) is the entry.
-      const __m512i g = _mm512_i32gather_epi32(idx, (const void*)rq->lut, 1);
-      r[j] = _mm512_srai_epi32(_mm512_slli_epi32(g, 24), 24);
+      // 4 bytes at lut + index; the low byte is the entry, kept as 0..255.
+      r[j] = _mm512_and_si512(_mm512_i32gather_epi32(idx, (const void*)rq->lut, 1), low8);
     }
+    // 0..255 passes both packs unchanged (the second one unsigned): the entries' bytes, in order.
+    b = _mm512_packus_epi16(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]));
   } else {
     for (int j = 0; j < 4; j++) {
       const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
       r[j] = _mm512_cvtps_epi32(_mm512_min_ps(v, rq->cap));
     }
+    const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), rq->zp16);
+    const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), rq->zp16);
+    b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), rq->qmin8), rq->qmax8);
   }
-  __m512i p01 = _mm512_packs_epi32(r[0], r[1]), p23 = _mm512_packs_epi32(r[2], r[3]);
-  if (rq->lut == NULL) {
-    p01 = _mm512_adds_epi16(p01, rq->zp16);
-    p23 = _mm512_adds_epi16(p23, rq->zp16);
-  }
-  __m512i b = _mm512_packs_epi16(p01, p23);
-  b = _mm512_min_epi8(_mm512_max_epi8(b, rq->qmin8), rq->qmax8);
   if (n >= 64) {
     _mm512_storeu_si512(out, b);
   } else {
