@@ -5,6 +5,14 @@ void eb_f32_vadd(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void eb_f32_mul_channels(const float* x, const float* gate, float* y, size_t rows, size_t c) {
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (size_t j = 0; j < c; j++) yr[j] = xr[j] * gate[j];
+  }
+}
+
 void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point) {
   const float lo = (float)(-128 - zero_point), hi = (float)(127 - zero_point);
   for (size_t i = 0; i < n; i++) {

@@ -81,6 +81,8 @@ void eb_f32_squeeze_excite_ukernel__avx512f(float*, size_t, size_t, const float*
 
 /// y[i] = a[i] + b[i]. y may alias a or b.
 void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
+/// y[r][j] = x[r][j] * gate[j] over rows x c (squeeze-and-excite scaling); y may be x.
+void eb_f32_mul_channels(const float* x, const float* gate, float* y, size_t rows, size_t c);
 
 /// Float -> int8 at a float/int8 boundary: y[i] = clamp(rint(x[i] / scale) + zero_point, -128, 127).
 void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point);

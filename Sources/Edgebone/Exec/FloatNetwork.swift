@@ -200,9 +200,7 @@ public final class FloatNetwork: @unchecked Sendable {
         case let .activation(x, n, act):
             kernels.biasAct(x, 1, n, nil, act)
         case let .mulChannel(x, gate, y, rows, c):
-            for r in 0..<rows {
-                for j in 0..<c { y[r * c + j] = x[r * c + j] * gate[j] }
-            }
+            eb_f32_mul_channels(x, gate, y, rows, c)
         case let .linear(x, w, bias, k, n, y):
             // y = W x + b as a matrix-vector product: W is [n][k] row-major.
             y.update(from: bias, count: n)
