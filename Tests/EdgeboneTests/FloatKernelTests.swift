@@ -38,7 +38,7 @@ import Glibc
         let k = FloatKernels(isa: isa)
         var rng = SystemRandomNumberGenerator()
         for kernel in [3, 5] { for stride in [1, 2] { for padding in [PaddingMode.symmetric, .same] {
-            for (h, w, c) in [(7, 9, 5), (8, 8, 16), (13, 6, 33), (1, 1, 3)] { for a in Int32(0)...4 {
+            for (h, w, c) in [(7, 9, 5), (8, 8, 16), (13, 6, 33), (1, 1, 3), (9, 10, 64), (8, 11, 80), (7, 12, 144), (11, 5, 40)] { for a in Int32(0)...4 {
                 let g = ConvGeometry(inH: h, inW: w, kernel: kernel, stride: stride, padding: padding)
                 let x = (0..<(h * w * c)).map { _ in Float.random(in: -3...3, using: &rng) }
                 let wt = (0..<(kernel * kernel * c)).map { _ in Float.random(in: -1...1, using: &rng) }

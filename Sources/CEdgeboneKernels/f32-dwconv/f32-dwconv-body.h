@@ -57,17 +57,117 @@ static inline __attribute__((always_inline)) void EB_NAME(dwconv_pixel_block)(co
     }                                                                                             \
   }
 
+// Interior pixels (every tap inside the image) with the kernel size K known at compile time: taps
+// fully unrolled, no bounds, NP output pixels x NB channels per pass (up to 2 x 64: eight
+// independent accumulator chains, enough to hide the multiply-add latency). Same summation order
+// as the general path: bias, then the taps row by row.
+#define EB_DW_TILE(K, NB, NP)                                                                      \
+  static inline __attribute__((always_inline)) void EB_NAME(dw_tile_##K##_##NB##_##NP)(            \
+      const float* restrict in, size_t c, size_t pix, size_t row, const float* restrict wt,       \
+      const float* restrict bias, float* restrict out, int act) {                                \
+    float acc[NP][NB];                                                                            \
+    for (size_t p = 0; p < NP; p++)                                                               \
+      for (size_t j = 0; j < NB; j++) acc[p][j] = bias[j];                                        \
+    for (size_t ky = 0; ky < K; ky++) {                                                           \
+      for (size_t kx = 0; kx < K; kx++) {                                                         \
+        const float* restrict wk = wt + (ky * K + kx) * c;                                        \
+        for (size_t p = 0; p < NP; p++) {                                                         \
+          const float* restrict ip = in + p * pix + ky * row + kx * c;                            \
+          for (size_t j = 0; j < NB; j++) acc[p][j] += ip[j] * wk[j];                             \
+        }                                                                                         \
+      }                                                                                           \
+    }                                                                                             \
+    for (size_t p = 0; p < NP; p++)                                                               \
+      for (size_t j = 0; j < NB; j++) out[p * c + j] = eb_act_inline(acc[p][j], act);            \
+  }
+EB_DW_TILE(3, 64, 2) EB_DW_TILE(3, 64, 1) EB_DW_TILE(3, 16, 2) EB_DW_TILE(3, 16, 1)
+EB_DW_TILE(5, 64, 2) EB_DW_TILE(5, 64, 1) EB_DW_TILE(5, 16, 2) EB_DW_TILE(5, 16, 1)
+
+// NP interior pixels starting at input (iy0, ix0), all channels: 64- then 16-channel tiles, and the
+// general block for a last partial one.
+#define EB_DW_INTERIOR(K, NP)                                                                      \
+  static inline __attribute__((always_inline)) void EB_NAME(dw_interior_##K##_##NP)(              \
+      const float* x, size_t w, size_t c, size_t stride, const float* weights, const float* bias, \
+      ptrdiff_t iy0, ptrdiff_t ix0, float* out, int act) {                                       \
+    const float* in = x + ((size_t)iy0 * w + (size_t)ix0) * c;                                    \
+    size_t c0 = 0;                                                                                \
+    for (; c0 + 64 <= c; c0 += 64)                                                                \
+      EB_NAME(dw_tile_##K##_64_##NP)(in + c0, c, stride * c, w * c, weights + c0, bias + c0, out + c0, act); \
+    for (; c0 + 16 <= c; c0 += 16)                                                                \
+      EB_NAME(dw_tile_##K##_16_##NP)(in + c0, c, stride * c, w * c, weights + c0, bias + c0, out + c0, act); \
+    if (c0 < c) {                                                                                 \
+      for (size_t p = 0; p < NP; p++)                                                             \
+        EB_NAME(dwconv_pixel_block)(x, w, c, c0, c - c0, weights, bias, K, iy0,                  \
+                                    ix0 + (ptrdiff_t)(p * stride), 0, K, 0, K, out + p * c, act); \
+    }                                                                                             \
+  }
+EB_DW_INTERIOR(3, 2) EB_DW_INTERIOR(3, 1) EB_DW_INTERIOR(5, 2) EB_DW_INTERIOR(5, 1)
+
+// One output row [ox_lo, ox_hi) whose pixels are all interior, for kernel K and activation act.
+#define EB_DW_INTERIOR_ROW(K)                                                                      \
+  static inline __attribute__((always_inline)) void EB_NAME(dw_row_##K)(                          \
+      const float* x, size_t w, size_t c, size_t stride, const float* weights, const float* bias, \
+      ptrdiff_t iy0, size_t pad_left, size_t ox_lo, size_t ox_hi, float* yrow, int act) {        \
+    size_t ox = ox_lo;                                                                            \
+    for (; ox + 2 <= ox_hi; ox += 2)                                                              \
+      EB_NAME(dw_interior_##K##_2)(x, w, c, stride, weights, bias, iy0,                          \
+                                   (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left, yrow + ox * c, act); \
+    if (ox < ox_hi)                                                                               \
+      EB_NAME(dw_interior_##K##_1)(x, w, c, stride, weights, bias, iy0,                          \
+                                   (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left, yrow + ox * c, act); \
+  }
+EB_DW_INTERIOR_ROW(3) EB_DW_INTERIOR_ROW(5)
+
+// The interior of output row oy for k = 3 or 5 with a constant activation (so each epilogue
+// vectorizes); returns 0 for other kernel sizes.
+static int EB_NAME(dw_interior_row)(const float* x, size_t w, size_t c, size_t k, size_t stride,
+                                    const float* weights, const float* bias, ptrdiff_t iy0,
+                                    size_t pad_left, size_t ox_lo, size_t ox_hi, float* yrow, int act) {
+#define EB_DW_ROW_ACT(K, A) EB_NAME(dw_row_##K)(x, w, c, stride, weights, bias, iy0, pad_left, ox_lo, ox_hi, yrow, A)
+#define EB_DW_ROW_K(K)                      \
+  switch (act) {                            \
+    case 1: EB_DW_ROW_ACT(K, 1); break;     \
+    case 2: EB_DW_ROW_ACT(K, 2); break;     \
+    case 3: EB_DW_ROW_ACT(K, 3); break;     \
+    case 4: EB_DW_ROW_ACT(K, 4); break;     \
+    default: EB_DW_ROW_ACT(K, 0); break;    \
+  }
+  if (k == 3) {
+    EB_DW_ROW_K(3)
+    return 1;
+  }
+  if (k == 5) {
+    EB_DW_ROW_K(5)
+    return 1;
+  }
+  return 0;
+#undef EB_DW_ROW_K
+#undef EB_DW_ROW_ACT
+}
+
 void EB_NAME(eb_f32_dwconv_ukernel)(const float* x, size_t h, size_t w, size_t c,
                                     const float* weights, const float* bias, size_t k,
                                     size_t stride, size_t pad_top, size_t pad_left, float* y,
                                     size_t oh, size_t ow, int act) {
+  // Output columns whose taps all lie inside the row: ox * stride - pad_left >= 0 and
+  // ox * stride - pad_left + k <= w.
+  const size_t ox_lo = (pad_left + stride - 1) / stride;
+  const size_t ox_hi_raw = w + pad_left >= k ? (w + pad_left - k) / stride + 1 : 0;
+  const size_t ox_hi = ox_hi_raw < ow ? ox_hi_raw : ow;
   for (size_t oy = 0; oy < oh; oy++) {
     // Valid kernel rows for this output row.
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const size_t ky0 = iy0 < 0 ? (size_t)(-iy0) : 0;
     size_t ky1 = k;
     if (iy0 + (ptrdiff_t)k > (ptrdiff_t)h) ky1 = (size_t)((ptrdiff_t)h - iy0);
+    const int row_inside = ky0 == 0 && ky1 == k && ox_lo < ox_hi;
     for (size_t ox = 0; ox < ow; ox++) {
+      if (row_inside && ox == ox_lo &&
+          EB_NAME(dw_interior_row)(x, w, c, k, stride, weights, bias, iy0, pad_left, ox_lo, ox_hi,
+                                   y + oy * ow * c, act)) {
+        ox = ox_hi - 1;
+        continue;
+      }
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
       const size_t kx0 = ix0 < 0 ? (size_t)(-ix0) : 0;
       size_t kx1 = k;
