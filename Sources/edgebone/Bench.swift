@@ -24,6 +24,12 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Also time every op and print a per-op profile (kinds summed, slowest ops).")
     var profile = false
 
+    @Flag(name: .long, help: "Also draw the latency distribution as a text histogram.")
+    var histogram = false
+
+    @Option(name: .long, help: ArgumentHelp("Also draw the run as an SVG: latency histogram, latency by frame, and with --profile the time per op kind.", valueName: "file"))
+    var svg: String?
+
     func validate() throws {
         guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
@@ -31,7 +37,11 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let classifier: ImageClassifier
-        do { classifier = try model.load() } catch { throw fail(error) }
+        let picture: OutputFile?
+        do {
+            picture = try svg.map { try OutputFile($0) }
+            classifier = try model.load()
+        } catch { throw fail(error) }
         let pre = classifier.preprocessor
         // Synthetic frames at input size: deterministic noise, a new one every frame. A frame's time
         // covers what the network does with it (int8: pixel conversion; fp32: normalization) + the network.
@@ -72,7 +82,14 @@ struct Bench: ParsableCommand {
             print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
             print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
+            if histogram { textHistogram(samples, stats: st).forEach { print($0) } }
             if let prof { prof.printTable() }
+        }
+        if let picture {
+            let title = "edgebone bench: \(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)"
+            let drawing = benchSVG(title: title, samples: samples, stats: st, kinds: prof?.byKind.map { ($0.kind, $0.ms, $0.share) })
+            do { try picture.write(Array(drawing.utf8)) } catch { throw fail(error) }
+            if !json { print("drew \(picture.path)") }
         }
     }
 }
@@ -100,19 +117,25 @@ struct Profile {
         })
     }
 
-    func printTable() {
-        let total = Double(nanos.reduce(0, +))
-        var byKind: [String: (ns: UInt64, macs: Int, count: Int)] = [:]
+    /// Op kinds with their summed time, slowest first.
+    var byKind: [(kind: String, ops: Int, ms: Double, share: Double, gmacs: Double)] {
+        let total = Double(Swift.max(1, nanos.reduce(0, +)))
+        var sums: [String: (ns: UInt64, macs: Int, count: Int)] = [:]
         for i in names.indices {
-            let prev = byKind[kinds[i]] ?? (0, 0, 0)
-            byKind[kinds[i]] = (prev.ns + nanos[i], prev.macs + macs[i], prev.count + 1)
+            let prev = sums[kinds[i]] ?? (0, 0, 0)
+            sums[kinds[i]] = (prev.ns + nanos[i], prev.macs + macs[i], prev.count + 1)
         }
+        return sums.sorted(by: { $0.value.ns > $1.value.ns }).map { k, v in
+            (k, v.count, Double(v.ns) / Double(frames) / 1e6, Double(v.ns) / total * 100,
+             v.ns > 0 ? Double(v.macs) * Double(frames) / Double(v.ns) : 0)
+        }
+    }
+
+    func printTable() {
         print("per-op profile over \(frames) frames (ms per frame):")
         print("  kind                 ops   time_ms   share   GMAC/s")
-        for (k, v) in byKind.sorted(by: { $0.value.ns > $1.value.ns }) {
-            let ms = Double(v.ns) / Double(frames) / 1e6
-            let g = v.ns > 0 ? Double(v.macs) * Double(frames) / Double(v.ns) : 0
-            print("  \(k.padding(20)) \(String(v.count).leftPad(4))  \(format3(ms).leftPad(8))  \(format3(Double(v.ns) / total * 100).leftPad(6))%  \(format3(g).leftPad(7))")
+        for k in byKind {
+            print("  \(k.kind.padding(20)) \(String(k.ops).leftPad(4))  \(format3(k.ms).leftPad(8))  \(format3(k.share).leftPad(6))%  \(format3(k.gmacs).leftPad(7))")
         }
         print("  slowest steps:")
         for i in names.indices.sorted(by: { nanos[$0] > nanos[$1] }).prefix(12) {

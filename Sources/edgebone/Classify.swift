@@ -55,11 +55,9 @@ struct Classify: ParsableCommand {
         }
         if let out = logits {
             if failures > 0 { throw fail(ValidationError("\(failures) image(s) could not be read; \(out) not written")) }
-            let bytes = NPY.encode(all, shape: [images.count, classifier.labels.count])
-            guard let f = fopen(out, "wb") else { throw fail(ModelFileError.writeFailed(path: out, reason: String(cString: strerror(errno)))) }
-            let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-            fclose(f)
-            guard n == bytes.count else { throw fail(ModelFileError.writeFailed(path: out, reason: "short write")) }
+            do {
+                try OutputFile(out).write(NPY.encode(all, shape: [images.count, classifier.labels.count]))
+            } catch { throw fail(error) }
         }
         if failures > 0 { throw ExitCode(1) }
     }

@@ -47,6 +47,29 @@ struct ArchOptions: ParsableArguments {
     var classes: Int?
 }
 
+/// A file opened for writing when a command starts (so a bad path fails before the work, not after),
+/// written whole and closed at the end.
+final class OutputFile {
+    let path: String
+    private var file: UnsafeMutablePointer<FILE>?
+
+    init(_ path: String) throws {
+        self.path = path
+        guard let f = fopen(path, "wb") else { throw ModelFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        file = f
+    }
+
+    deinit { if let file { fclose(file) } }
+
+    func write(_ bytes: [UInt8]) throws {
+        guard let f = file else { throw ModelFileError.writeFailed(path: path, reason: "already written") }
+        let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        let closed = fclose(f)
+        file = nil
+        guard n == bytes.count, closed == 0 else { throw ModelFileError.writeFailed(path: path, reason: "short write") }
+    }
+}
+
 /// Prints an error the way every subcommand does and exits non-zero.
 func fail(_ error: Error) -> ExitCode {
     var stderr = StandardError()

@@ -48,6 +48,7 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         do {
+            let reportFile = try report.map { try OutputFile($0) }  // a bad path fails now, not after the work
             let file = try SafeTensorsFile(path: weights)
             let config = try EfficientNetConfig(checkpoint: file, arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
                                                 depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes)
@@ -63,12 +64,7 @@ struct Quantize: ParsableCommand {
                                              labels: labels) { bar.update($0, $1, $2) }
             bar.finish()
             print(result.text, terminator: "")
-            if let report {
-                let bytes = Array(result.json.utf8)
-                guard let f = fopen(report, "wb") else { throw ModelFileError.writeFailed(path: report, reason: String(cString: strerror(errno))) }
-                _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-                fclose(f)
-            }
+            try reportFile?.write(Array(result.json.utf8))
             print("wrote \(out)")
         } catch let e as ExitCode {
             throw e

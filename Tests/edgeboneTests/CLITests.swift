@@ -1,5 +1,8 @@
 // The edgebone command as a user runs it: outputs, files written, and errors for bad input.
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
@@ -62,6 +65,40 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         for key in ["median_ms", "p90_ms", "p99_ms", "min_ms"] {
             #expect((obj[key] as? Double ?? -1) > 0, "\(key) missing or not positive")
         }
+    }
+
+    @Test func benchDrawsHistogramAndSVG() throws {
+        let svg = Fixtures.scratchDirectory() + "/bench.svg"
+        let r = try edgebone(["bench", "--model", tiny, "--frames", "20", "--warmup", "1", "--profile", "--histogram", "--svg", svg])
+        #expect(r.status == 0, "\(r.err)")
+        // Every measured frame lands in exactly one histogram line.
+        let lines = r.out.split(separator: "\n")
+        let start = try #require(lines.firstIndex { $0.hasPrefix("latency histogram") })
+        let bins = lines[(start + 1)...].prefix { $0.contains("│") }
+        #expect(bins.count >= 12)
+        #expect(bins.reduce(0) { $0 + Int($1.split(separator: " ").last!)! } == 20)
+        // The picture is well-formed XML with a bar per bin, percentile markers and a bar per op kind.
+        let data = try Data(contentsOf: URL(fileURLWithPath: svg))
+        let doc = try XMLDocument(data: data)
+        #expect(doc.rootElement()?.name == "svg")
+        let classes = try doc.nodes(forXPath: "//*[local-name()='rect']/@class").compactMap(\.stringValue)
+        #expect(classes.filter { $0.hasPrefix("bin") }.count >= 40)
+        #expect(classes.contains("kind"))
+        let texts = try doc.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
+        #expect(["median", "p90", "p99"].allSatisfy(texts.contains))
+        #expect(texts.contains("conv1x1"))  // the tiny fixture is a float checkpoint: float op kinds
+
+        // A path that cannot be written fails before the run, naming it.
+        let bad = try edgebone(["bench", "--model", tiny, "--frames", "5", "--svg", "/nonexistent/dir/bench.svg"])
+        #expect(bad.status != 0 && bad.err.contains("/nonexistent/dir/bench.svg") && !bad.out.contains("latency"), "\(bad.err)")
+    }
+
+    @Test func quantizeRefusesAnUnwritableReportBeforeWorking() throws {
+        let out = Fixtures.scratchDirectory() + "/never.int8.safetensors"
+        let r = try edgebone(["quantize", "--weights", tiny, "--channel-multiplier", "0.25", "--depth-multiplier", "0.3", "--classes", "100",
+                              "--calibration", Fixtures.path("photos"), "--out", out, "--report", "/nonexistent/dir/report.json"])
+        #expect(r.status == 1 && r.err.contains("/nonexistent/dir/report.json"), "\(r.err)")
+        #expect(!r.err.contains("calibrating") && !FileManager.default.fileExists(atPath: out))
     }
 
     @Test func badInputGivesClearErrors() throws {

@@ -1,0 +1,161 @@
+// Drawings of a bench run: a latency histogram for the terminal, and a standalone SVG (latency
+// histogram with median/p90/p99, latency frame by frame, time per op kind).
+
+/// Equal-width bins from the fastest frame to the 99th percentile, plus one bin for the slower tail
+/// (so a few outliers do not squeeze the body of the distribution into one bar).
+struct LatencyBins {
+    let lower: [Double]     // lower edge of each bin; the last bin is [lower.last, max]
+    let counts: [Int]
+    let width: Double
+
+    init(_ samples: [Double], stats: LatencyStats, bins: Int) {
+        let lo = stats.min, hi = Swift.max(stats.p99, lo + 1e-6)
+        width = (hi - lo) / Double(bins)
+        lower = (0...bins).map { lo + Double($0) * ((hi - lo) / Double(bins)) }
+        var c = [Int](repeating: 0, count: bins + 1)
+        for s in samples {
+            let i = s >= hi ? bins : Swift.min(bins - 1, Swift.max(0, Int((s - lo) / width)))
+            c[i] += 1
+        }
+        // An empty tail bin means nothing was slower than the 99th percentile: drop it.
+        if c[bins] == 0 { c.removeLast() }
+        counts = c
+    }
+
+    var hasTail: Bool { counts.count == lower.count }
+}
+
+/// The terminal histogram: one line per bin, bar lengths proportional to the frame counts.
+func textHistogram(_ samples: [Double], stats: LatencyStats, bins: Int = 12, barWidth: Int = 40) -> [String] {
+    let b = LatencyBins(samples, stats: stats, bins: bins)
+    let peak = Swift.max(1, b.counts.max() ?? 1)
+    let eighths = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+    var lines = ["latency histogram (ms), \(samples.count) frames:"]
+    for (i, n) in b.counts.enumerated() {
+        let label: String
+        if b.hasTail && i == b.counts.count - 1 {
+            label = "≥ \(format3(b.lower[i]))".leftPad(15)
+        } else {
+            label = "\(format3(b.lower[i]))–\(format3(b.lower[i] + b.width))".leftPad(15)
+        }
+        let units = Int((Double(n) / Double(peak) * Double(barWidth * 8)).rounded())
+        let bar = String(repeating: "█", count: units / 8) + eighths[units % 8]
+        lines.append("  \(label) │\(bar) \(n)")
+    }
+    return lines
+}
+
+/// A standalone SVG of a bench run. `kinds`: time per op kind, slowest first (nil without --profile).
+func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(kind: String, ms: Double, share: Double)]?) -> String {
+    let width = 760.0, left = 70.0, right = 20.0, plotW = width - left - right
+    var y = 0.0
+    var body: [String] = []
+    func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, cls: String = "") -> String {
+        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\"\(cls.isEmpty ? "" : " class=\"\(cls)\"")>\(xmlEscape(s))</text>"
+    }
+
+    body.append(text(left, 24, title, size: 15, cls: "title"))
+    y = 44
+
+    // 1. Histogram.
+    let bins = LatencyBins(samples, stats: stats, bins: 40)
+    let hTop = y + 20, hH = 180.0
+    body.append(text(left, y + 12, "per-frame latency (ms): \(samples.count) frames, median \(format3(stats.median)), p90 \(format3(stats.p90)), p99 \(format3(stats.p99))", size: 13))
+    let peak = Double(Swift.max(1, bins.counts.max() ?? 1))
+    let slots = Double(bins.counts.count)
+    for (i, n) in bins.counts.enumerated() {
+        let x = left + Double(i) / slots * plotW, w = plotW / slots - 1
+        let h = Double(n) / peak * hH
+        let tail = bins.hasTail && i == bins.counts.count - 1
+        body.append("<rect class=\"\(tail ? "bin tail" : "bin")\" x=\"\(fmt(x))\" y=\"\(fmt(hTop + hH - h))\" width=\"\(fmt(w))\" height=\"\(fmt(h))\"><title>\(tail ? "≥ \(format3(bins.lower[i]))" : "\(format3(bins.lower[i]))–\(format3(bins.lower[i] + bins.width))") ms: \(n) frames</title></rect>")
+    }
+    // Axes and percentile markers (on the body's linear scale; the tail bin sits past p99).
+    let bodySlots = Double(bins.lower.count - 1)
+    func xOf(_ ms: Double) -> Double { left + (ms - stats.min) / Swift.max(1e-9, bins.width * bodySlots) * (bodySlots / slots) * plotW }
+    body.append("<line class=\"axis\" x1=\"\(fmt(left))\" y1=\"\(fmt(hTop + hH))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(hTop + hH))\"/>")
+    for t in 0...4 {
+        let ms = stats.min + Double(t) / 4 * (stats.p99 - stats.min)
+        body.append(text(xOf(ms), hTop + hH + 16, format3(ms), anchor: "middle", size: 11))
+    }
+    if bins.hasTail { body.append(text(left + plotW - plotW / slots / 2, hTop + hH + 30, "> p99", anchor: "middle", size: 11, cls: "marker-label")) }
+    body.append(text(left - 8, hTop + 10, "\(Int(peak))", anchor: "end", size: 11))
+    body.append(text(left - 8, hTop + hH, "0", anchor: "end", size: 11))
+    for (name, v) in [("median", stats.median), ("p90", stats.p90), ("p99", stats.p99)] {
+        let x = xOf(v)
+        body.append("<line class=\"marker\" x1=\"\(fmt(x))\" y1=\"\(fmt(hTop - 4))\" x2=\"\(fmt(x))\" y2=\"\(fmt(hTop + hH))\"/>")
+        body.append(text(x + 3, hTop + 6, name, size: 11, cls: "marker-label"))
+    }
+    y = hTop + hH + 48
+
+    // 2. Latency frame by frame.
+    let lTop = y + 20, lH = 120.0
+    let yMax = Swift.max(stats.max, stats.min + 1e-6), yMin = stats.min
+    body.append(text(left, y + 12, "latency by frame (ms), in measurement order", size: 13))
+    let pts = samples.enumerated().map { i, s -> String in
+        let x = left + (samples.count > 1 ? Double(i) / Double(samples.count - 1) : 0) * plotW
+        let yy = lTop + lH - (s - yMin) / (yMax - yMin) * lH
+        return "\(fmt(x)),\(fmt(yy))"
+    }
+    body.append("<polyline class=\"series\" points=\"\(pts.joined(separator: " "))\"/>")
+    let medY = lTop + lH - (stats.median - yMin) / (yMax - yMin) * lH
+    body.append("<line class=\"marker\" x1=\"\(fmt(left))\" y1=\"\(fmt(medY))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(medY))\"/>")
+    body.append(text(left - 8, lTop + 10, format3(yMax), anchor: "end", size: 11))
+    body.append(text(left - 8, lTop + lH, format3(yMin), anchor: "end", size: 11))
+    body.append("<line class=\"axis\" x1=\"\(fmt(left))\" y1=\"\(fmt(lTop + lH))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(lTop + lH))\"/>")
+    y = lTop + lH + 30
+
+    // 3. Time per op kind.
+    if let kinds, !kinds.isEmpty {
+        let barH = 18.0, labelW = 170.0
+        body.append(text(left, y + 12, "time per op kind (ms per frame)", size: 13))
+        let most = Swift.max(1e-9, kinds.map(\.ms).max() ?? 1)
+        var by = y + 24
+        for k in kinds {
+            let w = k.ms / most * (plotW - labelW - 120)
+            body.append(text(left + labelW - 6, by + 13, k.kind, anchor: "end", size: 12))
+            body.append("<rect class=\"kind\" x=\"\(fmt(left + labelW))\" y=\"\(fmt(by))\" width=\"\(fmt(Swift.max(1, w)))\" height=\"\(fmt(barH - 4))\"/>")
+            body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(format3(k.share))%)", size: 12))
+            by += barH
+        }
+        y = by + 10
+    }
+
+    let style = """
+    <style>
+      text { font-family: sans-serif; fill: #222; }
+      .title { font-weight: bold; }
+      .bin { fill: #4a7ab5; } .tail { fill: #c0504d; } .kind { fill: #6a9f58; }
+      .axis { stroke: #444; stroke-width: 1; }
+      .marker { stroke: #c0504d; stroke-width: 1; stroke-dasharray: 4 3; } .marker-label { fill: #c0504d; }
+      .series { fill: none; stroke: #4a7ab5; stroke-width: 1; }
+    </style>
+    """
+    return """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y.rounded(.up)))" viewBox="0 0 \(Int(width)) \(Int(y.rounded(.up)))">
+    \(style)
+    <rect width="100%" height="100%" fill="white"/>
+    \(body.joined(separator: "\n"))
+    </svg>
+
+    """
+}
+
+private func fmt(_ v: Double) -> String {
+    let r = (v * 10).rounded() / 10
+    return r == r.rounded() ? String(Int(r)) : String(r)
+}
+
+func xmlEscape(_ s: String) -> String {
+    var out = ""
+    for ch in s {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        default: out.append(ch)
+        }
+    }
+    return out
+}
