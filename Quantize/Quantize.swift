@@ -14,18 +14,7 @@ public enum QuantizeJob {
         let file = try SafeTensorsFile(path: weights)
         let graph = try config.floatGraph(checkpoint: file, decomposed: true)
         let fused = options.floatPrefix == .none ? nil : try config.floatGraph(checkpoint: file, decomposed: false)
-        let paths = try calibrationImagePaths(calibration)
-        let views = try calibrationViews(paths: paths, preset: config.preprocessing, augment: options.augment, seed: options.seed) {
-            progress?("reading images", $0, $1)
-        }
-        var calib: [[UInt8]] = [], heldout: [[UInt8]] = []
-        for (i, v) in views.enumerated() {
-            if options.holdoutEvery > 0 && views.count >= 2 && i % options.holdoutEvery == options.holdoutEvery - 1 { heldout.append(v) } else { calib.append(v) }
-        }
-        if heldout.isEmpty { heldout = views }
-        let q = Quantizer(graph: graph, preset: config.preprocessing)
-        q.calibrate(calib, progress: progress)
-        // Candidate cuts: all int8 first, then ever longer float prefixes (auto), or the one asked for.
+        // Candidate cuts (checked before any image is read): all int8 first, then ever longer float prefixes (auto), or the one asked for.
         // Share of the multiply-adds done by the first n ops.
         var macsBefore = [0]
         for op in graph.ops { macsBefore.append(macsBefore.last! + op.macs(graph.tensors)) }
@@ -45,6 +34,17 @@ public enum QuantizeJob {
             }
             cuts = [cut]
         }
+        let paths = try calibrationImagePaths(calibration)
+        let views = try calibrationViews(paths: paths, preset: config.preprocessing, augment: options.augment, seed: options.seed) {
+            progress?("reading images", $0, $1)
+        }
+        var calib: [[UInt8]] = [], heldout: [[UInt8]] = []
+        for (i, v) in views.enumerated() {
+            if options.holdoutEvery > 0 && views.count >= 2 && i % options.holdoutEvery == options.holdoutEvery - 1 { heldout.append(v) } else { calib.append(v) }
+        }
+        if heldout.isEmpty { heldout = views }
+        let q = Quantizer(graph: graph, preset: config.preprocessing)
+        q.calibrate(calib, progress: progress)
         // Evaluate from a temporary file, then move it into place: nothing half-written at `out`.
         let temp = out + ".quantizing-\(getpid())"
         do {

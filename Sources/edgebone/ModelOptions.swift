@@ -47,26 +47,38 @@ struct ArchOptions: ParsableArguments {
     var classes: Int?
 }
 
-/// A file opened for writing when a command starts (so a bad path fails before the work, not after),
-/// written whole and closed at the end.
+/// An output file claimed when a command starts, so a bad path fails before the work, not after:
+/// a temporary file beside it is created at once and renamed into place when written whole. If the
+/// command fails first, the temporary file is removed and `path` is left as it was.
 final class OutputFile {
     let path: String
+    private let temp: String
     private var file: UnsafeMutablePointer<FILE>?
 
     init(_ path: String) throws {
         self.path = path
-        guard let f = fopen(path, "wb") else { throw ModelFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        temp = path + ".partial-\(getpid())"
+        guard let f = fopen(temp, "wb") else { throw ModelFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         file = f
     }
 
-    deinit { if let file { fclose(file) } }
+    deinit {
+        if let file {
+            fclose(file)
+            unlink(temp)
+        }
+    }
 
     func write(_ bytes: [UInt8]) throws {
         guard let f = file else { throw ModelFileError.writeFailed(path: path, reason: "already written") }
+        file = nil
         let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         let closed = fclose(f)
-        file = nil
-        guard n == bytes.count, closed == 0 else { throw ModelFileError.writeFailed(path: path, reason: "short write") }
+        guard n == bytes.count, closed == 0, rename(temp, path) == 0 else {
+            let reason = n == bytes.count && closed == 0 ? String(cString: strerror(errno)) : "short write"
+            unlink(temp)
+            throw ModelFileError.writeFailed(path: path, reason: reason)
+        }
     }
 }
 

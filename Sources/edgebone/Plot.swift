@@ -159,3 +159,86 @@ func xmlEscape(_ s: String) -> String {
     }
     return out
 }
+
+/// A standalone SVG of a quantizer's fidelity report: per-layer SQNR in network order, coloured by
+/// kind, the 15 dB line the text report flags, and the float32 prefix when one was kept.
+func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Double)], summary: String,
+                 floatNote: String?) -> String {
+    let width = 900.0, left = 60.0, right = 20.0, plotW = width - left - right
+    let top = 70.0 + (floatNote == nil ? 0 : 18), plotH = 260.0
+    let shown = layers.map { $0.sqnr.isFinite ? $0.sqnr : 99 }
+    let yMax = Swift.max(30, ((shown.max() ?? 30) / 10).rounded(.up) * 10)
+    func yOf(_ db: Double) -> Double { top + plotH - Swift.max(0, Swift.min(db, yMax)) / yMax * plotH }
+    func family(_ kind: String) -> String {
+        if kind.hasPrefix("gemm") { return "gemm" }
+        if kind.hasPrefix("depthwise") { return "dw" }
+        if kind.hasPrefix("conv") { return "conv" }
+        return "elementwise"
+    }
+    var body: [String] = []
+    func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, cls: String = "", rotate: Bool = false) -> String {
+        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\"\(cls.isEmpty ? "" : " class=\"\(cls)\"")\(rotate ? " transform=\"rotate(-45 \(fmt(x)) \(fmt(y)))\"" : "")>\(xmlEscape(s))</text>"
+    }
+    body.append(text(left, 24, title, size: 15, cls: "title"))
+    body.append(text(left, 44, summary, size: 13))
+    if let floatNote { body.append(text(left, 62, floatNote, size: 13, cls: "float-label")) }
+    let slot = plotW / Double(Swift.max(1, layers.count))
+    var lastBlock = "", lastLabelX = -Double.infinity
+    for (i, l) in layers.enumerated() {
+        let x = left + Double(i) * slot, db = shown[i]
+        body.append("<rect class=\"layer \(family(l.kind))\(db < 15 ? " low" : "")\" x=\"\(fmt(x))\" y=\"\(fmt(yOf(db)))\" width=\"\(fmt(Swift.max(1, slot - 1)))\" height=\"\(fmt(top + plotH - yOf(db)))\"><title>\(xmlEscape(l.name)) (\(xmlEscape(l.kind))): \(format1(l.sqnr)) dB</title></rect>")
+        // Label the first layer of each block (blocks.3.1, conv_head…).
+        let parts = l.name.split(separator: ".")
+        let block = parts.first == "blocks" && parts.count >= 3 ? parts[0...2].joined(separator: ".") : String(parts.first ?? "")
+        if block != lastBlock {
+            body.append("<line class=\"tick\" x1=\"\(fmt(x))\" y1=\"\(fmt(top + plotH))\" x2=\"\(fmt(x))\" y2=\"\(fmt(top + plotH + 4))\"/>")
+            if x - lastLabelX >= 24 {  // labels closer than that would overlap; the tick still marks the block
+                body.append(text(x + 2, top + plotH + 14, block, anchor: "end", size: 10, rotate: true))
+                lastLabelX = x
+            }
+            lastBlock = block
+        }
+    }
+    for db in stride(from: 0.0, through: yMax, by: 10) {
+        body.append("<line class=\"grid\" x1=\"\(fmt(left))\" y1=\"\(fmt(yOf(db)))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(yOf(db)))\"/>")
+        body.append(text(left - 6, yOf(db) + 4, "\(Int(db))", anchor: "end", size: 11))
+    }
+    body.append("<line class=\"marker\" x1=\"\(fmt(left))\" y1=\"\(fmt(yOf(15)))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(yOf(15)))\"/>")
+    body.append(text(left - 6, top - 10, "dB", anchor: "end", size: 12))
+    // Legend.
+    let legendY = top + plotH + 78
+    var lx = left
+    for (cls, label) in [("gemm", "1×1 conv / linear"), ("dw", "depthwise"), ("conv", "stem conv"), ("elementwise", "pool, SE scale, add"),
+                         ("low", "below 15 dB (dashed line)")] {
+        body.append("<rect class=\"layer \(cls)\" x=\"\(fmt(lx))\" y=\"\(fmt(legendY - 10))\" width=\"12\" height=\"12\"/>")
+        body.append(text(lx + 16, legendY, label, size: 12))
+        lx += cls == "elementwise" ? 160 : 140
+    }
+    let height = legendY + 16
+    let style = """
+    <style>
+      text { font-family: sans-serif; fill: #222; }
+      .title { font-weight: bold; } .float-label { fill: #7a5c00; }
+      .gemm { fill: #4a7ab5; } .dw { fill: #6a9f58; } .conv { fill: #8e6bb0; } .elementwise { fill: #a0a0a0; }
+      .low { fill: #c0504d; }
+      .grid { stroke: #ddd; stroke-width: 1; } .tick { stroke: #444; stroke-width: 1; }
+      .marker { stroke: #c0504d; stroke-width: 1; stroke-dasharray: 4 3; } .marker-label { fill: #c0504d; }
+    </style>
+    """
+    return """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height.rounded(.up)))" viewBox="0 0 \(Int(width)) \(Int(height.rounded(.up)))">
+    \(style)
+    <rect width="100%" height="100%" fill="white"/>
+    \(body.joined(separator: "\n"))
+    </svg>
+
+    """
+}
+
+/// One decimal, "inf" for an exact layer.
+private func format1(_ v: Double) -> String {
+    guard v.isFinite else { return "inf" }
+    let t = Int((v * 10).rounded())
+    return (t < 0 ? "-" : "") + String(abs(t) / 10) + "." + String(abs(t) % 10)
+}

@@ -24,6 +24,9 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "Write the fidelity report as JSON here.")
     var report: String?
 
+    @Option(name: .long, help: ArgumentHelp("Draw the fidelity report as an SVG: per-layer SQNR in network order, the float32 prefix if any.", valueName: "file"))
+    var svg: String?
+
     @Option(name: .long, help: "Activation range method: minmax, percentile or mse.")
     var method: String = "mse"
 
@@ -48,7 +51,8 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         do {
-            let reportFile = try report.map { try OutputFile($0) }  // a bad path fails now, not after the work
+            let reportFile = try report.map { try OutputFile($0) }  // bad paths fail now, not after the work
+            let svgFile = try svg.map { try OutputFile($0) }
             let file = try SafeTensorsFile(path: weights)
             let config = try EfficientNetConfig(checkpoint: file, arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
                                                 depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes)
@@ -65,6 +69,15 @@ struct Quantize: ParsableCommand {
             bar.finish()
             print(result.text, terminator: "")
             try reportFile?.write(Array(result.json.utf8))
+            if let svgFile {
+                let summary = "logits cosine mean \(format3(result.meanCosine)), min \(format3(result.minCosine)); top-1 agreement " +
+                    "\(percent1(result.top1Agreement))% over \(result.views) held-out views (ranges: \(result.method))"
+                let floatNote = result.floatOps.isEmpty ? nil :
+                    "kept in float32 before these layers: \(result.floatOps.count) ops, \(result.floatOps.first!) … \(result.floatOps.last!) (\(percent1(result.floatShare))% of the multiply-adds)"
+                let drawing = fidelitySVG(title: "edgebone quantize: \(config.arch), per-layer SQNR (int8 vs float)",
+                                          layers: result.layers.map { ($0.name, $0.kind, $0.sqnr) }, summary: summary, floatNote: floatNote)
+                try svgFile.write(Array(drawing.utf8))
+            }
             print("wrote \(out)")
         } catch let e as ExitCode {
             throw e
@@ -96,4 +109,10 @@ struct ProgressBar {
         var err = StandardError()
         if tty && !phase.isEmpty { print("", to: &err) }
     }
+}
+
+/// A fraction as a percentage with one decimal.
+func percent1(_ fraction: Double) -> String {
+    let t = Int((fraction * 1000).rounded())
+    return String(t / 10) + "." + String(t % 10)
 }

@@ -93,6 +93,29 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         #expect(bad.status != 0 && bad.err.contains("/nonexistent/dir/bench.svg") && !bad.out.contains("latency"), "\(bad.err)")
     }
 
+    @Test func quantizeDrawsItsReport() throws {
+        let dir = Fixtures.scratchDirectory()
+        let args = ["quantize", "--weights", tiny, "--channel-multiplier", "0.25", "--depth-multiplier", "0.3", "--classes", "100",
+                    "--calibration", Fixtures.path("photos"), "--out", dir + "/q.safetensors", "--report", dir + "/q.json", "--svg", dir + "/q.svg",
+                    "--float-prefix", "blocks.1.0.conv_dw"]
+        let r = try edgebone(args)
+        #expect(r.status == 0, "\(r.err)")
+        // One bar per layer of the JSON report, and the float32 prefix named.
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/q.json"))) as! [String: Any]
+        let layers = (report["layers"] as! [[String: Any]]).count
+        let doc = try XMLDocument(data: Data(contentsOf: URL(fileURLWithPath: dir + "/q.svg")))
+        let bars = try doc.nodes(forXPath: "//*[local-name()='rect']/@class").compactMap(\.stringValue).filter { $0.hasPrefix("layer ") }
+        #expect(bars.count == layers + 5, "\(bars.count) bars (5 in the legend) for \(layers) layers")
+        let texts = try doc.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
+        #expect(texts.contains { $0.hasPrefix("kept in float32") && $0.contains("blocks.1.0.conv_dw") })
+
+        // A prefix that is not a cut is refused before any image is read, and nothing is left behind.
+        let bad = try edgebone(Array(args.dropLast()) + ["blocks.1.0"])
+        #expect(bad.status == 1 && bad.err.contains("--float-prefix blocks.1.0") && !bad.err.contains("reading images"), "\(bad.err)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") || $0.contains("quantizing") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test func quantizeRefusesAnUnwritableReportBeforeWorking() throws {
         let out = Fixtures.scratchDirectory() + "/never.int8.safetensors"
         let r = try edgebone(["quantize", "--weights", tiny, "--channel-multiplier", "0.25", "--depth-multiplier", "0.3", "--classes", "100",
