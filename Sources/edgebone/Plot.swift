@@ -120,20 +120,25 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
         y = by + 10
     }
 
-    let style = """
+    return svgDocument(width: width, height: y, body: body, style: """
+      .bin { fill: #4a7ab5; } .tail { fill: #c0504d; } .kind { fill: #6a9f58; }
+      .axis { stroke: #444; stroke-width: 1; }
+      .series { fill: none; stroke: #4a7ab5; stroke-width: 1; }
+    """)
+}
+
+/// The document around a drawing: size, the shared text and marker styles plus `style`, a white page.
+private func svgDocument(width: Double, height: Double, body: [String], style: String) -> String {
+    let w = Int(width), h = Int(height.rounded(.up))
+    return """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <svg xmlns="http://www.w3.org/2000/svg" width="\(w)" height="\(h)" viewBox="0 0 \(w) \(h)">
     <style>
       text { font-family: sans-serif; fill: #222; }
       .title { font-weight: bold; }
-      .bin { fill: #4a7ab5; } .tail { fill: #c0504d; } .kind { fill: #6a9f58; }
-      .axis { stroke: #444; stroke-width: 1; }
       .marker { stroke: #c0504d; stroke-width: 1; stroke-dasharray: 4 3; } .marker-label { fill: #c0504d; }
-      .series { fill: none; stroke: #4a7ab5; stroke-width: 1; }
-    </style>
-    """
-    return """
-    <?xml version="1.0" encoding="UTF-8"?>
-    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y.rounded(.up)))" viewBox="0 0 \(Int(width)) \(Int(y.rounded(.up)))">
     \(style)
+    </style>
     <rect width="100%" height="100%" fill="white"/>
     \(body.joined(separator: "\n"))
     </svg>
@@ -215,25 +220,12 @@ func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Doub
         lx += cls == "elementwise" ? 160 : 140
     }
     let height = legendY + 16
-    let style = """
-    <style>
-      text { font-family: sans-serif; fill: #222; }
-      .title { font-weight: bold; } .float-label { fill: #7a5c00; }
+    return svgDocument(width: width, height: height, body: body, style: """
+      .float-label { fill: #7a5c00; }
       .gemm { fill: #4a7ab5; } .dw { fill: #6a9f58; } .conv { fill: #8e6bb0; } .elementwise { fill: #a0a0a0; }
       .low { fill: #c0504d; }
       .grid { stroke: #ddd; stroke-width: 1; } .tick { stroke: #444; stroke-width: 1; }
-      .marker { stroke: #c0504d; stroke-width: 1; stroke-dasharray: 4 3; } .marker-label { fill: #c0504d; }
-    </style>
-    """
-    return """
-    <?xml version="1.0" encoding="UTF-8"?>
-    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height.rounded(.up)))" viewBox="0 0 \(Int(width)) \(Int(height.rounded(.up)))">
-    \(style)
-    <rect width="100%" height="100%" fill="white"/>
-    \(body.joined(separator: "\n"))
-    </svg>
-
-    """
+    """)
 }
 
 /// One decimal, "inf" for an exact layer.
