@@ -114,7 +114,7 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
             let w = k.ms / most * (plotW - labelW - 120)
             body.append(text(left + labelW - 6, by + 13, k.kind, anchor: "end", size: 12))
             body.append("<rect class=\"kind\" x=\"\(fmt(left + labelW))\" y=\"\(fmt(by))\" width=\"\(fmt(Swift.max(1, w)))\" height=\"\(fmt(barH - 4))\"/>")
-            body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(format3(k.share))%)", size: 12))
+            body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(percent1(k.share / 100))%)", size: 12))
             by += barH
         }
         y = by + 10
