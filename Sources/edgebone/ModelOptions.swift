@@ -57,6 +57,10 @@ final class OutputFile {
 
     init(_ path: String) throws {
         self.path = path
+        var st = stat()
+        if path.isEmpty || path.hasSuffix("/") || (stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR) {
+            throw ModelFileError.writeFailed(path: path.isEmpty ? "\"\"" : path, reason: "not a file path")
+        }
         temp = path + ".partial-\(getpid())"
         guard let f = fopen(temp, "wb") else { throw ModelFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         file = f

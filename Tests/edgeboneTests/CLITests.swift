@@ -91,6 +91,8 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         // A path that cannot be written fails before the run, naming it.
         let bad = try edgebone(["bench", "--model", tiny, "--frames", "5", "--svg", "/nonexistent/dir/bench.svg"])
         #expect(bad.status != 0 && bad.err.contains("/nonexistent/dir/bench.svg") && !bad.out.contains("latency"), "\(bad.err)")
+        let dir = try edgebone(["bench", "--model", tiny, "--frames", "5", "--svg", Fixtures.scratchDirectory()])
+        #expect(dir.status != 0 && dir.err.contains("not a file path") && !dir.out.contains("latency"), "\(dir.err)")
     }
 
     @Test func quantizeDrawsItsReport() throws {
