@@ -87,7 +87,8 @@ struct Bench: ParsableCommand {
         }
         if let picture {
             let title = "edgebone bench: \(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)"
-            let drawing = benchSVG(title: title, samples: samples, stats: st, kinds: prof?.byKind.map { ($0.kind, $0.ms, $0.share) })
+            let drawing = benchSVG(title: title, samples: samples, stats: st, kinds: prof?.byKind.map { ($0.kind, $0.ms, $0.share) },
+                                   steps: prof.map { p in p.names.indices.map { (p.names[$0], p.kinds[$0], p.ms($0)) } })
             do { try picture.write(Array(drawing.utf8)) } catch { throw fail(error) }
             if !json { print("drew \(picture.path)") }
         }

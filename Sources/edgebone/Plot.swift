@@ -45,13 +45,18 @@ func textHistogram(_ samples: [Double], stats: LatencyStats, bins: Int = 12, bar
     return lines
 }
 
+/// Colours of op kinds, in the order of their time (slowest first).
+private let kindPalette = ["#4a7ab5", "#6a9f58", "#d08a3c", "#8e6bb0", "#c0504d", "#4bacc6", "#a0a0a0", "#7a5c00", "#2f4f4f", "#b5a04a"]
+
 /// A standalone SVG of a bench run. `kinds`: time per op kind, slowest first (nil without --profile).
-func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(kind: String, ms: Double, share: Double)]?) -> String {
+/// `steps`: every op's time in network order (nil without --profile).
+func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(kind: String, ms: Double, share: Double)]?,
+              steps: [(name: String, kind: String, ms: Double)]? = nil) -> String {
     let width = 760.0, left = 70.0, right = 20.0, plotW = width - left - right
     var y = 0.0
     var body: [String] = []
-    func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, cls: String = "") -> String {
-        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\"\(cls.isEmpty ? "" : " class=\"\(cls)\"")>\(xmlEscape(s))</text>"
+    func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, cls: String = "", rotate: Bool = false) -> String {
+        svgText(x, y, s, anchor: anchor, size: size, cls: cls, rotate: rotate)
     }
 
     body.append(text(left, 24, title, size: 15, cls: "title"))
@@ -80,10 +85,14 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
     if bins.hasTail { body.append(text(left + plotW - plotW / slots / 2, hTop + hH + 30, "> p99", anchor: "middle", size: 11, cls: "marker-label")) }
     body.append(text(left - 8, hTop + 10, "\(Int(peak))", anchor: "end", size: 11))
     body.append(text(left - 8, hTop + hH, "0", anchor: "end", size: 11))
+    var labelEnd = -Double.infinity  // a marker label closer than that to the previous one moves down a line
+    var labelRow = 0
     for (name, v) in [("median", stats.median), ("p90", stats.p90), ("p99", stats.p99)] {
         let x = xOf(v)
+        labelRow = x < labelEnd ? labelRow + 1 : 0
         body.append("<line class=\"marker\" x1=\"\(fmt(x))\" y1=\"\(fmt(hTop - 4))\" x2=\"\(fmt(x))\" y2=\"\(fmt(hTop + hH))\"/>")
-        body.append(text(x + 3, hTop + 6, name, size: 11, cls: "marker-label"))
+        body.append(text(x + 3, hTop + 6 + 13 * Double(labelRow), name, size: 11, cls: "marker-label"))
+        labelEnd = x + 3 + 7 * Double(name.count)
     }
     y = hTop + hH + 48
 
@@ -110,21 +119,54 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
         body.append(text(left, y + 12, "time per op kind (ms per frame)", size: 13))
         let most = Swift.max(1e-9, kinds.map(\.ms).max() ?? 1)
         var by = y + 24
-        for k in kinds {
+        for (n, k) in kinds.enumerated() {
             let w = k.ms / most * (plotW - labelW - 120)
             body.append(text(left + labelW - 6, by + 13, k.kind, anchor: "end", size: 12))
-            body.append("<rect class=\"kind\" x=\"\(fmt(left + labelW))\" y=\"\(fmt(by))\" width=\"\(fmt(Swift.max(1, w)))\" height=\"\(fmt(barH - 4))\"/>")
+            body.append("<rect class=\"kind\" fill=\"\(kindPalette[n % kindPalette.count])\" x=\"\(fmt(left + labelW))\" y=\"\(fmt(by))\" width=\"\(fmt(Swift.max(1, w)))\" height=\"\(fmt(barH - 4))\"/>")
             body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(percent1(k.share / 100))%)", size: 12))
             by += barH
         }
         y = by + 10
     }
 
+    // 4. Time per op in network order, coloured by kind (the kinds' order above).
+    if let steps, !steps.isEmpty, let kinds {
+        let sTop = y + 30, sH = 140.0
+        body.append(text(left, y + 12, "time per op in network order (ms per frame; colours as above, hover a bar for its name)", size: 13))
+        let most = Swift.max(1e-9, steps.map(\.ms).max() ?? 1)
+        let colour = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1.kind, kindPalette[$0 % kindPalette.count]) })
+        let slot = plotW / Double(steps.count)
+        var lastBlock = "", lastLabelX = -Double.infinity
+        for (i, st) in steps.enumerated() {
+            let x = left + Double(i) * slot, h = st.ms / most * sH
+            body.append("<rect class=\"step\" fill=\"\(colour[st.kind] ?? "#a0a0a0")\" x=\"\(fmt(x))\" y=\"\(fmt(sTop + sH - h))\" width=\"\(fmt(Swift.max(0.5, slot - 0.5)))\" height=\"\(fmt(Swift.max(0.5, h)))\"><title>\(xmlEscape(st.name)) (\(xmlEscape(st.kind))): \(format3(st.ms)) ms</title></rect>")
+            let parts = st.name.split(separator: ".")
+            let block = parts.first == "blocks" && parts.count >= 2 ? parts[0...1].joined(separator: ".") : String(parts.first ?? "")
+            if block != lastBlock {
+                if x - lastLabelX >= 24 {
+                    body.append(text(x + 2, sTop + sH + 14, block, anchor: "end", size: 10, cls: "", rotate: true))
+                    lastLabelX = x
+                }
+                lastBlock = block
+            }
+        }
+        body.append("<line class=\"axis\" x1=\"\(fmt(left))\" y1=\"\(fmt(sTop + sH))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(sTop + sH))\"/>")
+        body.append(text(left - 8, sTop + 10, format3(most), anchor: "end", size: 11))
+        body.append(text(left - 8, sTop + sH, "0", anchor: "end", size: 11))
+        y = sTop + sH + 50
+    }
+
     return svgDocument(width: width, height: y, body: body, style: """
-      .bin { fill: #4a7ab5; } .tail { fill: #c0504d; } .kind { fill: #6a9f58; }
+      .bin { fill: #4a7ab5; } .tail { fill: #c0504d; }
       .axis { stroke: #444; stroke-width: 1; }
       .series { fill: none; stroke: #4a7ab5; stroke-width: 1; }
     """)
+}
+
+/// A text element; `rotate` turns it 45° up around its anchor (axis labels).
+private func svgText(_ x: Double, _ y: Double, _ s: String, anchor: String, size: Int, cls: String, rotate: Bool) -> String {
+    "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\"\(cls.isEmpty ? "" : " class=\"\(cls)\"")" +
+        "\(rotate ? " transform=\"rotate(-45 \(fmt(x)) \(fmt(y)))\"" : "")>\(xmlEscape(s))</text>"
 }
 
 /// The document around a drawing: size, the shared text and marker styles plus `style`, a white page.
@@ -182,7 +224,7 @@ func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Doub
     }
     var body: [String] = []
     func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, cls: String = "", rotate: Bool = false) -> String {
-        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\"\(cls.isEmpty ? "" : " class=\"\(cls)\"")\(rotate ? " transform=\"rotate(-45 \(fmt(x)) \(fmt(y)))\"" : "")>\(xmlEscape(s))</text>"
+        svgText(x, y, s, anchor: anchor, size: size, cls: cls, rotate: rotate)
     }
     body.append(text(left, 24, title, size: 15, cls: "title"))
     body.append(text(left, 44, summary, size: 13))

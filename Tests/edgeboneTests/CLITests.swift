@@ -84,6 +84,10 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let classes = try doc.nodes(forXPath: "//*[local-name()='rect']/@class").compactMap(\.stringValue)
         #expect(classes.filter { $0.hasPrefix("bin") }.count >= 40)
         #expect(classes.contains("kind"))
+        // One bar per op in network order, as many as the profile has steps.
+        let profile = try edgebone(["bench", "--model", tiny, "--frames", "2", "--warmup", "0", "--profile", "--json"])
+        let ops = ((try JSONSerialization.jsonObject(with: Data(profile.out.utf8)) as! [String: Any])["profile"] as! [Any]).count
+        #expect(classes.filter { $0 == "step" }.count == ops)
         let texts = try doc.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
         #expect(["median", "p90", "p99"].allSatisfy(texts.contains))
         #expect(texts.contains("conv1x1"))  // the tiny fixture is a float checkpoint: float op kinds
