@@ -7,7 +7,8 @@
 // int16 (zero point added with saturation), to int8, clamped once and transposed back to rows by one
 // dword permute, so the clamp, the zero point and the narrowing cost one instruction per 64 outputs,
 // not per 16. Equal to the reference: round and clamp commute for integer bounds, and every
-// saturation on the way is wider than [qmin, qmax]. With a table the clamped index gathers the entry.
+// saturation on the way is wider than [qmin, qmax]. With a table the clamped index gathers the entry
+// and the same packs and permute narrow four rows of entries (the gathers bound its speed).
 #include <CEdgeboneKernels.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ EB_INLINE __m512i eb_bcast4(const int8_t* p) {
 
 typedef struct {
   __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
-  __m512i zp, qmin32;     // int32 zero point and table-index origin
+  __m512i index_base;     // zero point - qmin: the table index of a rounded value
   __m512i zp16, qmin8, qmax8, transpose;
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   const int8_t* lut;
@@ -36,8 +37,7 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
   e.hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
   e.cap = _mm512_set1_ps(65536.0f);  // anything above saturates anyway; keeps cvtps2dq in range
-  e.zp = _mm512_set1_epi32(p->zero_point);
-  e.qmin32 = _mm512_set1_epi32(p->qmin);
+  e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
   e.qmin8 = _mm512_set1_epi8((char)(p->lut != NULL ? -128 : p->qmin));
   e.qmax8 = _mm512_set1_epi8((char)(p->lut != NULL ? 127 : p->qmax));
@@ -55,18 +55,29 @@ EB_INLINE void eb_store_lane(int8_t* c, __m128i v, size_t n) {
   }
 }
 
-// Table path, one row of 16 channels.
-EB_INLINE void eb_store_lut16(int8_t* c, __m512i acc, __m512 scale, const eb_epilogue* e, size_t n) {
+// Table path: the clamped, rounded value plus (zero point - qmin) indexes the table; the gather
+// fetches 4 bytes there and the low one is the entry, kept as 0..255 so that two packs (the second
+// unsigned) narrow four rows of entries unchanged.
+EB_INLINE __m512i eb_lut16(__m512i acc, __m512 scale, const eb_epilogue* e) {
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
   v = _mm512_min_ps(_mm512_max_ps(v, e->lo), e->hi);
-  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), e->zp);
-  const __m512i idx = _mm512_sub_epi32(q, e->qmin32);
-  // 4 bytes at lut + (q - qmin); the low byte is the entry.
-  eb_store_lane(c, _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(idx, (const void*)e->lut, 1)), n);
+  const __m512i idx = _mm512_add_epi32(_mm512_cvtps_epi32(v), e->index_base);
+  return _mm512_and_si512(_mm512_i32gather_epi32(idx, (const void*)e->lut, 1), _mm512_set1_epi32(0xFF));
 }
 
 EB_INLINE __m512i eb_round16(__m512i acc, __m512 scale, const eb_epilogue* e) {
   return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->cap));
+}
+
+// Bytes of four rows of 16 channels as the narrowing packs leave them (128-bit lane l: rows 0..3,
+// channels 4l..4l+3), transposed back to rows by one dword permute and stored.
+EB_INLINE void eb_store_packed4(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n, __m512i b,
+                                const eb_epilogue* e) {
+  b = _mm512_permutexvar_epi32(e->transpose, b);  // lane r: row r, channels 0..15
+  eb_store_lane(cr[r0] + col, _mm512_castsi512_si128(b), n);
+  if (r0 + 1 < mr) eb_store_lane(cr[r0 + 1] + col, _mm512_extracti32x4_epi32(b, 1), n);
+  if (r0 + 2 < mr) eb_store_lane(cr[r0 + 2] + col, _mm512_extracti32x4_epi32(b, 2), n);
+  if (r0 + 3 < mr) eb_store_lane(cr[r0 + 3] + col, _mm512_extracti32x4_epi32(b, 3), n);
 }
 
 // Stores rows [r0, r0 + 4) ∩ [0, mr) of 16 channels at column offset col.
@@ -74,19 +85,16 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
                               __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
                               const eb_epilogue* e) {
   if (e->lut != NULL) {
-    const __m512i acc[4] = {a0, a1, a2, a3};
-    for (size_t r = 0; r < 4 && r0 + r < mr; r++) eb_store_lut16(cr[r0 + r] + col, acc[r], scale, e, n);
+    const __m512i p01 = _mm512_packs_epi32(eb_lut16(a0, scale, e), eb_lut16(a1, scale, e));
+    const __m512i p23 = _mm512_packs_epi32(eb_lut16(a2, scale, e), eb_lut16(a3, scale, e));
+    eb_store_packed4(cr, r0, mr, col, n, _mm512_packus_epi16(p01, p23), e);
     return;
   }
   const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a0, scale, e), eb_round16(a1, scale, e)), e->zp16);
   const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a2, scale, e), eb_round16(a3, scale, e)), e->zp16);
-  __m512i b = _mm512_packs_epi16(p01, p23);  // 128-bit lane l: rows 0..3, channels 4l..4l+3
+  __m512i b = _mm512_packs_epi16(p01, p23);
   if (e->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, e->qmin8), e->qmax8);
-  b = _mm512_permutexvar_epi32(e->transpose, b);  // lane r: row r, channels 0..15
-  eb_store_lane(cr[r0] + col, _mm512_castsi512_si128(b), n);
-  if (r0 + 1 < mr) eb_store_lane(cr[r0 + 1] + col, _mm512_extracti32x4_epi32(b, 1), n);
-  if (r0 + 2 < mr) eb_store_lane(cr[r0 + 2] + col, _mm512_extracti32x4_epi32(b, 2), n);
-  if (r0 + 3 < mr) eb_store_lane(cr[r0 + 3] + col, _mm512_extracti32x4_epi32(b, 3), n);
+  eb_store_packed4(cr, r0, mr, col, n, b, e);
 }
 
 // One block of 4 or 8 rows over all channels. Named accumulators (arrays end up on the stack).
