@@ -34,16 +34,16 @@ struct Inspect: ParsableCommand {
                 print("\nfloat32 prefix (\(f.graph.ops.count) ops, \(format3(share * 100))% of the multiply-adds, arena \(f.plan.arenaBytes) B), " +
                       "its output quantized into '\(p.input)':")
                 for (i, op) in f.graph.ops.enumerated() {
-                    print("  " + f.graph.opNames[i].padding(30) + ("f32 " + op.kind).padding(20) + f.graph.tensors[op.output].shape.map(String.init).joined(separator: "x"))
+                    print("  " + f.graph.opNames[i].padding(30) + ("f32 " + op.kind).padding(24) + f.graph.tensors[op.output].shape.map(String.init).joined(separator: "x"))
                 }
             }
             print("\nops (\(p.ops.count)):")
-            print("  " + "name".padding(30) + "kind".padding(20) + "output".padding(16) + "scale".padding(12) + "zero point")
+            print("  " + "name".padding(30) + "kind".padding(24) + "output".padding(16) + "scale".padding(12) + "zero point")
             for op in p.ops {
                 let spec = net.spec(of: op.output)
                 let shape = spec.map { $0.shape.map(String.init).joined(separator: "x") } ?? "[\(p.outputCount)] f32"
                 let kind = op.kind.rawValue + (op.kernel.map { " \($0)x\($0)/\(op.stride ?? 1)" } ?? "") + (op.activation.map { "+" + $0.rawValue } ?? "")
-                print("  " + op.name.padding(30) + kind.padding(20) + shape.padding(16) +
+                print("  " + op.name.padding(30) + kind.padding(24) + shape.padding(16) +
                       (spec.map { String($0.quant.scale) } ?? "-").padding(12) + (spec.map { String($0.quant.zeroPoint) } ?? "-"))
             }
             if plan {
