@@ -8,8 +8,10 @@ struct LatencyBins {
     let counts: [Int]
     let width: Double
 
-    init(_ samples: [Double], stats: LatencyStats, bins: Int) {
-        let lo = stats.min, hi = Swift.max(stats.p99, lo + 1e-6)
+    init(_ samples: [Double], stats: LatencyStats, bins requested: Int) {
+        // Frames within a microsecond of each other (one frame, or a very steady run) share one bin.
+        let bins = stats.p99 - stats.min < 1e-3 ? 1 : requested
+        let lo = stats.min, hi = Swift.max(stats.p99, lo + 1e-3)
         width = (hi - lo) / Double(bins)
         lower = (0...bins).map { lo + Double($0) * ((hi - lo) / Double(bins)) }
         var c = [Int](repeating: 0, count: bins + 1)
@@ -30,7 +32,7 @@ func textHistogram(_ samples: [Double], stats: LatencyStats, bins: Int = 12, bar
     let b = LatencyBins(samples, stats: stats, bins: bins)
     let peak = Swift.max(1, b.counts.max() ?? 1)
     let eighths = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
-    var lines = ["latency histogram (ms), \(samples.count) frames:"]
+    var lines = ["latency histogram (ms), \(samples.count) frame\(samples.count == 1 ? "" : "s"):"]
     for (i, n) in b.counts.enumerated() {
         let label: String
         if b.hasTail && i == b.counts.count - 1 {
