@@ -67,7 +67,7 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
     // 1. Histogram.
     let bins = LatencyBins(samples, stats: stats, bins: 40)
     let hTop = y + 20, hH = 180.0
-    body.append(text(left, y + 12, "per-frame latency (ms): \(samples.count) frames, median \(format3(stats.median)), p90 \(format3(stats.p90)), p99 \(format3(stats.p99))", size: 13))
+    body.append(text(left, y + 12, "per-frame latency (ms): \(samples.count) frame\(samples.count == 1 ? "" : "s"), median \(format3(stats.median)), p90 \(format3(stats.p90)), p99 \(format3(stats.p99))", size: 13))
     let peak = Double(Swift.max(1, bins.counts.max() ?? 1))
     let slots = Double(bins.counts.count)
     for (i, n) in bins.counts.enumerated() {
@@ -80,8 +80,9 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
     let bodySlots = Double(bins.lower.count - 1)
     func xOf(_ ms: Double) -> Double { left + (ms - stats.min) / Swift.max(1e-9, bins.width * bodySlots) * (bodySlots / slots) * plotW }
     body.append("<line class=\"axis\" x1=\"\(fmt(left))\" y1=\"\(fmt(hTop + hH))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(hTop + hH))\"/>")
-    for t in 0...4 {
-        let ms = stats.min + Double(t) / 4 * (stats.p99 - stats.min)
+    let ticks = bins.counts.count > 1 ? 4 : 0  // one bin: a single tick
+    for t in 0...ticks {
+        let ms = stats.min + Double(t) / Double(Swift.max(1, ticks)) * (stats.p99 - stats.min)
         body.append(text(xOf(ms), hTop + hH + 16, format3(ms), anchor: "middle", size: 11))
     }
     if bins.hasTail { body.append(text(left + plotW - plotW / slots / 2, hTop + hH + 30, "> p99", anchor: "middle", size: 11, cls: "marker-label")) }
