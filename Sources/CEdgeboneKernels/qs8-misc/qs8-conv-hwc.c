@@ -22,8 +22,9 @@ void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, siz
   const size_t first = oy0 * ow, last = oy1 * ow;
   for (size_t p0 = first; p0 < last; p0 += mr) {
     const size_t count = last - p0 < mr ? last - p0 : mr;
-    for (size_t i = 0; i < count; i++) {
-      const size_t oy = (p0 + i) / ow, ox = (p0 + i) % ow;
+    // Output coordinates advance pixel by pixel (one division per block, not per pixel).
+    size_t oy = p0 / ow, ox = p0 % ow;
+    for (size_t i = 0; i < count; i++, ox = ox + 1 == ow ? 0 : ox + 1, oy += ox == 0) {
       int8_t* patch = patches + i * ps;
       const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
