@@ -74,7 +74,7 @@ public final class Int8Classifier: ImageClassifier {
         guard preset.inputSize == network.inputSize else {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "input size \(preset.inputSize) ≠ the program's \(network.inputSize)")
         }
-        preprocessor = Preprocessor(preset: preset)
+        preprocessor = Preprocessor(preset: preset, isa: isa)
         arch = file.metadata["arch"] ?? "unknown"
         let n = network.program.outputCount
         if let text = file.metadata["labels"], let parsed = try? Array(text.utf8).withUnsafeBytes({ try JSONValue.parse($0) }),

@@ -17,7 +17,7 @@ public final class FloatClassifier {
     public init(checkpoint file: SafeTensorsFile, config: EfficientNetConfig, isa: ISA = .best, threads: Int = 1) throws {
         self.config = config
         network = FloatNetwork(graph: try config.floatGraph(checkpoint: file), isa: isa, threads: threads)
-        preprocessor = Preprocessor(preset: config.preprocessing)
+        preprocessor = Preprocessor(preset: config.preprocessing, isa: isa)
         labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
     }
 

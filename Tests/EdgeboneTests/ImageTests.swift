@@ -15,6 +15,31 @@ import Testing
         #expect(rocket.width == 640 && rocket.height == 427)
     }
 
+    /// The SIMD resampling passes give the scalar passes' bytes: down- and upscaling, bilinear and
+    /// bicubic, odd sizes, crops touching the image edges.
+    @Test func simdResamplingEqualsScalar() {
+        var rng = SplitMix64(seed: 5)
+        let presets = [timmB0, Preprocessing(inputSize: 64, cropFraction: 1, interpolation: .bilinear, mean: [0, 0, 0], std: [1, 1, 1]),
+                       Preprocessing(inputSize: 48, cropFraction: 0.875, interpolation: .bicubic, mean: [0, 0, 0], std: [1, 1, 1])]
+        var checked = 0
+        for preset in presets {
+            for (w, h) in [(640, 480), (37, 29), (300, 451), (48, 48 + 1), (1023, 17), (33, 700)] {
+                let image = RGBImage(width: w, height: h)
+                for i in 0..<(w * h * 3) { image.pixels[i] = UInt8.random(in: 0...255, using: &rng) }
+                let reference = Preprocessor(preset: preset, isa: .scalar)
+                reference.crop(image)
+                for isa in ISA.supported where isa != .scalar {
+                    let pre = Preprocessor(preset: preset, isa: isa)
+                    pre.crop(image)
+                    let differing = zip(pre.cropped.bytes, reference.cropped.bytes).filter { $0 != $1 }.count
+                    #expect(differing == 0, "\(isa) \(w)x\(h) → \(preset.inputSize): \(differing) bytes differ")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0 || ISA.supported == [.scalar])
+    }
+
     /// Our decode + resize + crop gives exactly the pixels timm's eval transform (PIL) gave.
     @Test(arguments: photos)
     func cropMatchesTimmTransform(photo: String) throws {

@@ -227,6 +227,33 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
   }
 }
 
+// Resampling passes at `isa` against the scalar ones (EB_ISA_SCALAR) on random images: down- and
+// upscaling, bilinear and bicubic, windows touching both image edges.
+static void test_resample_family(int isa) {
+  const size_t sizes[][3] = {{640, 480, 224}, {37, 29, 64}, {300, 451, 224}, {49, 48, 48}, {1023, 17, 96}, {16, 700, 33}};
+  for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+    const size_t in_w = sizes[t][0], in_h = sizes[t][1], out = sizes[t][2];
+    const int filter = t % 2 ? EB_FILTER_BILINEAR : EB_FILTER_BICUBIC;
+    const size_t kh = eb_resample_ksize_max(in_w, 0, (double)in_w, out, filter), kv = eb_resample_ksize_max(in_h, 0, (double)in_h, out, filter);
+    int32_t* hb = malloc(out * 2 * 4); int32_t* hc = malloc(out * kh * 4);
+    int32_t* vb = malloc(out * 2 * 4); int32_t* vc = malloc(out * kv * 4);
+    const size_t hk = eb_resample_coeffs(in_w, 0, (double)in_w, out, filter, hb, hc, out * kh);
+    const size_t vk = eb_resample_coeffs(in_h, 0, (double)in_h, out, filter, vb, vc, out * kv);
+    uint8_t* img = malloc(in_w * in_h * 3);
+    for (size_t i = 0; i < in_w * in_h * 3; i++) img[i] = (uint8_t)rnd();
+    uint8_t* h0 = malloc(in_h * out * 3); uint8_t* h1 = malloc(in_h * out * 3);
+    uint8_t* v0 = malloc(out * out * 3); uint8_t* v1 = malloc(out * out * 3);
+    eb_u8_resample_horizontal(img, in_h, in_w, h0, out, hb, hc, hk, EB_ISA_SCALAR);
+    eb_u8_resample_horizontal(img, in_h, in_w, h1, out, hb, hc, hk, isa);
+    eb_u8_resample_vertical(h0, out, v0, out, vb, vc, vk, EB_ISA_SCALAR);
+    eb_u8_resample_vertical(h0, out, v1, out, vb, vc, vk, isa);
+    const int bad = memcmp(h0, h1, in_h * out * 3) != 0 || memcmp(v0, v1, out * out * 3) != 0;
+    if (bad) printf("FAIL resample isa %d %zux%zu -> %zu\n", isa, in_w, in_h, out);
+    failures += bad; cases++;
+    free(hb); free(hc); free(vb); free(vc); free(img); free(h0); free(h1); free(v0); free(v1);
+  }
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   const int best = eb_best_isa(f);
@@ -248,6 +275,9 @@ int main(int argc, char** argv) {
     const int before_ew = failures;
     test_elementwise_family(cfg);
     printf("%-12s vadd/vmulc/gavgpool/lut/conv_hwc: %s\n", cfg->name, failures == before_ew ? "exact" : "MISMATCH");
+    const int before_rs = failures;
+    test_resample_family(isa);
+    printf("%-12s resample (Pillow-exact passes): %s\n", cfg->name, failures == before_rs ? "exact" : "MISMATCH");
   }
   printf("%d cases, %d failed\n", cases, failures);
   return failures == 0 ? 0 : 1;

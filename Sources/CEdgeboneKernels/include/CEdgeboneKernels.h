@@ -111,13 +111,14 @@ size_t eb_resample_coeffs(size_t in_size, double box0, double box1, size_t out_s
                           int32_t* bounds, int32_t* coeffs, size_t capacity);
 /// Upper bound on ksize for eb_resample_coeffs (to size the coefficient buffer).
 size_t eb_resample_ksize_max(size_t in_size, double box0, double box1, size_t out_size, int filter);
-/// Horizontal pass: in: [rows][in_w][3] -> out: [rows][out_w][3].
+/// Horizontal pass: in: [rows][in_w][3] -> out: [rows][out_w][3]. isa (EB_ISA_*): AVX2 and up on
+/// x86-64, NEON on AArch64 take the SIMD passes, equal byte for byte to the scalar ones.
 void eb_u8_resample_horizontal(const uint8_t* in, size_t rows, size_t in_w, uint8_t* out,
                                size_t out_w, const int32_t* bounds, const int32_t* coeffs,
-                               size_t ksize);
+                               size_t ksize, int isa);
 /// Vertical pass: in: [in_h][w][3] -> out: [out_h][w][3].
 void eb_u8_resample_vertical(const uint8_t* in, size_t w, uint8_t* out, size_t out_h,
-                             const int32_t* bounds, const int32_t* coeffs, size_t ksize);
+                             const int32_t* bounds, const int32_t* coeffs, size_t ksize, int isa);
 
 #ifdef __cplusplus
 }

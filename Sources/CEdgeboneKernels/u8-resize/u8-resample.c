@@ -3,6 +3,7 @@
 // resized here equals Image.resize(..., BICUBIC/BILINEAR) pixel for pixel.
 #include <CEdgeboneKernels.h>
 #include <math.h>
+#include <string.h>
 
 #define EB_RESAMPLE_PRECISION 22
 
@@ -69,40 +70,164 @@ static inline uint8_t eb_clip8(int32_t v) {
   return (uint8_t)(v >> EB_RESAMPLE_PRECISION);
 }
 
+// Scalar passes: the reference for the SIMD ones below (integer arithmetic, so any summation order
+// gives the same sums; clip8(v) == clamp(v >> 22, 0, 255)).
+static void eb_resample_h_scalar(const uint8_t* row, uint8_t* dst, size_t x0, size_t x1,
+                                 const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
+  for (size_t xx = x0; xx < x1; xx++) {
+    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
+    const int32_t* k = coeffs + xx * ksize;
+    int32_t s0 = 1 << (EB_RESAMPLE_PRECISION - 1), s1 = s0, s2 = s0;
+    for (int32_t x = 0; x < xmax; x++) {
+      const uint8_t* p = row + (size_t)(x + xmin) * 3;
+      s0 += p[0] * k[x];
+      s1 += p[1] * k[x];
+      s2 += p[2] * k[x];
+    }
+    dst[xx * 3 + 0] = eb_clip8(s0);
+    dst[xx * 3 + 1] = eb_clip8(s1);
+    dst[xx * 3 + 2] = eb_clip8(s2);
+  }
+}
+
+static void eb_resample_v_scalar(const uint8_t* in, size_t stride, uint8_t* dst, size_t i0, size_t i1,
+                                 int32_t ymin, int32_t ymax, const int32_t* k) {
+  for (size_t i = i0; i < i1; i++) {
+    int32_t s = 1 << (EB_RESAMPLE_PRECISION - 1);
+    for (int32_t y = 0; y < ymax; y++) s += in[(size_t)(y + ymin) * stride + i] * k[y];
+    dst[i] = eb_clip8(s);
+  }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define EB_RS_TARGET __attribute__((target("avx2")))
+
+// One output pixel's three channels in the low lanes of a 128-bit vector: each tap loads 4 bytes
+// (the pixel and the next one's first byte, whose lane is never stored), widens, multiplies by the
+// tap's coefficient. Output pixels whose window ends at the row's last pixel take the scalar path
+// (the 4-byte load would pass the row end).
+EB_RS_TARGET static void eb_resample_h_avx2(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
+                                            const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
+  const __m128i half = _mm_set1_epi32(1 << (EB_RESAMPLE_PRECISION - 1));
+  for (size_t xx = 0; xx < out_w; xx++) {
+    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
+    if ((size_t)(xmin + xmax) >= in_w || xx + 1 == out_w) {
+      eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
+      continue;
+    }
+    const int32_t* k = coeffs + xx * ksize;
+    const uint8_t* p = row + (size_t)xmin * 3;
+    __m128i acc = half;
+    for (int32_t x = 0; x < xmax; x++) {
+      int32_t v;
+      memcpy(&v, p + (size_t)x * 3, 4);
+      acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(v)), _mm_set1_epi32(k[x])));
+    }
+    const __m128i b = _mm_packus_epi16(_mm_packs_epi32(_mm_srai_epi32(acc, EB_RESAMPLE_PRECISION), acc), acc);
+    // 4 bytes: the pixel's three and a byte the next output pixel overwrites (not the last one).
+    const int32_t out4 = _mm_cvtsi128_si32(b);
+    memcpy(dst + xx * 3, &out4, 4);
+  }
+}
+
+// 16 bytes of a row at a time: widened to 16 int32 lanes (two ymm), one multiply-add per tap.
+EB_RS_TARGET static void eb_resample_v_avx2(const uint8_t* in, size_t stride, uint8_t* dst, int32_t ymin,
+                                            int32_t ymax, const int32_t* k) {
+  const __m256i half = _mm256_set1_epi32(1 << (EB_RESAMPLE_PRECISION - 1));
+  size_t i = 0;
+  for (; i + 16 <= stride; i += 16) {
+    __m256i a0 = half, a1 = half;
+    for (int32_t y = 0; y < ymax; y++) {
+      const __m128i v = _mm_loadu_si128((const __m128i*)(in + (size_t)(y + ymin) * stride + i));
+      const __m256i ky = _mm256_set1_epi32(k[y]);
+      a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(v), ky));
+      a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)), ky));
+    }
+    a0 = _mm256_srai_epi32(a0, EB_RESAMPLE_PRECISION);
+    a1 = _mm256_srai_epi32(a1, EB_RESAMPLE_PRECISION);
+    // packs work per 128-bit lane: [a0 lo, a1 lo | a0 hi, a1 hi] -> reorder the quarters.
+    const __m256i w = _mm256_packs_epi32(a0, a1);
+    const __m256i b = _mm256_packus_epi16(w, w);
+    const __m256i ordered = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm_storeu_si128((__m128i*)(dst + i), _mm256_castsi256_si128(ordered));
+  }
+  eb_resample_v_scalar(in, stride, dst, i, stride, ymin, ymax, k);
+}
+#endif
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+static void eb_resample_h_neon(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
+                               const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
+  for (size_t xx = 0; xx < out_w; xx++) {
+    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
+    if ((size_t)(xmin + xmax) >= in_w || xx + 1 == out_w) {
+      eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
+      continue;
+    }
+    const int32_t* k = coeffs + xx * ksize;
+    const uint8_t* p = row + (size_t)xmin * 3;
+    int32x4_t acc = vdupq_n_s32(1 << (EB_RESAMPLE_PRECISION - 1));
+    for (int32_t x = 0; x < xmax; x++) {
+      uint32_t v;
+      memcpy(&v, p + (size_t)x * 3, 4);
+      const int32x4_t px = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vcreate_u8(v)))));
+      acc = vmlaq_n_s32(acc, px, k[x]);
+    }
+    const int16x4_t n16 = vqmovn_s32(vshrq_n_s32(acc, EB_RESAMPLE_PRECISION));
+    const uint8x8_t b = vqmovun_s16(vcombine_s16(n16, n16));
+    uint32_t out4 = vget_lane_u32(vreinterpret_u32_u8(b), 0);
+    memcpy(dst + xx * 3, &out4, 4);
+  }
+}
+
+static void eb_resample_v_neon(const uint8_t* in, size_t stride, uint8_t* dst, int32_t ymin, int32_t ymax,
+                               const int32_t* k) {
+  size_t i = 0;
+  for (; i + 8 <= stride; i += 8) {
+    int32x4_t a0 = vdupq_n_s32(1 << (EB_RESAMPLE_PRECISION - 1)), a1 = a0;
+    for (int32_t y = 0; y < ymax; y++) {
+      const uint16x8_t v = vmovl_u8(vld1_u8(in + (size_t)(y + ymin) * stride + i));
+      a0 = vmlaq_n_s32(a0, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(v))), k[y]);
+      a1 = vmlaq_n_s32(a1, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(v))), k[y]);
+    }
+    const int16x8_t n16 = vcombine_s16(vqmovn_s32(vshrq_n_s32(a0, EB_RESAMPLE_PRECISION)),
+                                       vqmovn_s32(vshrq_n_s32(a1, EB_RESAMPLE_PRECISION)));
+    vst1_u8(dst + i, vqmovun_s16(n16));
+  }
+  eb_resample_v_scalar(in, stride, dst, i, stride, ymin, ymax, k);
+}
+#endif
+
 void eb_u8_resample_horizontal(const uint8_t* in, size_t rows, size_t in_w, uint8_t* out,
                                size_t out_w, const int32_t* bounds, const int32_t* coeffs,
-                               size_t ksize) {
+                               size_t ksize, int isa) {
   for (size_t y = 0; y < rows; y++) {
     const uint8_t* row = in + y * in_w * 3;
     uint8_t* dst = out + y * out_w * 3;
-    for (size_t xx = 0; xx < out_w; xx++) {
-      const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
-      const int32_t* k = coeffs + xx * ksize;
-      int32_t s0 = 1 << (EB_RESAMPLE_PRECISION - 1), s1 = s0, s2 = s0;
-      for (int32_t x = 0; x < xmax; x++) {
-        const uint8_t* p = row + (size_t)(x + xmin) * 3;
-        s0 += p[0] * k[x];
-        s1 += p[1] * k[x];
-        s2 += p[2] * k[x];
-      }
-      dst[xx * 3 + 0] = eb_clip8(s0);
-      dst[xx * 3 + 1] = eb_clip8(s1);
-      dst[xx * 3 + 2] = eb_clip8(s2);
-    }
+#if defined(__x86_64__)
+    if (isa >= EB_ISA_AVX2) { eb_resample_h_avx2(row, in_w, dst, out_w, bounds, coeffs, ksize); continue; }
+#elif defined(__aarch64__)
+    if (isa >= EB_ISA_NEON) { eb_resample_h_neon(row, in_w, dst, out_w, bounds, coeffs, ksize); continue; }
+#endif
+    eb_resample_h_scalar(row, dst, 0, out_w, bounds, coeffs, ksize);
   }
 }
 
 void eb_u8_resample_vertical(const uint8_t* in, size_t w, uint8_t* out, size_t out_h,
-                             const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
+                             const int32_t* bounds, const int32_t* coeffs, size_t ksize, int isa) {
   const size_t stride = w * 3;
   for (size_t yy = 0; yy < out_h; yy++) {
     const int32_t ymin = bounds[yy * 2], ymax = bounds[yy * 2 + 1];
     const int32_t* k = coeffs + yy * ksize;
     uint8_t* dst = out + yy * stride;
-    for (size_t i = 0; i < stride; i++) {
-      int32_t s = 1 << (EB_RESAMPLE_PRECISION - 1);
-      for (int32_t y = 0; y < ymax; y++) s += in[(size_t)(y + ymin) * stride + i] * k[y];
-      dst[i] = eb_clip8(s);
-    }
+#if defined(__x86_64__)
+    if (isa >= EB_ISA_AVX2) { eb_resample_v_avx2(in, stride, dst, ymin, ymax, k); continue; }
+#elif defined(__aarch64__)
+    if (isa >= EB_ISA_NEON) { eb_resample_v_neon(in, stride, dst, ymin, ymax, k); continue; }
+#endif
+    eb_resample_v_scalar(in, stride, dst, 0, stride, ymin, ymax, k);
   }
 }

@@ -8,6 +8,8 @@ public final class Preprocessor {
     public let preset: Preprocessing
     /// The cropped, resized uint8 frame (inputSize × inputSize × 3).
     public let cropped: RGBImage
+    /// Kernel level for the resampling passes (SIMD from AVX2 / NEON; every level gives the same bytes).
+    public let isa: ISA
 
     private var sourceSize = (width: 0, height: 0)
     private var plan = ResamplePlan()
@@ -21,8 +23,9 @@ public final class Preprocessor {
         var rowFirst = 0, rowCount = 0
     }
 
-    public init(preset: Preprocessing) {
+    public init(preset: Preprocessing, isa: ISA = .best) {
         self.preset = preset
+        self.isa = isa
         cropped = RGBImage(width: preset.inputSize, height: preset.inputSize)
     }
 
@@ -48,7 +51,7 @@ public final class Preprocessor {
             if p.horizontal {
                 eb_u8_resample_horizontal(image.pixels + p.rowFirst * image.width * 3, p.rowCount, image.width,
                                           tmp.baseAddress!, s, hb.baseAddress! + 2 * p.left,
-                                          hc.baseAddress! + p.left * p.hK, p.hK)
+                                          hc.baseAddress! + p.left * p.hK, p.hK, isa.code)
                 hOut = UnsafePointer(tmp.baseAddress!)
                 hWidth = s
             } else {
@@ -61,7 +64,7 @@ public final class Preprocessor {
             }
             if p.vertical {
                 eb_u8_resample_vertical(hOut, hWidth, cropped.pixels, s, vb.baseAddress! + 2 * p.top,
-                                        vc.baseAddress! + p.top * p.vK, p.vK)
+                                        vc.baseAddress! + p.top * p.vK, p.vK, isa.code)
             } else {
                 cropped.pixels.update(from: hOut, count: s * s * 3)
             }
