@@ -99,23 +99,28 @@ static void eb_resample_v_scalar(const uint8_t* in, size_t stride, uint8_t* dst,
   }
 }
 
+// SIMD horizontal passes load 4 bytes per tap (a pixel and the next one's first byte) and store 4
+// bytes per output pixel (the fourth lands where the next output pixel goes): an output pixel whose
+// window reaches the row's last pixel, and the row's last output pixel, are done by the scalar pass.
+static inline int eb_resample_h_edge(const int32_t* bounds, size_t xx, size_t in_w, size_t out_w) {
+  return (size_t)(bounds[xx * 2] + bounds[xx * 2 + 1]) >= in_w || xx + 1 == out_w;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define EB_RS_TARGET __attribute__((target("avx2")))
 
-// One output pixel's three channels in the low lanes of a 128-bit vector: each tap loads 4 bytes
-// (the pixel and the next one's first byte, whose lane is never stored), widens, multiplies by the
-// tap's coefficient. Output pixels whose window ends at the row's last pixel take the scalar path
-// (the 4-byte load would pass the row end).
+// One output pixel's three channels in the low lanes of a 128-bit vector: each tap's 4 bytes are
+// widened and multiplied by the tap's coefficient (the fourth lane is never stored).
 EB_RS_TARGET static void eb_resample_h_avx2(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
                                             const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
   const __m128i half = _mm_set1_epi32(1 << (EB_RESAMPLE_PRECISION - 1));
   for (size_t xx = 0; xx < out_w; xx++) {
-    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
-    if ((size_t)(xmin + xmax) >= in_w || xx + 1 == out_w) {
+    if (eb_resample_h_edge(bounds, xx, in_w, out_w)) {
       eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
       continue;
     }
+    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
     const int32_t* k = coeffs + xx * ksize;
     const uint8_t* p = row + (size_t)xmin * 3;
     __m128i acc = half;
@@ -125,7 +130,6 @@ EB_RS_TARGET static void eb_resample_h_avx2(const uint8_t* row, size_t in_w, uin
       acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(v)), _mm_set1_epi32(k[x])));
     }
     const __m128i b = _mm_packus_epi16(_mm_packs_epi32(_mm_srai_epi32(acc, EB_RESAMPLE_PRECISION), acc), acc);
-    // 4 bytes: the pixel's three and a byte the next output pixel overwrites (not the last one).
     const int32_t out4 = _mm_cvtsi128_si32(b);
     memcpy(dst + xx * 3, &out4, 4);
   }
@@ -162,11 +166,11 @@ EB_RS_TARGET static void eb_resample_v_avx2(const uint8_t* in, size_t stride, ui
 static void eb_resample_h_neon(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
                                const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
   for (size_t xx = 0; xx < out_w; xx++) {
-    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
-    if ((size_t)(xmin + xmax) >= in_w || xx + 1 == out_w) {
+    if (eb_resample_h_edge(bounds, xx, in_w, out_w)) {
       eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
       continue;
     }
+    const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
     const int32_t* k = coeffs + xx * ksize;
     const uint8_t* p = row + (size_t)xmin * 3;
     int32x4_t acc = vdupq_n_s32(1 << (EB_RESAMPLE_PRECISION - 1));
