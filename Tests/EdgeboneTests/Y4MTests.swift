@@ -1,5 +1,6 @@
 // Y4M streams: 4:2:0 and 4:4:4 frames decode to the RGB they were made from (BT.601 limited range),
 // and damaged streams give their own errors.
+import CEdgeboneKernels
 import EdgeboneTestSupport
 import Testing
 @testable import Edgebone
@@ -55,6 +56,47 @@ func makeY4M(_ rgb: [UInt8], width w: Int, height h: Int, chroma: String, frames
             #expect(maxDiff <= 3, "frame \(n): max |ΔRGB| \(maxDiff)")
         }
         #expect(n == 3)
+    }
+
+    /// The C conversions against the integer BT.601 formula, pixel by pixel, on random planes: every
+    /// chroma layout, odd sizes, padded YUYV rows.
+    @Test func conversionsFollowTheFormula() {
+        func rgb(_ y: Int32, _ u: Int32, _ v: Int32) -> [UInt8] {
+            let c = 298 * (y - 16), cu = u - 128, cv = v - 128
+            return [c + 409 * cv + 128, c - 100 * cu - 208 * cv + 128, c + 516 * cu + 128].map { UInt8(max(0, min(255, $0 >> 8))) }
+        }
+        var rng = SplitMix64(seed: 9)
+        for (w, h) in [(7, 5), (64, 3), (33, 34)] {
+            for (sx, sy) in [(1, 1), (1, 0), (0, 0), (-1, -1)] {  // 4:2:0, 4:2:2, 4:4:4, mono
+                let cw = sx < 0 ? 0 : (w + sx) >> sx, ch = sy < 0 ? 0 : (h + sy) >> sy
+                let y = (0..<(w * h)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let u = (0..<(cw * ch)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let v = (0..<(cw * ch)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var out = [UInt8](repeating: 0, count: w * h * 3)
+                if sx < 0 {
+                    eb_yuv_planar_to_rgb(y, nil, nil, w, h, 0, 0, 0, &out)
+                } else {
+                    eb_yuv_planar_to_rgb(y, u, v, w, h, cw, Int32(sx), Int32(sy), &out)
+                }
+                var want: [UInt8] = []
+                for r in 0..<h { for c in 0..<w {
+                    let ci = sx < 0 ? -1 : (r >> sy) * cw + (c >> sx)
+                    want += rgb(Int32(y[r * w + c]), ci < 0 ? 128 : Int32(u[ci]), ci < 0 ? 128 : Int32(v[ci]))
+                }}
+                #expect(out == want, "planar \(w)x\(h) shift (\(sx), \(sy))")
+            }
+            // YUYV: even width, rows padded to a larger stride.
+            let ew = w & ~1, stride = ew * 2 + 6
+            let yuyv = (0..<(stride * h)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var out = [UInt8](repeating: 0, count: ew * h * 3)
+            eb_yuyv_to_rgb(yuyv, stride, ew, h, &out)
+            var want: [UInt8] = []
+            for r in 0..<h { for c in 0..<ew {
+                let q = r * stride + (c / 2) * 4
+                want += rgb(Int32(yuyv[q + (c % 2) * 2]), Int32(yuyv[q + 1]), Int32(yuyv[q + 3]))
+            }}
+            #expect(out == want, "yuyv \(ew)x\(h)")
+        }
     }
 
     @Test func damagedStreams() throws {

@@ -1,6 +1,7 @@
 // A V4L2 camera (/dev/videoN): YUYV or MJPEG by mmap streaming. A camera that is missing at start,
 // disappears, or stops delivering is closed and reopened with capped backoff, each attempt logged;
 // the source only ends when a stop is requested.
+import CEdgeboneKernels
 import CEdgeboneSystem
 #if canImport(Glibc)
 import Glibc
@@ -109,22 +110,7 @@ public final class V4L2Source: FrameSource {
         let stride = Int(dev.bytesperline)
         guard data.count >= stride * (h - 1) + w * 2 else { return .bad(reason: "\(name): short YUYV frame (\(data.count) bytes)") }
         image.reshape(width: w, height: h)
-        let out = image.pixels
-        for row in 0..<h {
-            let line = data.baseAddress!.assumingMemoryBound(to: UInt8.self) + row * stride
-            for pair in 0..<(w / 2) {
-                let y0 = Int32(line[4 * pair]) - 16, u = Int32(line[4 * pair + 1]) - 128
-                let y1 = Int32(line[4 * pair + 2]) - 16, v = Int32(line[4 * pair + 3]) - 128
-                let rr = 409 * v, gg = -100 * u - 208 * v, bb = 516 * u
-                for (k, y) in [y0, y1].enumerated() {
-                    let o = (row * w + 2 * pair + k) * 3
-                    let yy = 298 * y
-                    out[o] = Y4MReader.clamp((yy + rr + 128) >> 8)
-                    out[o + 1] = Y4MReader.clamp((yy + gg + 128) >> 8)
-                    out[o + 2] = Y4MReader.clamp((yy + bb + 128) >> 8)
-                }
-            }
-        }
+        eb_yuyv_to_rgb(data.baseAddress!.assumingMemoryBound(to: UInt8.self), stride, w, h, image.pixels)
         return .frame
     }
 }

@@ -1,6 +1,7 @@
 // YUV4MPEG2 (Y4M) streams: what `ffmpeg -i anything -f yuv4mpegpipe -` writes. 4:2:0 (all siting
 // variants), 4:2:2, 4:4:4 and mono, 8-bit, converted to RGB with BT.601 limited-range coefficients
 // (swscale's default). Frames are read into reused buffers.
+import CEdgeboneKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -117,29 +118,12 @@ public final class Y4MReader {
     }
 
     private func convert(into out: UnsafeMutablePointer<UInt8>) {
-        let (cw, _) = Y4MReader.chromaSize(width, height, chroma)
-        let (sx, sy) = chroma == .c420 ? (1, 1) : chroma == .c422 ? (1, 0) : (0, 0)
+        let (cw, ch) = Y4MReader.chromaSize(width, height, chroma)
+        let (sx, sy): (Int32, Int32) = chroma == .c420 ? (1, 1) : chroma == .c422 ? (1, 0) : (0, 0)
         planes.withUnsafeBufferPointer { p in
             let y = p.baseAddress!
-            let u = y + width * height
-            let v = u + cw * Y4MReader.chromaSize(width, height, chroma).1
-            for row in 0..<height {
-                for col in 0..<width {
-                    let yy = (Int32(y[row * width + col]) - 16) * 298
-                    var r = yy, g = yy, b = yy
-                    if chroma != .mono {
-                        let ci = (row >> sy) * cw + (col >> sx)
-                        let cb = Int32(u[ci]) - 128, cr = Int32(v[ci]) - 128
-                        r += 409 * cr
-                        g += -100 * cb - 208 * cr
-                        b += 516 * cb
-                    }
-                    let o = (row * width + col) * 3
-                    out[o] = Y4MReader.clamp((r + 128) >> 8)
-                    out[o + 1] = Y4MReader.clamp((g + 128) >> 8)
-                    out[o + 2] = Y4MReader.clamp((b + 128) >> 8)
-                }
-            }
+            let u = chroma == .mono ? nil : y + width * height
+            eb_yuv_planar_to_rgb(y, u, u.map { $0 + cw * ch }, width, height, cw, sx, sy, out)
         }
     }
 
@@ -159,7 +143,6 @@ public final class Y4MReader {
         }
     }
 
-    @inline(__always) static func clamp(_ v: Int32) -> UInt8 { UInt8(max(0, min(255, v))) }
 
     /// One header line without its newline, or nil at end of file.
     /// Consumes one frame header line (at most 4096 bytes); nil at end of stream, else whether it
