@@ -254,6 +254,34 @@ static void test_resample_family(int isa) {
   }
 }
 
+// YUV to RGB (portable C, vectorized by the compiler for the target) against the BT.601 formula.
+static uint8_t yuv_ref(int32_t y, int32_t u, int32_t v, int ch) {
+  const int32_t c = 298 * (y - 16), cu = u - 128, cv = v - 128;
+  const int32_t t = ch == 0 ? c + 409 * cv + 128 : ch == 1 ? c - 100 * cu - 208 * cv + 128 : c + 516 * cu + 128;
+  return (uint8_t)((t >> 8) < 0 ? 0 : (t >> 8) > 255 ? 255 : (t >> 8));
+}
+
+static void test_yuv(void) {
+  const size_t w = 150, h = 7, cw = 75, stride = 2 * w + 8;
+  uint8_t* y = malloc(w * h); uint8_t* u = malloc(cw * h); uint8_t* v = malloc(cw * h);
+  uint8_t* yuyv = malloc(stride * h); uint8_t* out = malloc(w * h * 3);
+  for (size_t i = 0; i < w * h; i++) y[i] = (uint8_t)rnd();
+  for (size_t i = 0; i < cw * h; i++) { u[i] = (uint8_t)rnd(); v[i] = (uint8_t)rnd(); }
+  for (size_t i = 0; i < stride * h; i++) yuyv[i] = (uint8_t)rnd();
+  int bad = 0;
+  eb_yuv_planar_to_rgb(y, u, v, w, h, cw, 1, 1, out);  // 4:2:0
+  for (size_t r = 0; r < h; r++) for (size_t c = 0; c < w; c++) for (int ch = 0; ch < 3; ch++)
+    bad |= out[(r * w + c) * 3 + ch] != yuv_ref(y[r * w + c], u[(r >> 1) * cw + (c >> 1)], v[(r >> 1) * cw + (c >> 1)], ch);
+  eb_yuyv_to_rgb(yuyv, stride, w, h, out);
+  for (size_t r = 0; r < h; r++) for (size_t c = 0; c < w; c++) for (int ch = 0; ch < 3; ch++) {
+    const uint8_t* q = yuyv + r * stride + (c / 2) * 4;
+    bad |= out[(r * w + c) * 3 + ch] != yuv_ref(q[(c % 2) * 2], q[1], q[3], ch);
+  }
+  printf("yuv to rgb (4:2:0, YUYV): %s\n", bad ? "MISMATCH" : "exact");
+  failures += bad; cases++;
+  free(y); free(u); free(v); free(yuyv); free(out);
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   const int best = eb_best_isa(f);
@@ -279,6 +307,7 @@ int main(int argc, char** argv) {
     test_resample_family(isa);
     printf("%-12s resample (Pillow-exact passes): %s\n", cfg->name, failures == before_rs ? "exact" : "MISMATCH");
   }
+  test_yuv();
   printf("%d cases, %d failed\n", cases, failures);
   return failures == 0 ? 0 : 1;
 }
