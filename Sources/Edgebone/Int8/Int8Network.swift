@@ -113,6 +113,9 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         mulcParams = .allocate(capacity: n)
         poolParams = .allocate(capacity: n)
         for (name, index) in compiled.tensorRequest { tensorOffsets[name] = plan.offsets[index] }
+        // Resolved once here: setInput and the hand-over run every frame.
+        input = (arena.base + tensorOffsets[program.input]!).assumingMemoryBound(to: Int8.self)
+        inputSize = floatPrefix.map { $0.graph.tensors[$0.graph.input].shape[0] } ?? compiled.tensors[program.input]!.shape[0]
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
         steps = compiled.steps.enumerated().map { i, s in resolve(s, op: i, compiled: compiled) }
         if let floatPrefix {
@@ -131,12 +134,11 @@ public final class Int8Network: PoolTask, @unchecked Sendable {
         poolParams.deallocate()
     }
 
-    /// The network input: [h][w][3] int8, pixel − 128 (see `setInput`).
-    public var input: UnsafeMutablePointer<Int8> { tensor(program.input) }
-    public var inputSize: Int {
-        if let floatPrefix { return floatPrefix.graph.tensors[floatPrefix.graph.input].shape[0] }
-        return tensorsByName[program.input]!.shape[0]
-    }
+    /// The int8 program's input tensor: [h][w][3] pixel − 128 (see `setInput`), or with a float
+    /// prefix the tensor its output is quantized into.
+    public let input: UnsafeMutablePointer<Int8>
+    /// Side of the square RGB frame the network takes.
+    public let inputSize: Int
 
     /// Copies a uint8 RGB frame of the input size into the input tensor (pixel − 128), or with a
     /// float prefix normalizes it into the prefix's input.
