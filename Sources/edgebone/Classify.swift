@@ -69,7 +69,7 @@ func formatScore(_ v: Float) -> String {
     return s
 }
 
-func jsonString(_ s: String) -> String { String(decoding: jsonStringBytes(s), as: UTF8.self) }
+func jsonString(_ s: String) -> String { JSONValue.string(s).serialized }
 
 extension String {
     func leftPad(_ width: Int, _ pad: Character = " ") -> String {

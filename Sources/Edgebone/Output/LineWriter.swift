@@ -89,17 +89,6 @@ public final class LineWriter {
     }
 }
 
-/// A JSON string literal (quotes and escapes) for `s`, as UTF-8 bytes.
-public func jsonStringBytes(_ s: String) -> [UInt8] {
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = [UInt8(ascii: "\"")]
-    for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
-        case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
-        default: out.append(b)
-        }
-    }
-    out.append(UInt8(ascii: "\""))
-    return out
-}
+/// A JSON string literal (quotes and escapes) for `s`, as UTF-8 bytes: JSONValue's escaping, made
+/// once per label at start-up so result lines copy bytes.
+public func jsonStringBytes(_ s: String) -> [UInt8] { Array(JSONValue.string(s).serialized.utf8) }
