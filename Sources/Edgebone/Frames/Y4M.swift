@@ -29,6 +29,8 @@ public final class Y4MReader {
     public let width: Int, height: Int
     public let chroma: Chroma
     public private(set) var framesRead = 0
+    /// Byte offset of the first frame (right after the stream header), for rewinding a file.
+    public private(set) var dataStart = 0
     /// After a damaged frame header the reader skips to the next "FRAME" token; it is consumed.
     private var resynced = false
     private let file: UnsafeMutablePointer<FILE>
@@ -143,8 +145,6 @@ public final class Y4MReader {
         }
     }
 
-
-    /// One header line without its newline, or nil at end of file.
     /// Consumes one frame header line (at most 4096 bytes); nil at end of stream, else whether it
     /// starts with "FRAME". Allocates nothing (called once per frame).
     private func readFrameHeader() -> Bool? {
@@ -160,9 +160,7 @@ public final class Y4MReader {
         return false
     }
 
-    /// Byte offset of the first frame (right after the stream header), for rewinding a file.
-    public private(set) var dataStart = 0
-
+    /// One header line without its newline, or nil at end of file.
     static func readLine(_ f: UnsafeMutablePointer<FILE>, limit: Int) -> String? {
         var bytes: [UInt8] = []
         while bytes.count < limit {
