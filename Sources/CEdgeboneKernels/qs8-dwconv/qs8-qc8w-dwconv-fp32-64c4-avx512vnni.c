@@ -74,25 +74,26 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
     a[2] = _mm256_dpbusd_epi32(a[2], _mm256_unpacklo_epi16(hi01, hi23), _mm256_loadu_si256((const __m256i*)(wt + 128)));
     a[3] = _mm256_dpbusd_epi32(a[3], _mm256_unpackhi_epi16(hi01, hi23), _mm256_loadu_si256((const __m256i*)(wt + 192)));
   }
-  __m256i r[4];
-  for (int j = 0; j < 4; j++) {
-    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
-    if (rq->lut != NULL) {
+  // The same two epilogues as eb_dw64_finish, on 256-bit vectors.
+  __m256i r[4], b;
+  if (rq->lut != NULL) {
+    for (int j = 0; j < 4; j++) {
+      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
       v = _mm256_min_ps(_mm256_max_ps(v, _mm512_castps512_ps256(rq->lo)), _mm512_castps512_ps256(rq->hi));
       const __m256i idx = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm512_castsi512_si256(rq->zp_minus_qmin));
-      const __m256i gv = _mm256_i32gather_epi32((const int*)rq->lut, idx, 1);
-      r[j] = _mm256_srai_epi32(_mm256_slli_epi32(gv, 24), 24);
-    } else {
+      r[j] = _mm256_and_si256(_mm256_i32gather_epi32((const int*)rq->lut, idx, 1), _mm256_set1_epi32(0xFF));
+    }
+    b = _mm256_packus_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+  } else {
+    for (int j = 0; j < 4; j++) {
+      const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
       r[j] = _mm256_cvtps_epi32(_mm256_min_ps(v, _mm512_castps512_ps256(rq->cap)));
     }
+    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), _mm512_castsi512_si256(rq->zp16));
+    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), _mm512_castsi512_si256(rq->zp16));
+    b = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(p01, p23), _mm512_castsi512_si256(rq->qmin8)),
+                        _mm512_castsi512_si256(rq->qmax8));
   }
-  __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p23 = _mm256_packs_epi32(r[2], r[3]);
-  if (rq->lut == NULL) {
-    p01 = _mm256_adds_epi16(p01, _mm512_castsi512_si256(rq->zp16));
-    p23 = _mm256_adds_epi16(p23, _mm512_castsi512_si256(rq->zp16));
-  }
-  __m256i b = _mm256_packs_epi16(p01, p23);
-  b = _mm256_min_epi8(_mm256_max_epi8(b, _mm512_castsi512_si256(rq->qmin8)), _mm512_castsi512_si256(rq->qmax8));
   _mm256_mask_storeu_epi8(out, (__mmask32)(n >= 32 ? 0xffffffffu : (1u << n) - 1), b);
 }
 
@@ -158,8 +159,8 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni(
   rq.cap = _mm512_set1_ps(65536.0f);
   rq.zp_minus_qmin = _mm512_set1_epi32(params->zero_point - params->qmin);
   rq.zp16 = _mm512_set1_epi16((int16_t)params->zero_point);
-  rq.qmin8 = _mm512_set1_epi8((char)(params->lut != NULL ? -128 : params->qmin));
-  rq.qmax8 = _mm512_set1_epi8((char)(params->lut != NULL ? 127 : params->qmax));
+  rq.qmin8 = _mm512_set1_epi8((char)params->qmin);  // the clamp of the table-free epilogue only
+  rq.qmax8 = _mm512_set1_epi8((char)params->qmax);
   rq.x80 = _mm512_set1_epi8((char)0x80);
   for (int j = 0; j < 4; j++) {
     int8_t ctrl[64];

@@ -39,9 +39,9 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.cap = _mm512_set1_ps(65536.0f);  // anything above saturates anyway; keeps cvtps2dq in range
   e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
-  e.qmin8 = _mm512_set1_epi8((char)(p->lut != NULL ? -128 : p->qmin));
-  e.qmax8 = _mm512_set1_epi8((char)(p->lut != NULL ? 127 : p->qmax));
-  e.clamp = p->lut == NULL && (p->qmin > -128 || p->qmax < 127);
+  e.clamp = p->lut == NULL && (p->qmin > -128 || p->qmax < 127);  // the table path never clamps bytes
+  e.qmin8 = _mm512_set1_epi8((char)(e.clamp ? p->qmin : -128));
+  e.qmax8 = _mm512_set1_epi8((char)(e.clamp ? p->qmax : 127));
   e.transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   e.lut = p->lut;
   return e;
