@@ -11,7 +11,6 @@ void eb_qs8_gemm_rows(const eb_kernel_config* cfg, size_t m0, size_t m1, size_t 
   const size_t mr = cfg->gemm_mr;
   const eb_gemm_packing* pk = &cfg->gemm_packing;
   const size_t kpad = (k + pk->kr - 1) / pk->kr * pk->kr;
-  const size_t tile_bytes = pk->nr * (sizeof(int32_t) + kpad * pk->welem + sizeof(float));
   size_t slice = n;
   if (m1 - m0 > mr && kpad * n * pk->welem > 262144) {
     size_t tiles = 16384 / (kpad * pk->nr * pk->welem);
@@ -19,7 +18,9 @@ void eb_qs8_gemm_rows(const eb_kernel_config* cfg, size_t m0, size_t m1, size_t 
   }
   for (size_t n0 = 0; n0 < n; n0 += slice) {
     const size_t nc = n - n0 < slice ? n - n0 : slice;
-    const void* w = (const uint8_t*)packed + n0 / pk->nr * tile_bytes;
+    // Slices are whole tiles of nr channels, so the packer's own size of the first n0 channels is
+    // where this slice starts.
+    const void* w = (const uint8_t*)packed + eb_qs8_gemm_packed_size(pk, n0, k);
     for (size_t r = m0; r < m1; r += mr) {
       cfg->gemm(m1 - r < mr ? m1 - r : mr, nc, k, a + r * a_stride, a_stride, w, c + r * c_stride + n0, c_stride, params);
     }
