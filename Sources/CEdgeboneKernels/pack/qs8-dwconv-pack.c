@@ -16,6 +16,12 @@ static size_t eb_dw_grouped_channel(size_t pos) {
   return 16 * (d / 4) + 4 * j + d % 4;
 }
 
+// Channel stored at position `pos` of the tile starting at c0 (>= c: padding).
+static size_t eb_dw_packed_channel(size_t c0, size_t pos, int grouped, int pair) {
+  const size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
+  return pair && ch >= 32 ? ch - 32 : ch;
+}
+
 void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, const int8_t* w,
                         const int32_t* bias, const float* scale, int32_t x_zero_point, void* out) {
   uint8_t* p = (uint8_t*)out;
@@ -27,8 +33,7 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
   const int pair = grouped && c == 32 && pk->ct == 64;
   for (size_t c0 = 0; c0 < c; c0 += pk->ct) {
     for (size_t pos = 0; pos < pk->ct; pos++) {
-      size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
-      if (pair && ch >= 32) ch -= 32;
+      const size_t ch = eb_dw_packed_channel(c0, pos, grouped, pair);
       int32_t v = 0;
       if (ch < c) {
         int32_t sum = 0;
@@ -42,8 +47,7 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
       const size_t g = pk->tapgroup;
       for (size_t t0 = 0; t0 < taps; t0 += g) {
         for (size_t pos = 0; pos < pk->ct; pos++) {
-          size_t ch = c0 + eb_dw_grouped_channel(pos);
-          if (pair && ch >= 32) ch -= 32;
+          const size_t ch = eb_dw_packed_channel(c0, pos, grouped, pair);
           for (size_t t = t0; t < t0 + g; t++) *p++ = (uint8_t)(ch < c && t < taps ? w[t * c + ch] : 0);
         }
       }
@@ -65,8 +69,7 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
       }
     }
     for (size_t pos = 0; pos < pk->ct; pos++) {
-      size_t ch = c0 + (grouped ? eb_dw_grouped_channel(pos) : pos);
-      if (pair && ch >= 32) ch -= 32;
+      const size_t ch = eb_dw_packed_channel(c0, pos, grouped, pair);
       const float s = ch < c ? scale[ch] : 0.0f;
       memcpy(p, &s, 4);
       p += 4;
