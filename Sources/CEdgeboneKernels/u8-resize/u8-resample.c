@@ -100,10 +100,13 @@ static void eb_resample_v_scalar(const uint8_t* in, size_t stride, uint8_t* dst,
 }
 
 // SIMD horizontal passes load 4 bytes per tap (a pixel and the next one's first byte) and store 4
-// bytes per output pixel (the fourth lands where the next output pixel goes): an output pixel whose
-// window reaches the row's last pixel, and the row's last output pixel, are done by the scalar pass.
-static inline int eb_resample_h_edge(const int32_t* bounds, size_t xx, size_t in_w, size_t out_w) {
-  return (size_t)(bounds[xx * 2] + bounds[xx * 2 + 1]) >= in_w || xx + 1 == out_w;
+// bytes per output pixel (the fourth lands where the next output pixel goes), so they take the
+// leading output pixels whose windows end before the row's last pixel, never the row's last output
+// pixel; the scalar pass does the rest. Windows only move right, so that is all but the last few.
+static size_t eb_resample_h_simd_end(const int32_t* bounds, size_t in_w, size_t out_w) {
+  size_t end = 0;
+  while (end + 1 < out_w && (size_t)(bounds[end * 2] + bounds[end * 2 + 1]) < in_w) end++;
+  return end;
 }
 
 #if defined(__x86_64__)
@@ -112,14 +115,10 @@ static inline int eb_resample_h_edge(const int32_t* bounds, size_t xx, size_t in
 
 // One output pixel's three channels in the low lanes of a 128-bit vector: each tap's 4 bytes are
 // widened and multiplied by the tap's coefficient (the fourth lane is never stored).
-EB_RS_TARGET static void eb_resample_h_avx2(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
-                                            const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
+EB_RS_TARGET static void eb_resample_h_avx2(const uint8_t* row, uint8_t* dst, size_t x1, const int32_t* bounds,
+                                            const int32_t* coeffs, size_t ksize) {
   const __m128i half = _mm_set1_epi32(1 << (EB_RESAMPLE_PRECISION - 1));
-  for (size_t xx = 0; xx < out_w; xx++) {
-    if (eb_resample_h_edge(bounds, xx, in_w, out_w)) {
-      eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
-      continue;
-    }
+  for (size_t xx = 0; xx < x1; xx++) {
     const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
     const int32_t* k = coeffs + xx * ksize;
     const uint8_t* p = row + (size_t)xmin * 3;
@@ -163,13 +162,9 @@ EB_RS_TARGET static void eb_resample_v_avx2(const uint8_t* in, size_t stride, ui
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
-static void eb_resample_h_neon(const uint8_t* row, size_t in_w, uint8_t* dst, size_t out_w,
-                               const int32_t* bounds, const int32_t* coeffs, size_t ksize) {
-  for (size_t xx = 0; xx < out_w; xx++) {
-    if (eb_resample_h_edge(bounds, xx, in_w, out_w)) {
-      eb_resample_h_scalar(row, dst, xx, xx + 1, bounds, coeffs, ksize);
-      continue;
-    }
+static void eb_resample_h_neon(const uint8_t* row, uint8_t* dst, size_t x1, const int32_t* bounds,
+                               const int32_t* coeffs, size_t ksize) {
+  for (size_t xx = 0; xx < x1; xx++) {
     const int32_t xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
     const int32_t* k = coeffs + xx * ksize;
     const uint8_t* p = row + (size_t)xmin * 3;
@@ -208,15 +203,23 @@ static void eb_resample_v_neon(const uint8_t* in, size_t stride, uint8_t* dst, i
 void eb_u8_resample_horizontal(const uint8_t* in, size_t rows, size_t in_w, uint8_t* out,
                                size_t out_w, const int32_t* bounds, const int32_t* coeffs,
                                size_t ksize, int isa) {
+  size_t simd_end = 0;  // output pixels [0, simd_end) go through the SIMD pass, if any
+#if defined(__x86_64__)
+  if (isa >= EB_ISA_AVX2) simd_end = eb_resample_h_simd_end(bounds, in_w, out_w);
+#elif defined(__aarch64__)
+  if (isa >= EB_ISA_NEON) simd_end = eb_resample_h_simd_end(bounds, in_w, out_w);
+#else
+  (void)isa;
+#endif
   for (size_t y = 0; y < rows; y++) {
     const uint8_t* row = in + y * in_w * 3;
     uint8_t* dst = out + y * out_w * 3;
 #if defined(__x86_64__)
-    if (isa >= EB_ISA_AVX2) { eb_resample_h_avx2(row, in_w, dst, out_w, bounds, coeffs, ksize); continue; }
+    if (simd_end > 0) eb_resample_h_avx2(row, dst, simd_end, bounds, coeffs, ksize);
 #elif defined(__aarch64__)
-    if (isa >= EB_ISA_NEON) { eb_resample_h_neon(row, in_w, dst, out_w, bounds, coeffs, ksize); continue; }
+    if (simd_end > 0) eb_resample_h_neon(row, dst, simd_end, bounds, coeffs, ksize);
 #endif
-    eb_resample_h_scalar(row, dst, 0, out_w, bounds, coeffs, ksize);
+    eb_resample_h_scalar(row, dst, simd_end, out_w, bounds, coeffs, ksize);
   }
 }
 
