@@ -27,6 +27,12 @@ public struct FidelityReport: Sendable {
     public var allInt8Cosine: Double?
     public var targetCosine: Double?
 
+    /// "N ops, first … last (x% of the multiply-adds)" for the float32 prefix; nil when all int8.
+    public var floatPrefixSummary: String? {
+        guard let first = floatOps.first, let last = floatOps.last else { return nil }
+        return "\(floatOps.count) ops, \(first) … \(last) (\(format1(floatShare * 100))% of the multiply-adds)"
+    }
+
     /// Human-readable table.
     public var text: String {
         var out = "per-layer SQNR (int8 vs float, dB) over \(views) held-out view(s):\n"
@@ -37,8 +43,8 @@ public struct FidelityReport: Sendable {
         out += "worst layer: \(worst?.name ?? "-") at \(format1(worst?.sqnr ?? 0)) dB\n"
         out += "end to end: logits cosine mean \(format4(meanCosine)), min \(format4(minCosine)); top-1 agreement \(format1(top1Agreement * 100))%"
         out += " (\(views) held-out views; ranges by \(method) over \(calibrationViews) calibration views)\n"
-        if !floatOps.isEmpty {
-            out += "kept in float32: \(floatOps.count) ops, \(floatOps.first!) … \(floatOps.last!) (\(format1(floatShare * 100))% of the multiply-adds)"
+        if let prefix = floatPrefixSummary {
+            out += "kept in float32: " + prefix
             if let all = allInt8Cosine { out += "; all int8 reached \(format4(all))" }
             out += "\n"
         }

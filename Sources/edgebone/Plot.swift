@@ -126,7 +126,7 @@ func benchSVG(title: String, samples: [Double], stats: LatencyStats, kinds: [(ki
             let w = k.ms / most * (plotW - labelW - 120)
             body.append(text(left + labelW - 6, by + 13, k.kind, anchor: "end", size: 12))
             body.append("<rect class=\"kind\" fill=\"\(kindPalette[n % kindPalette.count])\" x=\"\(fmt(left + labelW))\" y=\"\(fmt(by))\" width=\"\(fmt(Swift.max(1, w)))\" height=\"\(fmt(barH - 4))\"/>")
-            body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(percent1(k.share / 100))%)", size: 12))
+            body.append(text(left + labelW + w + 6, by + 13, "\(format3(k.ms)) ms (\(format1(k.share))%)", size: 12))
             by += barH
         }
         y = by + 10
@@ -273,8 +273,8 @@ func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Doub
     """)
 }
 
-/// One decimal, "inf" for an exact layer.
-private func format1(_ v: Double) -> String {
+/// One decimal ("inf" for an exact layer's SQNR).
+func format1(_ v: Double) -> String {
     guard v.isFinite else { return "inf" }
     let t = Int((v * 10).rounded())
     return (t < 0 ? "-" : "") + String(abs(t) / 10) + "." + String(abs(t) % 10)

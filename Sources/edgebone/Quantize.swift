@@ -71,9 +71,8 @@ struct Quantize: ParsableCommand {
             try reportFile?.write(Array(result.json.utf8))
             if let svgFile {
                 let summary = "logits cosine mean \(format3(result.meanCosine)), min \(format3(result.minCosine)); top-1 agreement " +
-                    "\(percent1(result.top1Agreement))% over \(result.views) held-out views (ranges: \(result.method))"
-                let floatNote = result.floatOps.isEmpty ? nil :
-                    "kept in float32 before these layers: \(result.floatOps.count) ops, \(result.floatOps.first!) … \(result.floatOps.last!) (\(percent1(result.floatShare))% of the multiply-adds)"
+                    "\(format1(result.top1Agreement * 100))% over \(result.views) held-out views (ranges: \(result.method))"
+                let floatNote = result.floatPrefixSummary.map { "kept in float32 before these layers: " + $0 }
                 let drawing = fidelitySVG(title: "edgebone quantize: \(config.arch), per-layer SQNR (int8 vs float)",
                                           layers: result.layers.map { ($0.name, $0.kind, $0.sqnr) }, summary: summary, floatNote: floatNote)
                 try svgFile.write(Array(drawing.utf8))
@@ -109,10 +108,4 @@ struct ProgressBar {
         var err = StandardError()
         if tty && !phase.isEmpty { print("", to: &err) }
     }
-}
-
-/// A fraction as a percentage with one decimal.
-func percent1(_ fraction: Double) -> String {
-    let t = Int((fraction * 1000).rounded())
-    return String(t / 10) + "." + String(t % 10)
 }
