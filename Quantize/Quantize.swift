@@ -50,13 +50,14 @@ public enum QuantizeJob {
         do {
             var best: (model: QuantizedModel, report: FidelityReport)?
             var allInt8: Double?  // the all-int8 candidate's cosine, when it was one
+            // The same for every candidate: made once (the labels alone are 1000 JSON strings).
+            var metadata = ["arch": config.arch, "num_classes": String(config.numClasses),
+                            "labels": JSONValue.array(labels.map { .string($0) }).serialized,
+                            "source": String(weights.split(separator: "/").last ?? "")]
+            for key in ["license", "notice"] { if let v = file.metadata[key] { metadata[key] = v } }
             for (n, cut) in cuts.enumerated() {
                 var model = try q.quantize(method: options.method, floatOps: cut, fused: cut > 0 ? fused : nil)
-                model.writer.metadata["arch"] = config.arch
-                model.writer.metadata["num_classes"] = String(config.numClasses)
-                model.writer.metadata["labels"] = JSONValue.array(labels.map { .string($0) }).serialized
-                model.writer.metadata["source"] = String(weights.split(separator: "/").last ?? "")
-                for key in ["license", "notice"] { if let v = file.metadata[key] { model.writer.metadata[key] = v } }
+                model.writer.metadata.merge(metadata) { _, new in new }
                 try model.writer.write(to: temp)
                 let net = try Int8Network(path: temp)
                 var report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
