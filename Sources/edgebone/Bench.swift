@@ -64,6 +64,7 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
+        let heading = "\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)"
         let macs = (0..<classifier.opNames.count).reduce(0) { $0 + classifier.opMACs($1) }
         if json {
             var fields: [String: JSONValue] = [
@@ -77,8 +78,7 @@ struct Bench: ParsableCommand {
             if let prof { fields["profile"] = prof.json }
             print(JSONValue.object(fields).serialized)
         } else {
-            print("\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)" +
-                  (usesOpenBLAS ? ", OpenBLAS core \(core)" : ""))
+            print(heading + (usesOpenBLAS ? ", OpenBLAS core \(core)" : ""))
             print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
             print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
@@ -86,8 +86,7 @@ struct Bench: ParsableCommand {
             if let prof { prof.printTable() }
         }
         if let picture {
-            let title = "edgebone bench: \(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)"
-            let drawing = benchSVG(title: title, samples: samples, stats: st, kinds: prof?.byKind.map { ($0.kind, $0.ms, $0.share) },
+            let drawing = benchSVG(title: "edgebone bench: " + heading, samples: samples, stats: st, kinds: prof?.byKind.map { ($0.kind, $0.ms, $0.share) },
                                    steps: prof.map { p in p.names.indices.map { (p.names[$0], p.kinds[$0], p.ms($0)) } })
             do { try picture.write(Array(drawing.utf8)) } catch { throw fail(error) }
             if !json { print("drew \(picture.path)") }
