@@ -5,33 +5,19 @@ of tensors at a time in the seeded timm B0 (Tests/Fixtures/full, from make_fixtu
 prints the mean logits cosine against float on 30 held-out crops of the committed photos.
 usage: PYTHON Benchmarks/fake_quant_b0.py   (reference environment)
 
-Measured 2026-11-26: pw (expansion SiLU outputs) 0.9921, dw (SiLU outputs) 0.9896, SE gate 0.9999,
+Measured 2026-11-26 and re-run with this file 2026-11-27 (same figures): pw (expansion SiLU outputs) 0.9921, dw (SiLU outputs) 0.9896, SE gate 0.9999,
 SE output (x * gate) 0.9855, projection outputs 0.9924, block outputs 0.9912, all together 0.9595.
 The squeeze-and-excite output is the costliest tensor: its channels are scaled by very different gates,
 so one per-tensor int8 grid fits them badly.
 """
-import pathlib
-
-import safetensors.torch
-import timm
 import torch
-import torchvision.transforms as T
-from PIL import Image
-from timm.models.efficientnet import _gen_efficientnet
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-torch.manual_seed(0)
-m = _gen_efficientnet("efficientnet_b0", channel_multiplier=1.0, depth_multiplier=1.0, num_classes=1000)
-m.load_state_dict(safetensors.torch.load_file(str(ROOT / "Tests/Fixtures/full/efficientnet_b0.safetensors"))); m.eval()
-photos = sorted(pathlib.Path(str(ROOT / "Tests/Fixtures/photos")).iterdir())
-imgs = [Image.open(p).convert("RGB") for p in photos]
-tf = T.Compose([T.RandomResizedCrop(224, scale=(0.25, 1.0), interpolation=T.InterpolationMode.BICUBIC), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(timm.data.IMAGENET_DEFAULT_MEAN, timm.data.IMAGENET_DEFAULT_STD)])
-torch.manual_seed(1); calib = torch.stack([tf(imgs[i % 5]) for i in range(60)])
-torch.manual_seed(2); held = torch.stack([tf(imgs[i % 5]) for i in range(30)])
+from fake_quant_common import crops, fq, seeded_b0
+
+m = seeded_b0()
+calib = crops(60, seed=1)
+held = crops(30, seed=2)
 with torch.no_grad(): ref = m(held)
-def fq(x, lo, hi, bits=8):
-    lo = min(lo, 0.0); hi = max(hi, 0.0); s = (hi - lo) / (2**bits - 1)
-    return torch.clamp(torch.round((x - lo) / s), 0, 2**bits - 1) * s + lo
 def run(kinds):
     # find modules by kind
     mods = []

@@ -5,29 +5,19 @@ a time, then everything except the k costliest, and prints the mean logits cosin
 held-out crops. Needs Tests/Fixtures/full (make_fixtures.py --full).
 usage: PYTHON Benchmarks/fake_quant_b0_per_tensor.py   (reference environment; a few minutes)
 
-Measured 2026-11-26: all tensors 0.9735; the costliest alone (1 − cosine): stem output (bn1) 0.0053,
+Measured 2026-11-26 and re-run with this file 2026-11-27 (same figures): all tensors 0.9735; the costliest alone (1 − cosine): stem output (bn1) 0.0053,
 blocks.1.0.se 0.0032, blocks.0.0.bn2 0.0032, blocks.0.0.se 0.0030, blocks.1.0.bn2 0.0021 — the early
 112×112 and 56×56 layers; keeping the top 16 in float gives 0.9913.
 """
-import pathlib, sys, time
-import safetensors.torch, timm, torch
+import torch
 torch.set_num_threads(1)
-import torchvision.transforms as T
-from PIL import Image
-from timm.models.efficientnet import _gen_efficientnet
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-torch.manual_seed(0)
-m = _gen_efficientnet("efficientnet_b0", channel_multiplier=1.0, depth_multiplier=1.0, num_classes=1000)
-m.load_state_dict(safetensors.torch.load_file(str(ROOT / "Tests/Fixtures/full/efficientnet_b0.safetensors"))); m.eval()
-photos = sorted((ROOT / "Tests/Fixtures/photos").iterdir())
-imgs = [Image.open(p).convert("RGB") for p in photos]
-tf = T.Compose([T.RandomResizedCrop(224, scale=(0.25, 1.0), interpolation=T.InterpolationMode.BICUBIC), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(timm.data.IMAGENET_DEFAULT_MEAN, timm.data.IMAGENET_DEFAULT_STD)])
-torch.manual_seed(1); calib = torch.stack([tf(imgs[i % 5]) for i in range(40)])
-torch.manual_seed(2); held = torch.stack([tf(imgs[i % 5]) for i in range(20)])
+
+from fake_quant_common import crops, fq, seeded_b0
+
+m = seeded_b0()
+calib = crops(40, seed=1)
+held = crops(20, seed=2)
 with torch.no_grad(): ref = m(held)
-def fq(x, lo, hi, bits=8):
-    lo = min(lo, 0.0); hi = max(hi, 0.0); s = (hi - lo) / (2**bits - 1)
-    return torch.clamp(torch.round((x - lo) / s), 0, 2**bits - 1) * s + lo
 def mse_range(x):
     lo0, hi0 = x.min().item(), x.max().item(); best = None
     for f in [1.0, .9, .8, .7, .6, .5, .4, .3, .25, .2]:
