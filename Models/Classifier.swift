@@ -37,76 +37,84 @@ extension ImageClassifier {
     public func shortLabel(_ index: Int) -> String { String(labels[index].split(separator: ",").first ?? "") }
 }
 
-extension FloatClassifier: ImageClassifier {
-    public var precision: String { "fp32" }
-    public var arch: String { config.arch }
-    public var isa: ISA { network.kernels.isa }
-    public var arenaBytes: Int { network.plan.arenaBytes }
-    public var weightsBytes: Int { network.graph.parameters.count * 4 }
-    public func runCropped() -> UnsafeBufferPointer<Float> {
-        preprocessor.normalize(into: network.input)
-        network.run()
-        return network.output
-    }
-    public var opNames: [String] { network.graph.opNames }
-    public var opKinds: [String] { network.graph.ops.map(\.kind) }
-    public func opMACs(_ i: Int) -> Int { network.graph.ops[i].macs(network.graph.tensors) }
-    public func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>) {
-        preprocessor.normalize(into: network.input)
-        network.run(profile: nanos)
-    }
-}
-
-/// An int8 model file ready to classify frames.
-public final class Int8Classifier: ImageClassifier {
-    public let network: Int8Network
+/// A network ready to classify frames: a model file (int8, float or mixed) or a float checkpoint.
+public final class Classifier: ImageClassifier {
+    public let network: Network
     public let preprocessor: Preprocessor
     public let labels: [String]
     public let arch: String
+    /// The file's `__metadata__` (empty for a checkpoint built in memory).
+    public let metadata: [String: String]
 
-    public init(path: String, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws {
+    public init(network: Network, preprocessing: Preprocessing, labels: [String], arch: String, metadata: [String: String] = [:]) throws {
+        guard preprocessing.inputSize == network.inputSize else {
+            throw ModelFileError.invalidMetadata(path: arch, key: "preprocessing", detail: "input size \(preprocessing.inputSize) ≠ the graph's \(network.inputSize)")
+        }
+        self.network = network
+        preprocessor = Preprocessor(preset: preprocessing, isa: network.isa)
+        self.labels = labels
+        self.arch = arch
+        self.metadata = metadata
+    }
+
+    /// Loads an Edgebone model file. Every header field, tensor and node is checked before use.
+    public convenience init(modelFile path: String, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws {
         let file = try SafeTensorsFile(path: path)
-        network = try Int8Network(file: file, isa: isa, threads: threads, splitEveryStep: splitEveryStep)
+        let graph = try Graph(file: file)
+        let network: Network
+        do {
+            network = try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep)
+        } catch {
+            throw ModelFileError.invalidGraph(path: path, node: error.node, detail: error.detail)
+        }
         guard let pre = file.metadata["preprocessing"] else {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "missing")
         }
         let preset = try Preprocessing(json: pre, path: path)
         guard preset.inputSize == network.inputSize else {
-            throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "input size \(preset.inputSize) ≠ the program's \(network.inputSize)")
+            throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "input size \(preset.inputSize) ≠ the graph's \(network.inputSize)")
         }
-        preprocessor = Preprocessor(preset: preset, isa: isa)
-        arch = file.metadata["arch"] ?? "unknown"
-        let n = network.program.outputCount
+        let n = graph.tensors[graph.output].elementCount
+        let labels: [String]
         if let text = file.metadata["labels"], let parsed = try? Array(text.utf8).withUnsafeBytes({ try JSONValue.parse($0) }),
            case let .array(items) = parsed, items.count == n {
             labels = items.map { if case let .string(s) = $0 { return s } else { return "?" } }
         } else {
             labels = n == imageNetLabels.count ? imageNetLabels : (0..<n).map { "class \($0)" }
         }
+        try self.init(network: network, preprocessing: preset, labels: labels, arch: file.metadata["arch"] ?? "unknown", metadata: file.metadata)
     }
 
-    /// "int8", or "int8+fp32" when the quantizer kept leading ops in float32.
-    public var precision: String { network.floatPrefix == nil ? "int8" : "int8+fp32" }
+    /// The float32 network of a timm-named checkpoint, fused for speed.
+    public convenience init(checkpoint file: SafeTensorsFile, config: any Architecture, isa: ISA = .best, threads: Int = 1) throws {
+        let graph = try config.graph(checkpoint: file).fusedForFloat()
+        let network: Network
+        do {
+            network = try Network(graph: graph, isa: isa, threads: threads)
+        } catch {
+            throw ModelFileError.invalidGraph(path: file.path, node: error.node, detail: error.detail)
+        }
+        try self.init(network: network, preprocessing: config.preprocessing, labels: config.labels, arch: config.arch)
+    }
+
+    /// "fp32", "int8", or "int8+fp32" for a mixed graph.
+    public var precision: String {
+        let g = network.graph
+        let compute = g.nodes.filter { $0.op != .quantize && $0.op != .dequantize }
+        let quantized = compute.filter { n in n.inputs.contains { g.tensors[$0].type == .qs8 } }.count
+        return quantized == 0 ? "fp32" : quantized == compute.count ? "int8" : "int8+fp32"
+    }
     public var isa: ISA { network.isa }
-    /// Int8 arena plus, with a float prefix, its float arena.
-    public var arenaBytes: Int { network.plan.arenaBytes + (network.floatPrefix?.plan.arenaBytes ?? 0) }
-    public var weightsBytes: Int { network.weightsBytes + 4 * (network.floatPrefix?.graph.parameters.count ?? 0) }
+    public var arenaBytes: Int { network.plan.arenaBytes }
+    public var weightsBytes: Int { network.weightsBytes }
     public func runCropped() -> UnsafeBufferPointer<Float> {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run()
         return network.output
     }
-    /// Float-prefix ops (kinds "f32 …") first, then the int8 ops, as `run(profile:)` times them.
-    public var opNames: [String] { (network.floatPrefix?.graph.opNames ?? []) + network.program.ops.map(\.name) }
-    public var opKinds: [String] {
-        (network.floatPrefix?.graph.ops.map { "f32 " + $0.kind } ?? []) +
-            network.program.ops.map { $0.kind.rawValue + ($0.activation.map { "+" + $0.rawValue } ?? "") }
-    }
-    public func opMACs(_ i: Int) -> Int {
-        let p = network.floatPrefixOpCount
-        if let f = network.floatPrefix, i < p { return f.graph.ops[i].macs(f.graph.tensors) }
-        return network.macs(op: i - p)
-    }
+    public var opNames: [String] { network.graph.nodes.map(\.name) }
+    public var opKinds: [String] { network.graph.nodes.indices.map { network.graph.kindLabel($0) } }
+    public func opMACs(_ i: Int) -> Int { network.graph.macs(i) }
     public func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>) {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run(profile: nanos)
@@ -134,15 +142,14 @@ public enum BundledModel {
     }
 }
 
-/// Opens a model file of either kind: an Edgebone int8 model, or a float checkpoint (which needs an
-/// architecture from its metadata or `arch`).
-public func loadClassifier(path: String, arch: String? = nil, channelMultiplier: Double? = nil, depthMultiplier: Double? = nil,
-                           numClasses: Int? = nil, isa: ISA = .best, threads: Int = 1) throws -> ImageClassifier {
+/// Opens a model file (an Edgebone model) or a float checkpoint (which needs an architecture from its
+/// metadata or `arch`; `options` override its metadata's family parameters, e.g. `channel_multiplier`).
+public func loadClassifier(path: String, arch: String? = nil, options: [String: String] = [:], isa: ISA = .best,
+                           threads: Int = 1) throws -> ImageClassifier {
     let file = try SafeTensorsFile(path: path)
-    if file.metadata["edgebone.format"] != nil {
-        return try Int8Classifier(path: path, isa: isa, threads: threads)
+    if Graph.isModelFile(file) {
+        return try Classifier(modelFile: path, isa: isa, threads: threads)
     }
-    let config = try EfficientNetConfig(checkpoint: file, arch: arch, channelMultiplier: channelMultiplier,
-                                        depthMultiplier: depthMultiplier, numClasses: numClasses)
-    return try FloatClassifier(checkpoint: file, config: config, isa: isa, threads: threads)
+    return try Classifier(checkpoint: file, config: try Architectures.configuration(checkpoint: file, arch: arch, options: options),
+                          isa: isa, threads: threads)
 }

@@ -4,7 +4,7 @@
 import Edgebone
 
 /// A fully resolved EfficientNet: every block's channels, kernel and stride.
-public struct EfficientNetConfig: Sendable, Equatable, Codable {
+public struct EfficientNetConfig: Architecture, Equatable, Codable {
     public enum BlockKind: String, Sendable, Codable {
         /// Depthwise-separable: dw k×k → (SE) → pw 1×1 (timm DepthwiseSeparableConv).
         case depthwiseSeparable = "ds"
@@ -40,6 +40,23 @@ public struct EfficientNetConfig: Sendable, Equatable, Codable {
 
     /// Architectures this family accepts.
     public static let archNames = ["efficientnet_b0", "efficientnet_lite0", "tf_efficientnet_lite0"]
+    public static let optionKeys = ["channel_multiplier", "depth_multiplier", "num_classes"]
+
+    /// Registry entry: `channel_multiplier` (0.1…8), `depth_multiplier` (0.1…8), `num_classes` (1…100000).
+    public init(arch: String, options: [String: String]) throws {
+        if let bad = options.keys.sorted().first(where: { !Self.optionKeys.contains($0) }) {
+            throw ArchitectureError.badParameter("\(arch) has no option '\(bad)' (it reads \(Self.optionKeys.joined(separator: ", ")))")
+        }
+        let classes = try numberOption(options, "num_classes", default: 1000, range: 1...100_000)
+        guard classes == classes.rounded() else { throw ArchitectureError.badParameter("num_classes must be a whole number") }
+        try self.init(arch: arch, channelMultiplier: try numberOption(options, "channel_multiplier", default: 1, range: 0.1...8),
+                      depthMultiplier: try numberOption(options, "depth_multiplier", default: 1, range: 0.1...8), numClasses: Int(classes))
+    }
+
+    public var summary: String {
+        "\(arch) (channel × \(channelMultiplier), depth × \(depthMultiplier), \(numClasses) classes); stages: " +
+            stages.map { "\($0.count)×\($0[0].kind.rawValue) k\($0[0].kernel) → \($0[0].outChannels)" }.joined(separator: ", ")
+    }
 
     /// The configuration timm builds for `arch` with the given multipliers.
     public init(arch: String, channelMultiplier: Double = 1, depthMultiplier: Double = 1, numClasses: Int = 1000) throws {
@@ -110,19 +127,6 @@ public func timmRoundChannels(_ c: Double, multiplier: Double) -> Int {
     timmMakeDivisible(c * multiplier)
 }
 
-/// Unknown architectures and bad configuration values.
-public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
-    case unknown(String, known: [String])
-    case badParameter(String)
-
-    public var description: String {
-        switch self {
-        case let .unknown(name, known): return "unknown architecture '\(name)' (known: \(known.joined(separator: ", ")))"
-        case let .badParameter(s): return "bad architecture parameter: \(s)"
-        }
-    }
-}
-
 // MARK: - Float network from a timm state dict
 
 extension EfficientNetConfig {
@@ -153,11 +157,9 @@ extension EfficientNetConfig {
         ["weight", "bias", "running_mean", "running_var"].map { p + "." + $0 }
     }
 
-    /// Builds the float32 network from a timm-named checkpoint. Missing, extra or mis-shaped
-    /// tensors are `ModelFileError`s naming the tensor. `decomposed` keeps activations and
-    /// squeeze-and-excite as separate ops (every intermediate observable, for calibration); the
-    /// result is the same function.
-    public func floatGraph(checkpoint file: SafeTensorsFile, decomposed: Bool = false) throws -> FloatGraph {
+    /// The plain float32 graph from a timm-named checkpoint: BatchNorm folded into the convolutions,
+    /// activations and squeeze-and-excite as separate nodes (the fusion passes join them).
+    public func graph(checkpoint file: SafeTensorsFile) throws -> Graph {
         let expected = Set(checkpointTensorNames)
         let extra = file.names.filter { !expected.contains($0) && !$0.hasSuffix(".num_batches_tracked") }
         for name in checkpointTensorNames where file.tensors[name] == nil {
@@ -166,62 +168,68 @@ extension EfficientNetConfig {
         if !extra.isEmpty { throw ModelFileError.unexpectedTensors(path: file.path, tensors: extra) }
 
         let loader = CheckpointLoader(file: file, epsilon: batchNormEpsilon)
-        var g = FloatGraph()
+        var g = Graph()
         let s = preprocessing.inputSize
-        var x = g.setInput(height: s, width: s, channels: 3)
-        // Convolution + activation, fused or as two ops.
-        func convAct(_ name: String, _ x: TensorIndex, _ w: [Float], _ b: [Float], out: Int, kernel: Int, stride: Int, act: Activation) -> TensorIndex {
-            let y = g.conv(name, x, weights: w, bias: b, outChannels: out, kernel: kernel, stride: stride, padding: padding,
-                           activation: decomposed ? .none : act)
-            if decomposed && act != .none { g.activation(name + ".act", y, act) }
-            return y
+        g.input = g.addTensor("input", shape: [s, s, 3])
+        g.normalization = InputNormalization(scale: preprocessing.normalizationScale, offset: preprocessing.normalizationOffset)
+        func act(_ name: String, _ x: Int, _ f: Activation) -> Int {
+            g.addNode(name + ".act", .activation, inputs: [x], outputShape: g.tensors[x].shape, attributes: Attributes(activation: f))
         }
-        var (w, b) = try loader.conv("conv_stem", bn: "bn1", out: stemChannels, in: 3, kernel: 3)
-        x = convAct("conv_stem", x, w, b, out: stemChannels, kernel: 3, stride: 2, act: activation)
+        func conv(_ name: String, _ x: Int, _ wb: ([Float], [Float]), out: Int, kernel: Int, stride: Int) -> Int {
+            let sh = g.tensors[x].shape
+            let geo = ConvGeometry(inH: sh[0], inW: sh[1], kernel: kernel, stride: stride, padding: padding)
+            return g.addNode(name, .conv, inputs: [x], outputShape: [geo.outH, geo.outW, out],
+                             attributes: Attributes(kernel: kernel, stride: stride, padding: padding),
+                             constants: ["weight": Constant(floats: wb.0, shape: [out, kernel * kernel * sh[2]]), "bias": Constant(floats: wb.1, shape: [out])])
+        }
+        func linear(_ name: String, _ x: Int, _ w: [Float], _ b: [Float]) -> Int {
+            let k = g.tensors[x].shape.last!
+            return g.addNode(name, .linear, inputs: [x], outputShape: g.tensors[x].shape.dropLast() + [b.count],
+                             constants: ["weight": Constant(floats: w, shape: [b.count, k]), "bias": Constant(floats: b, shape: [b.count])])
+        }
+        var x = g.input
+        x = act("conv_stem", conv("conv_stem", x, try loader.conv("conv_stem", bn: "bn1", out: stemChannels, in: 3, kernel: 3),
+                                  out: stemChannels, kernel: 3, stride: 2), activation)
         for (si, stage) in stages.enumerated() {
             for (bi, blk) in stage.enumerated() {
                 let p = "blocks.\(si).\(bi)."
                 let shortcut = x
                 var bnIndex = 1
                 if blk.kind == .invertedResidual {
-                    (w, b) = try loader.conv(p + "conv_pw", bn: p + "bn1", out: blk.midChannels, in: blk.inChannels, kernel: 1)
-                    x = convAct(p + "conv_pw", x, w, b, out: blk.midChannels, kernel: 1, stride: 1, act: activation)
+                    let wb = try loader.conv(p + "conv_pw", bn: p + "bn1", out: blk.midChannels, in: blk.inChannels, kernel: 1)
+                    x = act(p + "conv_pw", conv(p + "conv_pw", x, wb, out: blk.midChannels, kernel: 1, stride: 1), activation)
                     bnIndex = 2
                 }
-                (w, b) = try loader.depthwise(p + "conv_dw", bn: p + "bn\(bnIndex)", channels: blk.midChannels, kernel: blk.kernel)
-                x = g.depthwise(p + "conv_dw", x, weights: w, bias: b, kernel: blk.kernel, stride: blk.stride, padding: padding,
-                                activation: decomposed ? .none : activation)
-                if decomposed { g.activation(p + "conv_dw.act", x, activation) }
+                let (dw, db) = try loader.depthwise(p + "conv_dw", bn: p + "bn\(bnIndex)", channels: blk.midChannels, kernel: blk.kernel)
+                let sh = g.tensors[x].shape
+                let geo = ConvGeometry(inH: sh[0], inW: sh[1], kernel: blk.kernel, stride: blk.stride, padding: padding)
+                x = g.addNode(p + "conv_dw", .depthwise, inputs: [x], outputShape: [geo.outH, geo.outW, sh[2]],
+                              attributes: Attributes(kernel: blk.kernel, stride: blk.stride, padding: padding),
+                              constants: ["weight": Constant(floats: dw, shape: [blk.kernel * blk.kernel, sh[2]]), "bias": Constant(floats: db, shape: [sh[2]])])
+                x = act(p + "conv_dw", x, activation)
                 if blk.seChannels > 0 {
                     let (c, rd) = (blk.midChannels, blk.seChannels)
                     let rw = try file.floats(p + "se.conv_reduce.weight", shape: [rd, c, 1, 1])
                     let rb = try file.floats(p + "se.conv_reduce.bias", shape: [rd])
                     let ew = try file.floats(p + "se.conv_expand.weight", shape: [c, rd, 1, 1])
                     let eb = try file.floats(p + "se.conv_expand.bias", shape: [c])
-                    if decomposed {
-                        let pooled = g.globalAvgPool(p + "se.pool", x)
-                        let reduced = g.linear(p + "se.conv_reduce", pooled, weights: rw, bias: rb)
-                        g.activation(p + "se.conv_reduce.act", reduced, activation)
-                        let gate = g.linear(p + "se.conv_expand", reduced, weights: ew, bias: eb)
-                        g.activation(p + "se.conv_expand.act", gate, .sigmoid)
-                        x = g.mulChannel(p + "se", x, gate: gate)
-                    } else {
-                        g.squeezeExcite(p + "se", x, reduceWeights: rw, reduceBias: rb, expandWeights: ew, expandBias: eb, activation: activation)
-                    }
+                    let pooled = g.addNode(p + "se.pool", .globalAvgPool, inputs: [x], outputShape: [c])
+                    let reduced = act(p + "se.conv_reduce", linear(p + "se.conv_reduce", pooled, rw, rb), activation)
+                    let gate = act(p + "se.conv_expand", linear(p + "se.conv_expand", reduced, ew, eb), .sigmoid)
+                    x = g.addNode(p + "se", .mulChannel, inputs: [x, gate], outputShape: g.tensors[x].shape)
                 }
                 let project = blk.kind == .invertedResidual ? "conv_pwl" : "conv_pw"
-                (w, b) = try loader.conv(p + project, bn: p + "bn\(bnIndex + 1)", out: blk.outChannels, in: blk.midChannels, kernel: 1)
-                x = g.conv(p + project, x, weights: w, bias: b, outChannels: blk.outChannels, kernel: 1, stride: 1, padding: padding, activation: .none)
-                if blk.hasSkip { x = g.add(p + "add", x, shortcut) }
+                x = conv(p + project, x, try loader.conv(p + project, bn: p + "bn\(bnIndex + 1)", out: blk.outChannels, in: blk.midChannels, kernel: 1),
+                         out: blk.outChannels, kernel: 1, stride: 1)
+                if blk.hasSkip { x = g.addNode(p + "add", .add, inputs: [x, shortcut], outputShape: g.tensors[x].shape) }
             }
         }
         let last = stages.last!.last!.outChannels
-        (w, b) = try loader.conv("conv_head", bn: "bn2", out: headChannels, in: last, kernel: 1)
-        x = convAct("conv_head", x, w, b, out: headChannels, kernel: 1, stride: 1, act: activation)
-        x = g.globalAvgPool("global_pool", x)
-        let cw = try file.floats("classifier.weight", shape: [numClasses, headChannels])
-        let cb = try file.floats("classifier.bias", shape: [numClasses])
-        g.output = g.linear("classifier", x, weights: cw, bias: cb)
+        x = act("conv_head", conv("conv_head", x, try loader.conv("conv_head", bn: "bn2", out: headChannels, in: last, kernel: 1),
+                                  out: headChannels, kernel: 1, stride: 1), activation)
+        x = g.addNode("global_pool", .globalAvgPool, inputs: [x], outputShape: [headChannels])
+        g.output = linear("classifier", x, try file.floats("classifier.weight", shape: [numClasses, headChannels]),
+                          try file.floats("classifier.bias", shape: [numClasses]))
         return g
     }
 }

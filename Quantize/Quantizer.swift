@@ -1,6 +1,7 @@
-// The offline quantizer: calibrates a decomposed float graph on images, chooses activation ranges,
-// quantizes weights per output channel, folds input normalization into the stem, and writes one
-// int8 model file (safetensors + program) with a fidelity report.
+// The offline quantizer: calibrates the plain float graph of a checkpoint on images, chooses
+// activation ranges, and rewrites the graph into int8 with per-op-kind rules — any set of nodes may
+// stay f32, with quantize/dequantize nodes at the boundaries — then fuses activations into epilogues.
+// Input normalization is folded into an int8 stem by its own pass.
 import CEdgeboneKernels
 import Edgebone
 
@@ -12,298 +13,261 @@ public struct QuantizeOptions: Sendable {
     /// Every n-th view is held out of calibration and used for the report (0: evaluate on all).
     public var holdoutEvery: Int = 5
     public var seed: UInt64 = 1
-    /// Leading ops to keep in float32 (see `FloatPrefixChoice`).
-    public var floatPrefix: FloatPrefixChoice = .none
-    /// `.auto` keeps the shortest float prefix whose held-out logits cosine reaches this.
+    /// Nodes to keep in float32.
+    public var keepFloat: KeepFloat = .none
+    /// `.auto` stops adding float nodes once the held-out logits cosine reaches this.
     public var targetCosine: Double = 0.99
     /// `.auto` never keeps more than this share of the network's multiply-adds in float.
     public var maxFloatShare: Double = 0.5
     public init() {}
 }
 
-/// Where int8 begins.
-public enum FloatPrefixChoice: Sendable, Equatable {
+/// Which nodes stay float32.
+public enum KeepFloat: Sendable, Equatable {
     /// Everything int8.
     case none
-    /// The shortest prefix (cut at a single handed-over tensor) that reaches `targetCosine`.
+    /// The cheapest set, by measured sensitivity, that reaches `targetCosine`.
     case auto
-    /// Float through the op of this name (e.g. "blocks.1.1"), int8 after it.
-    case through(String)
+    /// Named nodes or blocks ("blocks.3.0.conv_dw", "blocks.1.1", "conv_stem").
+    case nodes([String])
+    /// Every node up to and including this one or block (`--float-prefix`).
+    case prefix(String)
 }
 
-/// A quantized model before it is written: program, tensors, metadata.
+/// A quantized model before it is written.
 public struct QuantizedModel {
-    public var program: Int8Program
-    public var writer: SafeTensorsWriter
+    public var graph: Graph
+    /// Names of the plain graph's nodes kept in f32.
+    public var floatNodes: Set<String>
+    public func writer(metadata: [String: String]) -> SafeTensorsWriter {
+        var w = SafeTensorsWriter()
+        graph.write(into: &w)
+        w.metadata.merge(metadata) { _, new in new }
+        return w
+    }
 }
 
 public final class Quantizer {
-    public let graph: FloatGraph
+    /// The plain float graph (activations and squeeze-and-excite as their own nodes).
+    public let graph: Graph
     public let preset: Preprocessing
-    let network: FloatNetwork
-    /// Activation that follows op i on its output tensor, if the decomposed graph has one.
-    let fusedActivation: [Activation?]
-    /// Observers: values a tensor holds after its producing op, and after its activation.
-    var produced: [Int: TensorObserver] = [:]
-    var activated: [Int: TensorObserver] = [:]
+    let network: Network
+    /// Values each tensor held over the calibration views (nil: never observed).
+    var observers: [TensorObserver?]
     /// Mean pixel value (0…255) per channel over the calibration views.
     var inputMeans: [Float] = [0, 0, 0]
+    let producers: [Int?]
 
-    /// `graph` must be decomposed (activations and squeeze-and-excite as separate ops).
-    public init(graph: FloatGraph, preset: Preprocessing) {
+    /// `graph` must be plain: no fused activations, no squeeze_excite.
+    public init(graph: Graph, preset: Preprocessing) throws {
+        precondition(!graph.nodes.contains { $0.op == .squeezeExcite || ($0.attributes.activation ?? .none) != .none && $0.op != .activation },
+                     "the quantizer needs a plain graph")
         self.graph = graph
         self.preset = preset
-        network = FloatNetwork(graph: graph, isa: .best, threads: 1)
-        var fused = [Activation?](repeating: nil, count: graph.ops.count)
-        for i in graph.ops.indices.dropLast() {
-            if case let .activation(t, act) = graph.ops[i + 1], t == graph.ops[i].output { fused[i] = act }
-        }
-        fusedActivation = fused
+        network = try Network(graph: graph, isa: .best, threads: 1)
+        observers = [TensorObserver?](repeating: nil, count: graph.tensors.count)
+        producers = graph.producers
     }
 
     /// Writes `view` (uint8 crop, inputSize² × 3) as the float network's normalized input.
     func setInput(_ view: [UInt8]) {
-        let scale = preset.normalizationScale, offset = preset.normalizationOffset
-        let p = network.input
-        for i in 0..<(view.count / 3) {
-            for c in 0..<3 { p[3 * i + c] = Float(view[3 * i + c]) * scale[c] + offset[c] }
-        }
+        view.withUnsafeBufferPointer { network.setInput(rgb: $0.baseAddress!) }
     }
 
     /// Two passes over the calibration views: ranges, then histograms.
     public func calibrate(_ views: [[UInt8]], progress: ((String, Int, Int) -> Void)? = nil) {
-        for t in graph.tensors.indices { produced[t] = TensorObserver(); activated[t] = TensorObserver() }
+        for t in graph.tensors.indices { observers[t] = TensorObserver() }
         var sums = [Double](repeating: 0, count: 3)
         for v in views { for i in 0..<v.count { sums[i % 3] += Double(v[i]) } }
         let pixels = Double(max(1, views.reduce(0) { $0 + $1.count / 3 }))
         inputMeans = sums.map { Float($0 / pixels) }
         for pass in 0..<2 {
-            if pass == 1 {
-                for o in produced.values { o.startHistogram() }
-                for o in activated.values { o.startHistogram() }
-            }
+            if pass == 1 { for o in observers { o?.startHistogram() } }
             for (n, view) in views.enumerated() {
                 setInput(view)
-                network.run { i in
-                    let op = graph.ops[i]
-                    let t = op.output
-                    let observer = { if case .activation = op { return self.activated[t]! } else { return self.produced[t]! } }()
-                    let p = UnsafePointer(network.pointer(to: t))
-                    let count = graph.tensors[t].elementCount
-                    if pass == 0 { observer.observeRange(p, count, channels: graph.tensors[t].shape.last!) } else { observer.observeHistogram(p, count) }
-                }
+                observe(graph.input, pass: pass)
+                network.run { i in observe(graph.nodes[i].output, pass: pass) }
                 progress?(pass == 0 ? "calibrating (ranges)" : "calibrating (histograms)", n + 1, views.count)
             }
         }
+        func observe(_ t: Int, pass: Int) {
+            let p = UnsafePointer(network.pointer(to: t).assumingMemoryBound(to: Float.self))
+            let count = graph.tensors[t].elementCount
+            if pass == 0 { observers[t]!.observeRange(p, count, channels: graph.tensors[t].shape.last!) } else { observers[t]!.observeHistogram(p, count) }
+        }
     }
 
-    /// Per-channel means of the value consumers of tensor t read (after its activation, if any).
-    func channelMeans(_ t: TensorIndex) -> [Float] {
-        if t == graph.input { return inputMeans }
-        guard let i = graph.ops.firstIndex(where: { if case .activation = $0 { return false }; return $0.output == t }) else { return [] }
-        return (fusedActivation[i] != nil ? activated[t]! : produced[t]!).channelMeans
-    }
+    /// Per-channel means of tensor t over the calibration views.
+    func channelMeans(_ t: Int) -> [Float] { t == graph.input ? inputMeans : observers[t]?.channelMeans ?? [] }
 
-    /// Quantization of tensor t's final value (after its activation, if any) by `method`.
-    func finalQuant(_ t: TensorIndex, producer i: Int, method: RangeMethod) -> QuantParams {
-        let o = fusedActivation[i] != nil ? activated[t]! : produced[t]!
-        let (lo, hi) = o.range(method)
+    /// int8 quantization of tensor t: a sigmoid's output on a fixed [0, 1] grid, the rest by `method`.
+    func quant(_ t: Int, method: RangeMethod) -> QuantParams {
+        if let p = producers[t], graph.nodes[p].op == .activation, graph.nodes[p].attributes.activation == .sigmoid {
+            return QuantParams(scale: 1 / 255, zeroPoint: -128)
+        }
+        let (lo, hi) = observers[t]!.range(method)
         return QuantParams(min: lo, max: hi)
     }
 
-    /// Builds the int8 program and its tensors from the calibrated statistics. With `floatOps` > 0
-    /// (one of `graph.prefixCuts`) the first `floatOps` ops stay float32 and hand their output over
-    /// quantized with its calibrated range.
-    /// `fused` (the same network with activations and squeeze-and-excite fused, as the float path
-    /// runs it) supplies the float prefix when it has a cut at the same tensor: fewer passes over
-    /// memory than the decomposed graph.
-    public func quantize(method: RangeMethod, floatOps: Int = 0, fused: FloatGraph? = nil) throws -> QuantizedModel {
-        var w = SafeTensorsWriter()
-        var tensors: [Int8TensorSpec] = []
-        var ops: [Int8OpSpec] = []
-        var names: [TensorIndex: String] = [:]
-        var quants: [TensorIndex: QuantParams] = [:]
-        let s = preset.inputSize
-        var floatPrefix: FloatPrefixSpec?
-        let inputName: String
-        if floatOps > 0 {
-            precondition(graph.prefixCuts.contains(floatOps), "not a prefix cut")
-            let boundary = graph.liveTensors(cutBefore: floatOps)[0]
-            let producer = graph.ops.indices.first { i in
-                if case .activation = graph.ops[i] { return false }
-                return graph.ops[i].output == boundary
-            }!
-            inputName = graph.opNames[producer]
-            names[boundary] = inputName
-            quants[boundary] = finalQuant(boundary, producer: producer, method: method)
-            tensors.append(Int8TensorSpec(name: inputName, shape: graph.tensors[boundary].shape, quant: quants[boundary]!))
-            var prefixGraph = graph.prefix(ops: floatOps)
-            if let fused, let cut = fused.prefixCuts.first(where: { fused.tensors[fused.liveTensors(cutBefore: $0)[0]].name == graph.tensors[boundary].name }) {
-                prefixGraph = fused.prefix(ops: cut)
+    /// Node names `choice` keeps in f32. Activations follow their producer; a block name covers the
+    /// block. Throws for names the graph does not have.
+    public func floatNodes(_ choice: KeepFloat) throws -> Set<String> {
+        let names = graph.nodes.map(\.name)
+        func covered(_ item: String) -> [Int] {
+            names.indices.filter { names[$0] == item || names[$0].hasPrefix(item + ".") }
+        }
+        func withActivations(_ set: Set<Int>) -> Set<String> {
+            var out = Set(set.map { names[$0] })
+            for (j, n) in graph.nodes.enumerated() where n.op == .activation {
+                if let p = producers[n.inputs[0]], set.contains(p) { out.insert(names[j]) }
             }
-            w.add("float_prefix.parameters", dtype: .f32, shape: [prefixGraph.parameters.count], elements: prefixGraph.parameters)
-            floatPrefix = FloatPrefixSpec(graph: FloatGraphSpec(prefixGraph), parameters: "float_prefix.parameters",
-                                          normalizationScale: preset.normalizationScale, normalizationOffset: preset.normalizationOffset)
-        } else {
-            inputName = "input"
-            names[graph.input] = "input"
-            quants[graph.input] = QuantParams(scale: 1, zeroPoint: -128)
-            tensors.append(Int8TensorSpec(name: "input", shape: [s, s, 3], quant: quants[graph.input]!))
+            return out
         }
-        let params = graph.parameters
-        func slice(_ r: ParamRef) -> [Float] { Array(params[r.offset..<(r.offset + r.count)]) }
-
-        func addOutput(_ t: TensorIndex, _ name: String, _ q: QuantParams) {
-            names[t] = name
-            quants[t] = q
-            tensors.append(Int8TensorSpec(name: name, shape: graph.tensors[t].shape, quant: q))
-        }
-        /// Activation handling: (activation kind, pre-activation quant or nil, output quant).
-        func epilogue(_ i: Int, _ t: TensorIndex) -> (Int8OpSpec.ActivationKind?, QuantParams?, QuantParams) {
-            guard let act = fusedActivation[i], act != .none else { return (nil, nil, finalQuant(t, producer: i, method: method)) }
-            // The 12-bit table grid has 16× finer steps: keep the full observed range, no clipping.
-            let pre = produced[t]!.range(.minmax)
-            switch act {
-            case .relu, .relu6:
-                return (act == .relu ? .relu : .relu6, nil, finalQuant(t, producer: i, method: method))
-            case .silu:
-                return (.silu, QuantParams(min: pre.0, max: pre.1, bits: 12), finalQuant(t, producer: i, method: method))
-            case .sigmoid:
-                return (.sigmoid, QuantParams(min: pre.0, max: pre.1, bits: 12), QuantParams(scale: 1 / 255, zeroPoint: -128))
-            case .none:
-                return (nil, nil, finalQuant(t, producer: i, method: method))
+        switch choice {
+        case .none, .auto: return []
+        case let .nodes(items):
+            var set = Set<Int>()
+            for item in items {
+                let c = covered(item)
+                guard !c.isEmpty else { throw QuantizeError.invalidOption("--keep-float \(item): no node or block of that name (e.g. \(examples))") }
+                set.formUnion(c)
             }
+            return withActivations(set)
+        case let .prefix(item):
+            guard let last = covered(item).max() else { throw QuantizeError.invalidOption("--float-prefix \(item): no node or block of that name (e.g. \(examples))") }
+            return withActivations(Set(0...last))
         }
-
-        for (i, op) in graph.ops.enumerated() where i >= floatOps {
-            let opName = graph.opNames[i]
-            switch op {
-            case .activation:
-                continue
-            case .squeezeExcite:
-                preconditionFailure("the quantizer needs a decomposed graph")
-            case let .conv(x, y, wr, br, g, _):
-                let (act, pre, out) = epilogue(i, y)
-                let cin = graph.tensors[x].shape[2], cout = graph.tensors[y].shape[2], kk = g.kernel * g.kernel
-                var weights = slice(wr)
-                var bias = slice(br)
-                let inQ = quants[x]!
-                var kind = Int8OpSpec.Kind.gemm
-                if x == graph.input {
-                    // Fold (p·a_c + b_c) normalization into the stem: the real input is the pixel p.
-                    // The bias is folded with the *quantized* weights around the pixel that normalizes
-                    // to zero (p̄_c = −b_c/a_c), so weight rounding errors multiply (p − p̄), not p.
-                    let a = preset.normalizationScale, b = preset.normalizationOffset
-                    let center = (0..<cin).map { -b[$0] / a[$0] }
-                    for o in 0..<cout { for r in 0..<kk { for c in 0..<cin { weights[(o * kk + r) * cin + c] *= a[c] } } }
-                    let (q, scales) = quantizeRows(weights, rows: cout, bias: bias, inScale: inQ.scale)
-                    // Bias correction: the weight rounding error times the mean (p − p̄) is a constant shift.
-                    bias = (0..<cout).map { o in
-                        var v = slice(br)[o]
-                        for r in 0..<kk {
-                            for c in 0..<cin {
-                                let idx = (o * kk + r) * cin + c
-                                let wq = Float(q[idx]) * scales[o]
-                                v -= wq * center[c] + (wq - weights[idx]) * (inputMeans[c] - center[c])
-                            }
-                        }
-                        return v
-                    }
-                    // Padding reads the pixel whose normalized value is 0.
-                    let pads = center.map { Int8(max(-128, min(127, $0.rounded(.toNearestOrEven) - 128))) }
-                    w.add(opName + ".pad", dtype: .i8, shape: [cin], elements: pads)
-                    w.add(opName + ".weight", dtype: .i8, shape: [cout, kk * cin], elements: q)
-                    w.add(opName + ".weight_scale", dtype: .f32, shape: [cout], elements: scales)
-                    w.add(opName + ".bias", dtype: .i32, shape: [cout], elements: quantizeBias(bias, inScale: inQ.scale, weightScales: scales))
-                    addOutput(y, opName, out)
-                    ops.append(Int8OpSpec(name: opName, kind: .conv, inputs: [names[x]!], output: opName, kernel: g.kernel, stride: g.stride,
-                                          padding: paddingMode(g), activation: act, preQuant: pre))
-                    continue
-                } else if !(g.kernel == 1 && g.stride == 1) {
-                    kind = .conv
-                    w.add(opName + ".pad", dtype: .i8, shape: [cin], elements: [Int8](repeating: Int8(inQ.zeroPoint), count: cin))
-                }
-                addWeights(&w, opName, weights: weights, bias: bias, rows: cout, inScale: inQ.scale, inputMeans: channelMeans(x), taps: kk)
-                addOutput(y, opName, out)
-                ops.append(Int8OpSpec(name: opName, kind: kind, inputs: [names[x]!], output: opName, kernel: g.kernel, stride: g.stride,
-                                      padding: kind == .conv ? paddingMode(g) : nil, activation: act, preQuant: pre))
-            case let .depthwise(x, y, wr, br, g, _):
-                let (act, pre, out) = epilogue(i, y)
-                let c = graph.tensors[x].shape[2], kk = g.kernel * g.kernel
-                let weights = slice(wr)
-                // Per-channel scales over the taps: transpose to [c][taps] for quantization, back after.
-                var perChannel = [Float](repeating: 0, count: c * kk)
-                for t in 0..<kk { for j in 0..<c { perChannel[j * kk + t] = weights[t * c + j] } }
-                let (q, scales) = quantizeRows(perChannel, rows: c, bias: slice(br), inScale: quants[x]!.scale)
-                var tapsMajor = [Int8](repeating: 0, count: c * kk)
-                for t in 0..<kk { for j in 0..<c { tapsMajor[t * c + j] = q[j * kk + t] } }
-                w.add(opName + ".weight", dtype: .i8, shape: [kk, c], elements: tapsMajor)
-                w.add(opName + ".weight_scale", dtype: .f32, shape: [c], elements: scales)
-                // Bias correction: E[(Wq − W)·x] per channel from the input's channel means.
-                let means = channelMeans(x)
-                var corrected = slice(br)
-                if means.count == c {
-                    for j in 0..<c { for t in 0..<kk { corrected[j] -= (Float(q[j * kk + t]) * scales[j] - perChannel[j * kk + t]) * means[j] } }
-                }
-                w.add(opName + ".bias", dtype: .i32, shape: [c], elements: quantizeBias(corrected, inScale: quants[x]!.scale, weightScales: scales))
-                addOutput(y, opName, out)
-                ops.append(Int8OpSpec(name: opName, kind: .depthwise, inputs: [names[x]!], output: opName, kernel: g.kernel,
-                                      stride: g.stride, padding: paddingMode(g), activation: act, preQuant: pre))
-            case let .globalAvgPool(x, y):
-                let (_, _, out) = epilogue(i, y)
-                addOutput(y, opName, out)
-                ops.append(Int8OpSpec(name: opName, kind: .gavgpool, inputs: [names[x]!], output: opName))
-            case let .linear(x, y, wr, br):
-                let n = graph.tensors[y].elementCount
-                if y == graph.output {
-                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale, inputMeans: channelMeans(x), taps: 1)
-                    ops.append(Int8OpSpec(name: opName, kind: .classifier, inputs: [names[x]!], output: "logits"))
-                } else {
-                    let (act, pre, out) = epilogue(i, y)
-                    addWeights(&w, opName, weights: slice(wr), bias: slice(br), rows: n, inScale: quants[x]!.scale, inputMeans: channelMeans(x), taps: 1)
-                    addOutput(y, opName, out)
-                    ops.append(Int8OpSpec(name: opName, kind: .gemm, inputs: [names[x]!], output: opName, activation: act, preQuant: pre))
-                }
-            case let .mulChannel(x, gate, y):
-                let (_, _, out) = epilogue(i, y)
-                addOutput(y, opName, out)
-                ops.append(Int8OpSpec(name: opName, kind: .mulc, inputs: [names[x]!, names[gate]!], output: opName))
-            case let .add(a, b, y):
-                let (_, _, out) = epilogue(i, y)
-                addOutput(y, opName, out)
-                ops.append(Int8OpSpec(name: opName, kind: .add, inputs: [names[a]!, names[b]!], output: opName))
-            }
-        }
-        let program = Int8Program(tensors: tensors, ops: ops, input: inputName, output: "logits",
-                                  outputCount: graph.tensors[graph.output].elementCount, floatPrefix: floatPrefix)
-        w.metadata["edgebone.format"] = Int8Network.formatName
-        w.metadata["edgebone.format_version"] = String(Int8Program.formatVersion)
-        w.metadata["edgebone.program"] = program.json()
-        w.metadata["preprocessing"] = preset.json
-        w.metadata["quantization.method"] = method.rawValue
-        return QuantizedModel(program: program, writer: w)
     }
 
-    private func paddingMode(_ g: ConvGeometry) -> PaddingMode {
-        ConvGeometry(inH: g.inH, inW: g.inW, kernel: g.kernel, stride: g.stride, padding: .same) == g ? .same : .symmetric
+    private var examples: String {
+        graph.nodes.filter { $0.op != .activation }.map(\.name).prefix(4).joined(separator: ", ") + ", blocks.1.0 …"
     }
 
-    /// Weights [rows][k] → int8 per row (symmetric, −127…127), int32 bias, fp32 scales. With the
-    /// input's channel means (k = taps × channels, channel fastest), the bias absorbs the mean effect of
-    /// weight rounding: b −= Σ (w_q − w)·E[x] (bias correction).
-    private func addWeights(_ w: inout SafeTensorsWriter, _ name: String, weights: [Float], bias: [Float], rows: Int, inScale: Float,
-                            inputMeans: [Float] = [], taps: Int = 1) {
+    /// The graph rewritten with every node not in `keepFloat` in int8.
+    public func quantize(method: RangeMethod, keepFloat: Set<String> = []) throws -> QuantizedModel {
+        var g = Graph()
+        g.normalization = graph.normalization
+        let isFloat = graph.nodes.map { keepFloat.contains($0.name) }
+        // The tensor in each dtype, made on first use (conversion nodes at precision boundaries).
+        var version: [[TensorType: Int]] = Array(repeating: [:], count: graph.tensors.count)
+        let consumers = graph.consumers
+        let inputInt8 = !consumers[graph.input].contains { isFloat[$0] } && consumers[graph.input].allSatisfy { graph.nodes[$0].op == .conv }
+        g.input = inputInt8 ? g.addTensor("input", shape: graph.tensors[graph.input].shape, type: .qs8, quant: .pixels)
+                            : g.addTensor("input", shape: graph.tensors[graph.input].shape)
+        version[graph.input][inputInt8 ? .qs8 : .f32] = g.input
+        func tensor(_ t: Int, as type: TensorType) -> Int {
+            if let v = version[t][type] { return v }
+            let src = version[t][.f32] ?? version[t][.qs8]!
+            let name = graph.tensors[t].name + (type == .qs8 ? ".quantize" : ".dequantize")
+            let v = g.addNode(name, type == .qs8 ? .quantize : .dequantize, inputs: [src], outputShape: graph.tensors[t].shape, type: type,
+                              quant: type == .qs8 ? quant(t, method: method) : nil)
+            version[t][type] = v
+            return v
+        }
+        for (i, node) in graph.nodes.enumerated() {
+            let type: TensorType = isFloat[i] ? .f32 : .qs8
+            let inputs = node.inputs.map { tensor($0, as: type) }
+            let y = node.output, shape = graph.tensors[y].shape
+            var outType = type
+            if y == graph.output && node.op == .linear { outType = .f32 }  // the dequantizing head: logits stay float
+            var consts: [String: Constant] = [:]
+            if type == .f32 {
+                for role in ["weight", "bias"] { if let c = graph.constant(node, role) { consts[role] = c } }
+            } else {
+                let xq = g.tensors[inputs[0]].quant!
+                switch node.op {
+                case .conv where node.inputs[0] == graph.input && inputInt8:
+                    consts = foldedStem(node, inScale: xq.scale)
+                case .conv:
+                    let cin = graph.tensors[node.inputs[0]].shape[2], k = node.attributes.kernel!
+                    consts = quantizedWeights(node, inScale: xq.scale, inputMeans: channelMeans(node.inputs[0]), taps: k * k)
+                    if !(k == 1 && node.attributes.stride == 1) { consts["pad"] = Constant(int8: [Int8](repeating: Int8(xq.zeroPoint), count: cin), shape: [cin]) }
+                case .depthwise:
+                    consts = quantizedDepthwise(node, inScale: xq.scale)
+                case .linear:
+                    consts = quantizedWeights(node, inScale: xq.scale, inputMeans: channelMeans(node.inputs[0]), taps: 1)
+                default: break
+                }
+            }
+            let out = g.addNode(node.name, node.op, inputs: inputs, outputShape: shape, type: outType,
+                                quant: outType == .qs8 ? quant(y, method: method) : nil, attributes: node.attributes, constants: consts)
+            version[y][outType] = out
+        }
+        g.output = tensor(graph.output, as: .f32)
+        // Table activations fuse with a 12-bit grid over the pre-activation's full observed range (16× finer
+        // steps than int8: no clipping needed).
+        let byName = Dictionary(uniqueKeysWithValues: graph.tensors.indices.map { (graph.tensors[$0].name, $0) })
+        let fused = g.fusingActivations { _, pre in
+            guard let t = byName[g.tensors[pre].name], let o = observers[t] else { return nil }
+            let r = o.range(.minmax)
+            return QuantParams(min: r.0, max: r.1, bits: 12)
+        }.graph.fusingSqueezeExcite().pruned()
+        return QuantizedModel(graph: fused, floatNodes: keepFloat)
+    }
+
+    /// Input-normalization folding for a stem that reads the pixels in int8: (p·a_c + b_c) is folded into
+    /// the weights; the bias is folded with the *quantized* weights around the pixel that normalizes to zero
+    /// (p̄_c = −b_c/a_c), so weight rounding errors multiply (p − p̄), not p; padding reads p̄.
+    func foldedStem(_ node: Node, inScale: Float) -> [String: Constant] {
+        let a = graph.normalization.scale, b = graph.normalization.offset
+        var weights = graph.constant(node, "weight")!.floats
+        let bias0 = graph.constant(node, "bias")!.floats
+        let cout = bias0.count, cin = graph.tensors[node.inputs[0]].shape[2], kk = weights.count / (cout * cin)
+        let center = (0..<cin).map { -b[$0] / a[$0] }
+        for o in 0..<cout { for r in 0..<kk { for c in 0..<cin { weights[(o * kk + r) * cin + c] *= a[c] } } }
+        let (q, scales) = quantizeRows(weights, rows: cout, bias: bias0, inScale: inScale)
+        // Bias correction: the weight rounding error times the mean (p − p̄) is a constant shift.
+        let bias = (0..<cout).map { o in
+            var v = bias0[o]
+            for r in 0..<kk {
+                for c in 0..<cin {
+                    let idx = (o * kk + r) * cin + c
+                    let wq = Float(q[idx]) * scales[o]
+                    v -= wq * center[c] + (wq - weights[idx]) * (inputMeans[c] - center[c])
+                }
+            }
+            return v
+        }
+        let pads = center.map { Int8(max(-128, min(127, $0.rounded(.toNearestOrEven) - 128))) }
+        return ["pad": Constant(int8: pads, shape: [cin]), "weight": Constant(int8: q, shape: [cout, kk * cin]),
+                "weight_scale": Constant(floats: scales, shape: [cout]),
+                "bias": Constant(int32: quantizeBias(bias, inScale: inScale, weightScales: scales), shape: [cout])]
+    }
+
+    /// Depthwise weights [taps][c]: per-channel scales over the taps, bias corrected from the input's channel means.
+    func quantizedDepthwise(_ node: Node, inScale: Float) -> [String: Constant] {
+        let weights = graph.constant(node, "weight")!.floats, bias = graph.constant(node, "bias")!.floats
+        let c = bias.count, kk = weights.count / c
+        var perChannel = [Float](repeating: 0, count: c * kk)
+        for t in 0..<kk { for j in 0..<c { perChannel[j * kk + t] = weights[t * c + j] } }
+        let (q, scales) = quantizeRows(perChannel, rows: c, bias: bias, inScale: inScale)
+        var tapsMajor = [Int8](repeating: 0, count: c * kk)
+        for t in 0..<kk { for j in 0..<c { tapsMajor[t * c + j] = q[j * kk + t] } }
+        // Bias correction: E[(Wq − W)·x] per channel from the input's channel means.
+        let means = channelMeans(node.inputs[0])
+        var corrected = bias
+        if means.count == c {
+            for j in 0..<c { for t in 0..<kk { corrected[j] -= (Float(q[j * kk + t]) * scales[j] - perChannel[j * kk + t]) * means[j] } }
+        }
+        return ["weight": Constant(int8: tapsMajor, shape: [kk, c]), "weight_scale": Constant(floats: scales, shape: [c]),
+                "bias": Constant(int32: quantizeBias(corrected, inScale: inScale, weightScales: scales), shape: [c])]
+    }
+
+    /// Weights [rows][k] → int8 per row (symmetric, −127…127), int32 bias, fp32 scales. With the input's
+    /// channel means (k = taps × channels, channel fastest), the bias absorbs the mean effect of weight
+    /// rounding: b −= Σ (w_q − w)·E[x] (bias correction).
+    func quantizedWeights(_ node: Node, inScale: Float, inputMeans: [Float], taps: Int) -> [String: Constant] {
+        let weights = graph.constant(node, "weight")!.floats
+        var bias = graph.constant(node, "bias")!.floats
+        let rows = bias.count, k = weights.count / rows
         let (q, scales) = quantizeRows(weights, rows: rows, bias: bias, inScale: inScale)
-        var bias = bias
-        let k = weights.count / rows
         if !inputMeans.isEmpty && inputMeans.count * taps == k {
             for r in 0..<rows {
                 for i in 0..<k { bias[r] -= (Float(q[r * k + i]) * scales[r] - weights[r * k + i]) * inputMeans[i % inputMeans.count] }
             }
         }
-        w.add(name + ".weight", dtype: .i8, shape: [rows, weights.count / rows], elements: q)
-        w.add(name + ".weight_scale", dtype: .f32, shape: [rows], elements: scales)
-        w.add(name + ".bias", dtype: .i32, shape: [rows], elements: quantizeBias(bias, inScale: inScale, weightScales: scales))
+        return ["weight": Constant(int8: q, shape: [rows, k]), "weight_scale": Constant(floats: scales, shape: [rows]),
+                "bias": Constant(int32: quantizeBias(bias, inScale: inScale, weightScales: scales), shape: [rows])]
     }
 }
 

@@ -20,17 +20,23 @@ public struct FidelityReport: Sendable {
     public var top1Agreement: Double
     public var method: String
     public var calibrationViews: Int
-    /// Ops kept in float32 (a prefix of the network), and their share of its multiply-adds.
+    /// Nodes kept in float32, and their share of the network's multiply-adds.
     public var floatOps: [String] = []
     public var floatShare: Double = 0
-    /// With an automatic float prefix: the all-int8 cosine it started from, and the target.
+    /// With `--keep-float auto`: the all-int8 cosine it started from, and the target.
     public var allInt8Cosine: Double?
     public var targetCosine: Double?
 
-    /// "N ops, first … last (x% of the multiply-adds)" for the float32 prefix; nil when all int8.
-    public var floatPrefixSummary: String? {
-        guard let first = floatOps.first, let last = floatOps.last else { return nil }
-        return "\(floatOps.count) ops, \(first) … \(last) (\(format1(floatShare * 100))% of the multiply-adds)"
+    /// Measured cost of the float nodes: latency of this model over the all-int8 one (1 thread), when measured.
+    public var floatLatencyRatio: Double?
+
+    /// "N ops: a, b, … (x% of the multiply-adds)" for the nodes kept in float32; nil when all int8.
+    public var floatSummary: String? {
+        guard !floatOps.isEmpty else { return nil }
+        let shown = floatOps.count <= 6 ? floatOps.joined(separator: ", ") : floatOps.prefix(3).joined(separator: ", ") + " … " + floatOps.suffix(2).joined(separator: ", ")
+        var s = "\(floatOps.count) ops: \(shown) (\(format1(floatShare * 100))% of the multiply-adds"
+        if let r = floatLatencyRatio { s += ", \(format2(r))× the all-int8 latency" }
+        return s + ")"
     }
 
     /// Human-readable table.
@@ -43,7 +49,7 @@ public struct FidelityReport: Sendable {
         out += "worst layer: \(worst?.name ?? "-") at \(format1(worst?.sqnr ?? 0)) dB\n"
         out += "end to end: logits cosine mean \(format4(meanCosine)), min \(format4(minCosine)); top-1 agreement \(format1(top1Agreement * 100))%"
         out += " (\(views) held-out views; ranges by \(method) over \(calibrationViews) calibration views)\n"
-        if let prefix = floatPrefixSummary {
+        if let prefix = floatSummary {
             out += "kept in float32: " + prefix
             if let all = allInt8Cosine { out += "; all int8 reached \(format4(all))" }
             out += "\n"
@@ -51,7 +57,7 @@ public struct FidelityReport: Sendable {
         if let target = targetCosine, meanCosine < target {
             out += "target cosine \(target) not reached within the allowed float share\n"
         } else if targetCosine == nil, floatOps.isEmpty, meanCosine < 0.99 {
-            out += "note: below 0.99; --float-prefix auto keeps the most sensitive leading layers in float32\n"
+            out += "note: below 0.99; --keep-float auto keeps the most sensitive layers in float32\n"
         }
         return out
     }
@@ -64,43 +70,59 @@ public struct FidelityReport: Sendable {
             "top1_agreement": .double(top1Agreement), "range_method": .string(method),
             "float_ops": .array(floatOps.map { .string($0) }), "float_macs_share": .double(floatShare),
             "all_int8_cosine_mean": allInt8Cosine.map { .double($0) } ?? .null,
+            "float_latency_ratio": floatLatencyRatio.map { .double($0) } ?? .null,
         ]).serialized
     }
 }
 
 extension Quantizer {
-    /// Compares `model` (loaded) with the float graph on `views`.
-    public func evaluate(_ model: Int8Network, views: [[UInt8]], method: RangeMethod, calibrationViews: Int,
-                         progress: ((String, Int, Int) -> Void)? = nil) -> FidelityReport {
-        // Which float op finalizes each int8 op's tensor (the activation op when one is fused).
-        var floatFinal: [String: Int] = [:]
-        for (i, op) in graph.ops.enumerated() {
-            if case .activation = op { continue }
-            floatFinal[graph.opNames[i]] = fusedActivation[i] != nil ? i + 1 : i
+    /// Float logits of each view (the reference every candidate is compared with).
+    public func floatLogits(_ views: [[UInt8]]) -> [[Float]] {
+        views.map { v in setInput(v); network.run(); return Array(network.output) }
+    }
+
+    /// Mean logits cosine of `model` against `reference` (from `floatLogits`) over `views`.
+    public func meanCosine(_ model: Network, views: [[UInt8]], reference: [[Float]]) -> Double {
+        var sum = 0.0
+        for (v, ref) in zip(views, reference) {
+            v.withUnsafeBufferPointer { model.setInput(rgb: $0.baseAddress!) }
+            model.run()
+            sum += cosine(ref, Array(model.output))
         }
-        let opNames = model.program.ops.map(\.name)
-        var signal = [Double](repeating: 0, count: opNames.count), noise = signal
+        return sum / Double(max(views.count, 1))
+    }
+
+    /// Compares `model` (loaded) with the float graph on `views`: per-node SQNR of every tensor the two
+    /// graphs share by name, and end-to-end logits cosine and top-1 agreement.
+    public func evaluate(_ model: Network, views: [[UInt8]], method: RangeMethod, calibrationViews: Int,
+                         progress: ((String, Int, Int) -> Void)? = nil) -> FidelityReport {
+        let q = model.graph
+        let floatTensor = Dictionary(uniqueKeysWithValues: graph.tensors.indices.map { (graph.tensors[$0].name, $0) })
+        // Nodes whose output has a float counterpart (not conversions, not the logits).
+        let compared = q.nodes.indices.filter { i in
+            let n = q.nodes[i]
+            return n.op != .quantize && n.op != .dequantize && n.output != q.output && floatTensor[q.tensors[n.output].name] != nil
+        }
+        let wanted = Dictionary(uniqueKeysWithValues: compared.map { (floatTensor[q.tensors[q.nodes[$0].output].name]!, $0) })
+        var signal = [Double](repeating: 0, count: q.nodes.count), noise = signal
         var cosines: [Double] = []
         var agree = 0
         for (n, view) in views.enumerated() {
-            // Float: copy each mapped tensor when it is final.
-            var reference: [String: [Float]] = [:]
-            let wanted = Dictionary(uniqueKeysWithValues: opNames.compactMap { name in floatFinal[name].map { ($0, name) } })
+            var reference: [Int: [Float]] = [:]
             setInput(view)
             network.run { i in
-                guard let name = wanted[i] else { return }
-                let t = graph.ops[i].output
-                reference[name] = Array(UnsafeBufferPointer(start: network.pointer(to: t), count: graph.tensors[t].elementCount))
+                let t = graph.nodes[i].output
+                guard let node = wanted[t] else { return }
+                reference[node] = Array(UnsafeBufferPointer(start: network.pointer(to: t).assumingMemoryBound(to: Float.self), count: graph.tensors[t].elementCount))
             }
             let floatLogits = Array(network.output)
             view.withUnsafeBufferPointer { model.setInput(rgb: $0.baseAddress!) }
             model.run { i in
-                let op = model.program.ops[i]
-                guard op.kind != .classifier, let ref = reference[op.name] else { return }
-                let q = model.values(of: op.output)
+                guard let ref = reference[i] else { return }
+                let v = model.values(of: q.nodes[i].output)
                 for j in ref.indices {
                     signal[i] += Double(ref[j]) * Double(ref[j])
-                    noise[i] += Double(ref[j] - q[j]) * Double(ref[j] - q[j])
+                    noise[i] += Double(ref[j] - v[j]) * Double(ref[j] - v[j])
                 }
             }
             let qLogits = Array(model.output)
@@ -108,10 +130,8 @@ extension Quantizer {
             if argmax(floatLogits) == argmax(qLogits) { agree += 1 }
             progress?("evaluating", n + 1, views.count)
         }
-        var layers: [FidelityReport.Layer] = []
-        for (i, op) in model.program.ops.enumerated() where op.kind != .classifier {
-            layers.append(.init(name: op.name, kind: op.kind.rawValue + (op.activation.map { "+" + $0.rawValue } ?? ""),
-                                sqnr: noise[i] > 0 ? 10 * log10(signal[i] / noise[i]) : .infinity))
+        let layers = compared.map { i in
+            FidelityReport.Layer(name: q.nodes[i].name, kind: q.kindLabel(i), sqnr: noise[i] > 0 ? 10 * log10(signal[i] / noise[i]) : .infinity)
         }
         return FidelityReport(layers: layers, views: views.count, meanCosine: cosines.reduce(0, +) / Double(max(cosines.count, 1)),
                               minCosine: cosines.min() ?? 0, top1Agreement: Double(agree) / Double(max(views.count, 1)),
@@ -128,6 +148,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] }! }
 
 func format1(_ v: Double) -> String { v.isFinite ? String(Double(Int((v * 10).rounded())) / 10) : "inf" }
+func format2(_ v: Double) -> String { String(Double(Int((v * 100).rounded())) / 100) }
 func format4(_ v: Double) -> String { String(Double(Int((v * 10000).rounded())) / 10000) }
 
 extension String {

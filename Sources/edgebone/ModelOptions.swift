@@ -26,25 +26,33 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> ImageClassifier {
-        try loadClassifier(path: try resolvedPath(), arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
-                           depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes,
+        try loadClassifier(path: try resolvedPath(), arch: architecture.arch, options: try architecture.options(),
                            isa: try ISA.fromEnvironment(), threads: threads)
     }
 }
 
-/// How to read a float checkpoint that does not describe itself.
+/// How to read a float checkpoint that does not describe itself: the architecture registry's names
+/// and each family's own parameters.
 struct ArchOptions: ParsableArguments {
-    @Option(name: .long, help: "Architecture: \(EfficientNetConfig.archNames.joined(separator: ", ")) (default: the file's metadata).")
+    @Option(name: .long, help: "Architecture of a float checkpoint: \(Architectures.archNames.joined(separator: ", ")) (default: the file's metadata).")
     var arch: String?
 
-    @Option(name: .long, help: "Width multiplier (timm channel_multiplier; default: the file's metadata, else 1).")
-    var channelMultiplier: Double?
+    @Option(name: .customLong("arch-option"), help: ArgumentHelp(
+        "A parameter of the architecture, overriding the checkpoint's metadata (repeatable), e.g. channel_multiplier=0.5, depth_multiplier=0.5, num_classes=10.",
+        valueName: "key=value"))
+    var archOptions: [String] = []
 
-    @Option(name: .long, help: "Depth multiplier (timm depth_multiplier; default: the file's metadata, else 1).")
-    var depthMultiplier: Double?
+    func options() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in archOptions {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--arch-option \(item): expected key=value") }
+            out[parts[0]] = parts[1]
+        }
+        return out
+    }
 
-    @Option(name: .long, help: "Classes of the classifier head (default: the file's metadata, else 1000).")
-    var classes: Int?
+    func validate() throws { _ = try options() }
 }
 
 /// An output file claimed when a command starts, so a bad path fails before the work, not after:

@@ -36,10 +36,13 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "Hold every N-th view out of calibration for the report (0: report on all).")
     var holdout: Int = 5
 
-    @Option(name: .long, help: ArgumentHelp("Leading layers kept in float32: none (all int8), auto (the shortest prefix that reaches --target-cosine on held-out views), or an op name (float through it, e.g. blocks.1.1).", valueName: "none|auto|OP"))
-    var floatPrefix: String = "none"
+    @Option(name: .long, help: ArgumentHelp("Ops kept in float32: none (all int8), auto (the cheapest set, by measured sensitivity, that reaches --target-cosine on held-out views), or op or block names (e.g. blocks.3.0.conv_dw,blocks.1.1).", valueName: "none|auto|OP[,OP…]"))
+    var keepFloat: String?
 
-    @Option(name: .long, help: "Logits cosine --float-prefix auto aims for.")
+    @Option(name: .long, help: ArgumentHelp("Keep every op up to and including OP (an op or block name) in float32; none and auto as for --keep-float.", valueName: "none|auto|OP"))
+    var floatPrefix: String?
+
+    @Option(name: .long, help: "Logits cosine --keep-float auto aims for.")
     var targetCosine: Double = 0.99
 
     func validate() throws {
@@ -47,6 +50,13 @@ struct Quantize: ParsableCommand {
         guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
+        guard keepFloat == nil || floatPrefix == nil else { throw ValidationError("give --keep-float or --float-prefix, not both") }
+    }
+
+    var keepFloatChoice: KeepFloat {
+        if let p = floatPrefix { return p == "none" ? .none : p == "auto" ? .auto : .prefix(p) }
+        guard let k = keepFloat, k != "none" else { return .none }
+        return k == "auto" ? .auto : .nodes(k.split(separator: ",").map { String($0.filter { $0 != " " }) })
     }
 
     func run() throws {
@@ -54,25 +64,24 @@ struct Quantize: ParsableCommand {
             let reportFile = try report.map { try OutputFile($0) }  // bad paths fail now, not after the work
             let svgFile = try svg.map { try OutputFile($0) }
             let file = try SafeTensorsFile(path: weights)
-            let config = try EfficientNetConfig(checkpoint: file, arch: architecture.arch, channelMultiplier: architecture.channelMultiplier,
-                                                depthMultiplier: architecture.depthMultiplier, numClasses: architecture.classes)
+            let config = try Architectures.configuration(checkpoint: file, arch: architecture.arch, options: try architecture.options())
             var options = QuantizeOptions()
             options.method = RangeMethod(rawValue: method)!
             options.augment = augment
             options.holdoutEvery = holdout
-            options.floatPrefix = floatPrefix == "none" ? .none : floatPrefix == "auto" ? .auto : .through(floatPrefix)
+            options.keepFloat = keepFloatChoice
             options.targetCosine = targetCosine
-            let labels = config.numClasses == imageNetLabels.count ? imageNetLabels : (0..<config.numClasses).map { "class \($0)" }
             var bar = ProgressBar()
-            let result = try QuantizeJob.run(weights: weights, config: config, calibration: calibration, out: out, options: options,
-                                             labels: labels) { bar.update($0, $1, $2) }
+            let result = try QuantizeJob.run(weights: weights, config: config, calibration: calibration, out: out, options: options) {
+                bar.update($0, $1, $2)
+            }
             bar.finish()
             print(result.text, terminator: "")
             try reportFile?.write(Array(result.json.utf8))
             if let svgFile {
                 let summary = "logits cosine mean \(format3(result.meanCosine)), min \(format3(result.minCosine)); top-1 agreement " +
                     "\(format1(result.top1Agreement * 100))% over \(result.views) held-out views (ranges: \(result.method))"
-                let floatNote = result.floatPrefixSummary.map { "kept in float32 before these layers: " + $0 }
+                let floatNote = result.floatSummary.map { "kept in float32: " + $0 }
                 let drawing = fidelitySVG(title: "edgebone quantize: \(config.arch), per-layer SQNR (int8 vs float)",
                                           layers: result.layers.map { ($0.name, $0.kind, $0.sqnr) }, summary: summary, floatNote: floatNote)
                 try svgFile.write(Array(drawing.utf8))

@@ -87,6 +87,8 @@ void eb_f32_mul_channels(const float* x, const float* gate, float* y, size_t row
 /// Float -> int8 at a float/int8 boundary: y[i] = clamp(rint(x[i] / scale) + zero_point, -128, 127).
 void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point);
 
+/// Int8 -> float at an int8/float boundary: y[i] = (x[i] - zero_point) * scale.
+void eb_qs8_f32_dequantize(const int8_t* x, float* y, size_t n, float scale, int32_t zero_point);
 /// pixel (uint8, HWC, 3 channels) -> float: y = p * scale[c] + offset[c]; n pixels.
 void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset);
 

@@ -19,7 +19,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case invalidMetadata(path: String, key: String, detail: String)
     case writeFailed(path: String, reason: String)
     case unsupportedFormat(path: String, found: String)
-    case invalidProgram(path: String, op: String, detail: String)
+    case invalidGraph(path: String, node: String, detail: String)
 
     public var description: String {
         switch self {
@@ -56,9 +56,9 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         case let .writeFailed(path, reason):
             return "\(path): cannot write: \(reason)"
         case let .unsupportedFormat(path, found):
-            return "\(path): not an Edgebone int8 model of a version this build reads (found \(found); expected edgebone-int8 version \(Int8Program.formatVersion))"
-        case let .invalidProgram(path, op, detail):
-            return "\(path): op '\(op)': \(detail)"
+            return "\(path): not an Edgebone model of a version this build reads (found \(found); this build reads \(Graph.formatName) version \(Graph.formatVersion))"
+        case let .invalidGraph(path, node, detail):
+            return "\(path): '\(node)': \(detail)"
         }
     }
 }

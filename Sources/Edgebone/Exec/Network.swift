@@ -1,0 +1,196 @@
+// Runs any graph: validates it, plans one arena for every tensor and scratch buffer (f32 and int8
+// together), binds each node to its kernel through its op file, then executes a loop over the bound
+// steps. Phases: validate → needs → plan → bind → run. After init, `run()` allocates nothing.
+import CEdgeboneKernels
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A graph ready to run. Owns its arena and its packed weights. One caller at a time.
+public final class Network: PoolTask, @unchecked Sendable {
+    public let graph: Graph
+    public let kernels: KernelSet
+    public var isa: ISA { kernels.isa }
+    public let plan: ArenaPlan
+    /// What the plan placed: tensors and scratch buffers, with their lifetimes in steps.
+    public let requests: [BufferRequest]
+    /// Name of each request ("scratch of NODE" for scratch).
+    public let requestNames: [String]
+    /// Arena byte offset of each tensor (−1 for tensors nothing stores).
+    public let tensorOffsets: [Int]
+    /// Bytes of packed weights, tables and per-op parameters.
+    public let weightsBytes: Int
+    public var threads: Int { pool?.threads ?? 1 }
+    public var kernelName: String { String(cString: kernels.config.pointee.gemm_name) }
+
+    private let arena: Arena
+    private let blocks: [UnsafeMutableRawPointer]
+    private let steps: [Step]
+    private let pool: ThreadPool?
+    private var current = 0
+    /// Side of the square RGB frame the network takes.
+    public let inputSize: Int
+    private let normalization: (scale: UnsafePointer<Float>, offset: UnsafePointer<Float>)
+
+    /// Validates `graph` and prepares it for `isa`. `threads` > 1 creates the pool now; `splitEveryStep`
+    /// splits even the steps too small to pay for the hand-off (tests).
+    public init(graph: Graph, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws(GraphError) {
+        precondition(threads >= 1)
+        try graph.validate()
+        self.graph = graph
+        kernels = KernelSet(isa: isa, threads: threads)
+        if graph.nodes.contains(where: { ($0.op == .conv || $0.op == .linear) && graph.tensors[$0.output].type == .f32 && graph.tensors[$0.inputs[0]].type == .f32 }) {
+            openblas_set_num_threads(Int32(threads))
+        }
+
+        // Liveness: the input exists at step 0, node i runs at step i + 1, the output lives past the
+        // last node; scratch lives during its node only. An in-place output takes over its input's buffer.
+        let n = graph.nodes.count
+        var last = [Int](repeating: -1, count: graph.tensors.count)
+        for (i, node) in graph.nodes.enumerated() { for t in node.inputs { last[t] = max(last[t], i + 1) } }
+        last[graph.output] = n + 1
+        var requests: [BufferRequest] = [], names: [String] = []
+        var requestOf = [Int](repeating: -1, count: graph.tensors.count)
+        func request(_ t: Int, first: Int) {
+            requestOf[t] = requests.count
+            requests.append(BufferRequest(size: graph.tensors[t].byteCount + Int(EB_EXTRA_BYTES), first: first, last: max(first, last[t])))
+            names.append(graph.tensors[t].name)
+        }
+        request(graph.input, first: 0)
+        var scratchRequests: [[Int]] = [], inPlace = [Bool](repeating: false, count: n)
+        for (i, node) in graph.nodes.enumerated() {
+            let needs = implementation(of: node.op).needs(node, in: graph, kernels: kernels)
+            let x = node.inputs.first ?? -1, y = node.output
+            if needs.inPlace, x >= 0, x != graph.input, last[x] == i + 1, graph.tensors[x].byteCount == graph.tensors[y].byteCount {
+                inPlace[i] = true
+                requestOf[y] = requestOf[x]
+                requests[requestOf[x]].last = max(requests[requestOf[x]].last, last[y], i + 1)
+                names[requestOf[x]] += " → " + graph.tensors[y].name
+            } else {
+                request(y, first: i + 1)
+            }
+            scratchRequests.append(needs.scratch.map { bytes in
+                requests.append(BufferRequest(size: bytes + Int(EB_EXTRA_BYTES), first: i + 1, last: i + 1))
+                names.append("scratch of \(node.name)")
+                return requests.count - 1
+            })
+        }
+        let plan = ArenaPlan(requests)
+        self.plan = plan
+        self.requests = requests
+        requestNames = names
+        tensorOffsets = requestOf.map { $0 >= 0 ? plan.offsets[$0] : -1 }
+        arena = Arena(byteCount: plan.arenaBytes)
+
+        let binder = Binder(graph: graph, kernels: kernels, arena: arena.base, tensorOffset: tensorOffsets,
+                            scratchOffsets: scratchRequests.map { $0.map { plan.offsets[$0] } }, inPlace: inPlace,
+                            splitEveryStep: splitEveryStep)
+        var steps: [Step] = []
+        for (i, node) in graph.nodes.enumerated() {
+            binder.nodeIndex = i
+            steps.append(implementation(of: node.op).bind(node, binder))
+        }
+        let norm = binder.persist(graph.normalization.scale + graph.normalization.offset)
+        normalization = (norm, norm + 3)
+        self.steps = steps
+        blocks = binder.blocks
+        weightsBytes = binder.persistentBytes
+        inputSize = graph.tensors[graph.input].shape[0]
+        pool = threads > 1 ? ThreadPool(threads: threads) : nil
+    }
+
+    deinit { for b in blocks { b.deallocate() } }
+
+    // MARK: Input and output
+
+    /// Storage of tensor `t` (valid while it is alive: see `run(after:)`).
+    public func pointer(to t: Int) -> UnsafeMutableRawPointer {
+        precondition(tensorOffsets[t] >= 0, "tensor \(graph.tensors[t].name) is not stored")
+        return arena.base + tensorOffsets[t]
+    }
+
+    /// The f32 input tensor, for callers that normalize themselves (nil when the input is qs8).
+    public var floatInput: UnsafeMutablePointer<Float>? {
+        graph.tensors[graph.input].type == .f32 ? pointer(to: graph.input).assumingMemoryBound(to: Float.self) : nil
+    }
+
+    /// Copies a uint8 RGB frame of the input size into the input tensor: pixel − 128 for a qs8 input,
+    /// normalized (pixel · scale + offset) for an f32 one.
+    public func setInput(rgb: UnsafePointer<UInt8>) {
+        let pixels = inputSize * inputSize
+        if let f = floatInput {
+            eb_u8_f32_normalize_rgb(rgb, f, pixels, normalization.scale, normalization.offset)
+        } else {
+            eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self),
+                        pointer(to: graph.input).assumingMemoryBound(to: UInt8.self), pixels * 3)
+        }
+    }
+
+    /// The f32 output (logits) after `run()`.
+    public var output: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: pointer(to: graph.output).assumingMemoryBound(to: Float.self), count: graph.tensors[graph.output].elementCount)
+    }
+
+    /// A copy of tensor `t` as real values (dequantized when qs8). Tools and reports only.
+    public func values(of t: Int) -> [Float] {
+        let spec = graph.tensors[t], p = pointer(to: t)
+        switch spec.type {
+        case .f32: return Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: spec.elementCount))
+        case .qs8:
+            let q = p.assumingMemoryBound(to: Int8.self), qp = spec.quant!
+            return (0..<spec.elementCount).map { qp.dequantize(q[$0]) }
+        }
+    }
+
+    // MARK: Running
+
+    public func run() {
+        let fp = eb_fp_flush_denormals()
+        for i in steps.indices { step(i) }
+        eb_fp_restore(fp)
+    }
+
+    /// Runs node by node, calling `after(node)` once each node's output is written and readable.
+    public func run(after: (Int) -> Void) {
+        let fp = eb_fp_flush_denormals()
+        defer { eb_fp_restore(fp) }
+        for i in steps.indices {
+            step(i)
+            after(i)
+        }
+    }
+
+    /// Runs once, adding each node's wall time in nanoseconds to `nanos[node]`.
+    public func run(profile nanos: UnsafeMutableBufferPointer<UInt64>) {
+        precondition(nanos.count >= steps.count)
+        let fp = eb_fp_flush_denormals()
+        defer { eb_fp_restore(fp) }
+        for i in steps.indices {
+            let t0 = monotonicNanos()
+            step(i)
+            nanos[i] &+= monotonicNanos() &- t0
+        }
+    }
+
+    @inline(__always)
+    private func step(_ i: Int) {
+        if let pool, steps[i].parallel {
+            current = i
+            pool.run(self)
+        } else {
+            steps[i].run(0, 1)
+        }
+    }
+
+    /// PoolTask: one part of the current step.
+    public func runPart(_ part: Int, of parts: Int) { steps[current].run(part, parts) }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}

@@ -1,0 +1,93 @@
+// Graph passes: fusion (an activation into its producer's epilogue; squeeze-and-excite into one f32
+// op) and pruning. Builders make plain graphs, one op per step of the model; the passes make them
+// fast, so a fused network computes exactly what its plain graph describes.
+
+extension Graph {
+    /// Folds each `activation` node into the conv, depthwise or linear that produces its only input
+    /// when nothing else reads that input. The fused node writes the activation's output tensor; the
+    /// pre-activation tensor stays in `tensors`, unwritten (see `pruned`). `preQuant(node, preTensor)`
+    /// gives an int8 producer its 12-bit pre-activation grid for table activations (nil: not fused).
+    /// Returns the fused graph and, per fused node name, the pre-activation tensor it swallowed.
+    public func fusingActivations(preQuant: (Node, Int) -> QuantParams? = { _, _ in nil }) -> (graph: Graph, preActivation: [String: Int]) {
+        let consumers = self.consumers
+        var g = self
+        var removed = Set<Int>(), pre: [String: Int] = [:]
+        for (j, act) in nodes.enumerated() where act.op == .activation {
+            let t = act.inputs[0]
+            guard t != input, t != output, consumers[t] == [j], let i = nodes.firstIndex(where: { $0.output == t }) else { continue }
+            var node = g.nodes[i]
+            guard [.conv, .depthwise, .linear].contains(node.op), (node.attributes.activation ?? .none) == .none,
+                  tensors[t].type == tensors[act.output].type else { continue }
+            let f = act.attributes.activation!
+            if tensors[t].type == .qs8 && !f.isClamp {
+                guard let pq = preQuant(node, t) else { continue }
+                node.attributes.preQuant = pq
+            }
+            // An int8 clamp requantizes straight onto the activation's output grid and clamps there.
+            node.attributes.activation = f
+            node.output = act.output
+            g.nodes[i] = node
+            removed.insert(j)
+            pre[node.name] = t
+        }
+        g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        return (g, pre)
+    }
+
+    /// Replaces f32 global_avg_pool → linear(+act) → linear(+sigmoid) → mul_channel by one
+    /// squeeze_excite node (named after the mul_channel), when no other op reads the intermediates.
+    public func fusingSqueezeExcite() -> Graph {
+        let consumers = self.consumers, producers = self.producers
+        var g = self
+        var removed = Set<Int>(), replaced: [Int: Node] = [:]
+        for (m, mul) in nodes.enumerated() where mul.op == .mulChannel && tensors[mul.output].type == .f32 {
+            let x = mul.inputs[0], gate = mul.inputs[1]
+            guard let e = producers[gate], nodes[e].op == .linear, nodes[e].attributes.activation == .sigmoid, consumers[gate] == [m],
+                  let r = producers[nodes[e].inputs[0]], nodes[r].op == .linear, let inner = nodes[r].attributes.activation, inner != .none,
+                  consumers[nodes[r].output] == [e],
+                  let p = producers[nodes[r].inputs[0]], nodes[p].op == .globalAvgPool, nodes[p].inputs[0] == x, consumers[nodes[p].output] == [r],
+                  tensors[x].shape.count == 3 else { continue }
+            let se = Node(name: mul.name, op: .squeezeExcite, inputs: [x], output: mul.output, attributes: Attributes(innerActivation: inner))
+            for (role, from, fromRole) in [("reduce_weight", r, "weight"), ("reduce_bias", r, "bias"), ("expand_weight", e, "weight"), ("expand_bias", e, "bias")] {
+                g.constants[se.constantName(role)] = g.constants.removeValue(forKey: nodes[from].constantName(fromRole))
+            }
+            removed.formUnion([p, r, e])
+            replaced[m] = se
+        }
+        g.nodes = nodes.indices.filter { !removed.contains($0) }.map { replaced[$0] ?? g.nodes[$0] }
+        return g
+    }
+
+    /// Every fusion the f32 runtime benefits from.
+    public func fusedForFloat() -> Graph { fusingActivations().graph.fusingSqueezeExcite().pruned() }
+
+    /// Drops tensors nothing writes or reads (but the input), and constants no node owns; renumbers.
+    public func pruned() -> Graph {
+        var keep = [Bool](repeating: false, count: tensors.count)
+        keep[input] = true
+        keep[output] = true
+        for n in nodes { keep[n.output] = true; for t in n.inputs { keep[t] = true } }
+        var map = [Int](repeating: -1, count: tensors.count)
+        var g = self
+        g.tensors = []
+        for (i, t) in tensors.enumerated() where keep[i] { map[i] = g.tensors.count; g.tensors.append(t) }
+        g.nodes = nodes.map { n in
+            var n = n
+            n.inputs = n.inputs.map { map[$0] }
+            n.output = map[n.output]
+            return n
+        }
+        g.input = map[input]
+        g.output = map[output]
+        let owners = Set(nodes.map(\.name))
+        g.constants = constants.filter { key, _ in
+            var name = Substring(key)
+            while let dot = name.lastIndex(of: ".") {
+                name = name[..<dot]
+                if owners.contains(String(name)) { return true }
+            }
+            return false
+        }
+        return g
+    }
+}

@@ -1,0 +1,36 @@
+// add: y = a + b, elementwise over tensors of one shape (residual connections).
+// f32: plain add. qs8: each input rescaled to the output's scale, requantized once.
+import CEdgeboneKernels
+
+enum AddOp: Operator {
+    static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
+        try node.expectInputs(2)
+        try node.allowAttributes([])
+        let a = graph.tensors[node.inputs[0]], b = graph.tensors[node.inputs[1]], y = graph.tensors[node.output]
+        guard a.shape == y.shape, b.shape == y.shape else { throw node.fail("adds tensors of one shape, has \(a.shape) + \(b.shape) → \(y.shape)") }
+        _ = try graph.sameType(node)
+    }
+
+    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds { OpNeeds() }
+
+    static func bind(_ node: Node, _ b: Binder) -> Step {
+        let y = b.tensor(node.output), n = y.elementCount
+        if y.type == .f32 {
+            let ap = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), bp = UnsafePointer(b.pointer(node.inputs[1], as: Float.self))
+            let yp = b.pointer(node.output, as: Float.self)
+            return Step { _, _ in eb_f32_vadd(ap, bp, yp, n) }
+        }
+        let aq = b.tensor(node.inputs[0]).quant!, bq = b.tensor(node.inputs[1]).quant!, yq = y.quant!
+        let ap = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), bp = UnsafePointer(b.pointer(node.inputs[1], as: Int8.self))
+        let yp = b.pointer(node.output, as: Int8.self)
+        let params = b.persist(value: eb_qs8_add_params(
+            a_zero: aq.zeroPoint, b_zero: bq.zeroPoint, a_scale: Float(Double(aq.scale) / Double(yq.scale)),
+            b_scale: Float(Double(bq.scale) / Double(yq.scale)), out: b.requantParams(node)))
+        let kernel = b.config.pointee.vadd!
+        return Step(parallel: b.parallel(n, threshold: 65_536)) { part, parts in
+            let r = partRange(part, of: parts, count: n, granule: 64)
+            guard !r.isEmpty else { return }
+            kernel(r.count, ap + r.lowerBound, bp + r.lowerBound, yp + r.lowerBound, params)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+// dequantize: qs8 → f32 at a precision boundary, y = (x − z) · s. Same shape.
+import CEdgeboneKernels
+
+enum DequantizeOp: Operator {
+    static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
+        try node.expectInputs(1)
+        try node.allowAttributes([])
+        let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
+        guard x.type == .qs8, y.type == .f32, x.shape == y.shape else { throw node.fail("turns a qs8 tensor into an f32 one of the same shape") }
+    }
+
+    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds { OpNeeds() }
+
+    static func bind(_ node: Node, _ b: Binder) -> Step {
+        let x = b.tensor(node.inputs[0]), n = x.elementCount, q = x.quant!
+        let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Float.self)
+        return Step { _, _ in eb_qs8_f32_dequantize(xp, yp, n, q.scale, q.zeroPoint) }
+    }
+}

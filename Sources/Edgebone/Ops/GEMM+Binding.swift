@@ -1,0 +1,54 @@
+// Int8 GEMM binding shared by the ops that lower to it (1×1 and k×k convolutions, linear layers):
+// weight packing for the kernel table's layout and the row-split step.
+import CEdgeboneKernels
+
+extension Binder {
+    /// Packs NODE.weight ([n][k] int8) with its bias and requantization scales for this ISA's GEMM;
+    /// the packer folds −zp_in · Σw into the bias.
+    func packGEMM(_ node: Node, n: Int, k: Int, input: QuantParams) -> UnsafeRawPointer {
+        var pk = config.pointee.gemm_packing
+        var packed = [UInt8](repeating: 0, count: eb_qs8_gemm_packed_size(&pk, n, k))
+        let scales = requantScales(node, inputScale: input.scale)
+        eb_qs8_gemm_pack(&pk, n, k, constant(node, "weight").int8, constant(node, "bias").int32, scales, input.zeroPoint, &packed)
+        return packed.withUnsafeBytes { persist($0) }
+    }
+
+    /// C[m][n] = requant(A[m][k] · packedᵀ), rows split across threads in multiples of the kernel's MR.
+    /// `xorScratch` (m·k bytes) is where kernels that take unsigned activations get A ^ 0x80.
+    func gemmStep(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
+                  params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?) -> Step {
+        let config = self.config, mr = Int(config.pointee.gemm_mr)
+        return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
+            let rows = partRange(part, of: parts, count: m, granule: mr)
+            guard !rows.isEmpty else { return }
+            var src = a
+            if let xorScratch {
+                eb_x8_xor80(a + rows.lowerBound * k, xorScratch + rows.lowerBound * k, rows.count * k)
+                src = UnsafePointer(UnsafeMutableRawPointer(xorScratch).assumingMemoryBound(to: Int8.self))
+            }
+            eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, src, k, packed, c, n, params)
+        }
+    }
+
+    /// Scratch the GEMM needs for m×k activations on this ISA (the unsigned copy, when its kernel takes one).
+    static func gemmScratch(m: Int, k: Int, kernels: KernelSet) -> [Int] {
+        kernels.config.pointee.gemm_packing.a_xor != 0 ? [m * k] : []
+    }
+}
+
+extension Graph {
+    /// int8 weights NODE.weight [rows, k] (symmetric: −127…127), NODE.bias [rows] int32 and
+    /// NODE.weight_scale [rows].
+    func expectQuantizedWeights(_ node: Node, rows: Int, k: Int) throws(GraphError) {
+        let w = try expectConstant(node, "weight", .i8, [rows, k])
+        guard !w.bytes.contains(0x80) else { throw node.fail("weights must lie in -127…127 (symmetric int8)") }
+        try expectConstant(node, "bias", .i32, [rows])
+        try expectScales(node, count: rows)
+    }
+
+    /// float weights NODE.weight [rows, k] and NODE.bias [rows], all finite.
+    func expectFloatWeights(_ node: Node, rows: Int, k: Int) throws(GraphError) {
+        let w = try expectConstant(node, "weight", .f32, [rows, k]), b = try expectConstant(node, "bias", .f32, [rows])
+        guard w.floats.allSatisfy(\.isFinite), b.floats.allSatisfy(\.isFinite) else { throw node.fail("weights and bias must be finite") }
+    }
+}

@@ -1,0 +1,32 @@
+// global_avg_pool: [h, w, c] → [c], the mean over all positions.
+// qs8: int32 sums per channel (scratch), one requantization by s_x / (h·w·s_y). Never split: it is
+// a single pass over a small map at the end of the network.
+import CEdgeboneKernels
+
+enum GlobalAvgPoolOp: Operator {
+    static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
+        try node.expectInputs(1)
+        try node.allowAttributes([])
+        let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
+        guard x.shape.count == 3, y.shape == [x.shape[2]] else { throw node.fail("pools [h, w, c] into [c]") }
+        _ = try graph.sameType(node)
+    }
+
+    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
+        graph.tensors[node.output].type == .qs8 ? OpNeeds(scratch: [4 * graph.tensors[node.output].elementCount]) : OpNeeds()
+    }
+
+    static func bind(_ node: Node, _ b: Binder) -> Step {
+        let x = b.tensor(node.inputs[0]), rows = x.shape[0] * x.shape[1], c = x.shape[2]
+        if x.type == .f32 {
+            let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
+            return Step { _, _ in eb_f32_global_avgpool(xp, rows, c, yp) }
+        }
+        let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
+        let target = b.graph.requantTarget(node)
+        let params = b.persist(value: eb_qs8_gavgpool_params(
+            x_zero: x.quant!.zeroPoint, scale: Float(Double(x.quant!.scale) / (Double(rows) * Double(target.scale))), out: b.requantParams(node)))
+        let acc = b.scratch(0, as: Int32.self), kernel = b.config.pointee.gavgpool!
+        return Step { _, _ in kernel(rows, c, xp, yp, acc, params) }
+    }
+}
