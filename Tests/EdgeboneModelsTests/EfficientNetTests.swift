@@ -7,6 +7,11 @@ import Glibc
 @testable import Edgebone
 @testable import EdgeboneModels
 
+/// A checkpoint's configuration through the registry, as the commands get it.
+func checkpointConfig(_ file: SafeTensorsFile) throws -> EfficientNetConfig {
+    try #require(try Architectures.configuration(checkpoint: file) as? EfficientNetConfig)
+}
+
 @Suite struct EfficientNetConfigTests {
     @Test func b0MatchesTheReferenceArchitecture() throws {
         let c = try EfficientNetConfig(arch: "efficientnet_b0")
@@ -32,11 +37,20 @@ import Glibc
         #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "resnet50") }
         #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0) }
     }
+
+    @Test func registryReadsOptionsAndRefusesUnknownOnes() throws {
+        let c = try #require(try EfficientNetConfig(arch: "efficientnet_b0", options: ["channel_multiplier": "0.5", "num_classes": "10"]))
+        #expect(c.numClasses == 10 && c.channelMultiplier == 0.5)
+        #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", options: ["window_size": "8"]) }
+        #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", options: ["depth_multiplier": "1e12"]) }
+        #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", options: ["num_classes": "2.5"]) }
+        #expect(Architectures.archNames.contains("tf_efficientnet_lite0"))
+    }
 }
 
 /// Runs a checkpoint over the fixture inputs and compares with timm's logits.
 func checkParity(weights: String, logits: String, config: EfficientNetConfig, isa: ISA = .best) throws {
-    let classifier = try FloatClassifier(weights: weights, config: config, isa: isa)
+    let classifier = try Classifier(checkpoint: try SafeTensorsFile(path: weights), config: config, isa: isa)
     let names = ["astronaut", "chelsea", "coffee", "motorcycle", "rocket"]
     let ref = try #require(NPY.decode(try ImageDecoder.readFile(logits)))
     #expect(ref.shape == [names.count, config.numClasses])
@@ -106,7 +120,7 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     @Test func missingTensor() throws {
         let p = try rewritten { $0.removeAll { $0.0 == "blocks.1.0.conv_dw.weight" } }
         #expect(throws: ModelFileError.missingTensor(path: p, tensor: "blocks.1.0.conv_dw.weight")) {
-            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+            try config.graph(checkpoint: SafeTensorsFile(path: p))
         }
     }
 
@@ -116,7 +130,7 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
             list[i] = ("classifier.bias", .f32, [50], [UInt8](repeating: 0, count: 200))
         }
         #expect(throws: ModelFileError.shapeMismatch(path: p, tensor: "classifier.bias", expected: [100], found: [50])) {
-            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+            try config.graph(checkpoint: SafeTensorsFile(path: p))
         }
     }
 
@@ -126,20 +140,20 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
             list[i] = ("bn1.weight", .i32, list[i].2, list[i].3)
         }
         #expect(throws: ModelFileError.dtypeMismatch(path: p, tensor: "bn1.weight", expected: .f32, found: .i32)) {
-            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+            try config.graph(checkpoint: SafeTensorsFile(path: p))
         }
     }
 
     @Test func extraTensor() throws {
         let p = try rewritten { $0.append(("blocks.9.0.conv_pw.weight", .f32, [1], [0, 0, 0, 0])) }
         #expect(throws: ModelFileError.unexpectedTensors(path: p, tensors: ["blocks.9.0.conv_pw.weight"])) {
-            try config.floatGraph(checkpoint: SafeTensorsFile(path: p))
+            try config.graph(checkpoint: SafeTensorsFile(path: p))
         }
     }
 
     @Test func checkpointOfAnotherArchitecture() throws {
         let lite = try SafeTensorsFile(path: Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors"))
-        #expect(throws: ModelFileError.self) { try config.floatGraph(checkpoint: lite) }
+        #expect(throws: ModelFileError.self) { try config.graph(checkpoint: lite) }
     }
 }
 
@@ -157,7 +171,7 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     @Test(.enabled(if: present, "real Lite0 weights not converted (python3 Models/tools/convert_lite0.py)"))
     func metadataCarriesArchitectureAndPreprocessing() throws {
         let file = try SafeTensorsFile(path: Self.weights)
-        let config = try EfficientNetConfig(checkpoint: file)
+        let config = try checkpointConfig(file)
         #expect(config.arch == "tf_efficientnet_lite0")
         // (x − 127) / 128 in the preset's affine form.
         #expect(config.preprocessing.normalizationScale.allSatisfy { abs($0 - 1.0 / 128) < 1e-7 })
@@ -168,7 +182,7 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     @Test(.enabled(if: present, "real Lite0 weights not converted"))
     func labelsPhotosCorrectly() throws {
         let file = try SafeTensorsFile(path: Self.weights)
-        let classifier = try FloatClassifier(checkpoint: file, config: try EfficientNetConfig(checkpoint: file))
+        let classifier = try Classifier(checkpoint: file, config: try checkpointConfig(file))
         let cat = TopK.select(classifier.logits(try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))), k: 1)[0]
         #expect((281...285).contains(cat.index), "chelsea.png → \(cat.index) \(classifier.labels[cat.index])")
         let coffee = TopK.select(classifier.logits(try ImageDecoder.decode(path: Fixtures.path("photos/coffee.png"))), k: 1)[0]
@@ -179,27 +193,31 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     func logitsMatchTimmOnTheSamePixels() throws {
         let file = try SafeTensorsFile(path: Self.weights)
         try checkParity(weights: Self.weights, logits: Fixtures.path("real/tf_efficientnet_lite0_real.logits.npy"),
-                        config: try EfficientNetConfig(checkpoint: file))
+                        config: try checkpointConfig(file))
     }
 }
 
-@Suite struct DecomposedGraphTests {
-    /// The calibration graph (separate activations and squeeze-and-excite) computes the same function.
+@Suite struct FusionPassTests {
+    /// The plain graph (separate activations and squeeze-and-excite, what calibration observes) and the
+    /// fused one the float runtime uses compute the same function.
     @Test(arguments: ["efficientnet_b0_tiny", "tf_efficientnet_lite0_tiny"])
-    func decomposedMatchesFused(name: String) throws {
+    func plainMatchesFused(name: String) throws {
         let file = try SafeTensorsFile(path: Fixtures.path("tiny/\(name).safetensors"))
-        let config = try EfficientNetConfig(checkpoint: file)
-        let fused = FloatNetwork(graph: try config.floatGraph(checkpoint: file))
-        let split = FloatNetwork(graph: try config.floatGraph(checkpoint: file, decomposed: true))
-        #expect(split.graph.ops.count > fused.graph.ops.count)
+        let config = try checkpointConfig(file)
+        let plain = try config.graph(checkpoint: file)
+        let fusedGraph = plain.fusedForFloat()
+        #expect(fusedGraph.nodes.count < plain.nodes.count)
+        #expect(!fusedGraph.nodes.contains { $0.op == .activation })
+        if name.contains("b0") { #expect(fusedGraph.nodes.contains { $0.op == .squeezeExcite }) }
+        let fused = try Network(graph: fusedGraph), split = try Network(graph: plain)
         let pre = Preprocessor(preset: config.preprocessing)
         pre.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
-        pre.normalize(into: fused.input)
-        pre.normalize(into: split.input)
+        fused.setInput(rgb: pre.cropped.pixels)
+        split.setInput(rgb: pre.cropped.pixels)
         fused.run()
         split.run()
         let delta = zip(fused.output, split.output).map { abs($0 - $1) }.max()!
-        #expect(delta < 1e-4, "decomposed \(name): max|Δ| \(delta)")
+        #expect(delta < 1e-4, "plain \(name): max|Δ| \(delta)")
     }
 }
 
@@ -207,7 +225,7 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
 @Suite struct BundledModelTests {
     @Test func isFoundAndLabelsPhotos() throws {
         let path = try #require(BundledModel.path)
-        let c = try Int8Classifier(path: path)
+        let c = try Classifier(modelFile: path)
         #expect(c.arch == "tf_efficientnet_lite0" && c.labels.count == 1000)
         let cat = TopK.select(c.logits(try ImageDecoder.decode(path: Fixtures.path("photos/chelsea.png"))), k: 1)[0]
         #expect((281...285).contains(cat.index), "chelsea.png → \(cat.index) \(c.labels[cat.index])")
@@ -218,8 +236,9 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     /// Arena-size regression: the plan of the bundled model on this build's best ISA. A change here is a
     /// planner or program change; update the number only on purpose.
     @Test func arenaSizeRegression() throws {
-        let net = try Int8Network(path: try #require(BundledModel.path))
-        #expect(net.plan.arenaBytes <= 1_605_824, "arena grew: \(net.plan.arenaBytes) B")
+        let net = try Classifier(modelFile: try #require(BundledModel.path)).network
+        // 1,605,824 B of int8 tensors before the logits moved into the arena (+4,096 B for 1000 floats).
+        #expect(net.plan.arenaBytes <= 1_609_920, "arena grew: \(net.plan.arenaBytes) B")
         #expect(Double(net.plan.arenaBytes) <= 1.1 * Double(net.plan.lowerBoundBytes))
     }
 
@@ -227,9 +246,9 @@ func checkParity(weights: String, logits: String, config: EfficientNetConfig, is
     /// crops/flips of them (views never used for calibration: another seed), mean cosine ≥ 0.99.
     @Test(.enabled(if: RealLite0Tests.present, "real Lite0 weights not converted"))
     func agreesWithFloatOnPhotosAndCrops() throws {
-        let int8 = try Int8Classifier(path: try #require(BundledModel.path))
+        let int8 = try Classifier(modelFile: try #require(BundledModel.path))
         let file = try SafeTensorsFile(path: RealLite0Tests.weights)
-        let float = try FloatClassifier(checkpoint: file, config: try EfficientNetConfig(checkpoint: file))
+        let float = try Classifier(checkpoint: file, config: try checkpointConfig(file))
         let photos = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.jpg", "motorcycle.jpg"].map { Fixtures.path("photos/" + $0) }
         for p in photos {
             let image = try ImageDecoder.decode(path: p)

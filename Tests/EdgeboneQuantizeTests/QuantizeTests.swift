@@ -3,6 +3,11 @@
 import CEdgeboneTestSupport
 import EdgeboneTestSupport
 import Testing
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 @testable import Edgebone
 @testable import EdgeboneModels
 @testable import EdgeboneQuantize
@@ -15,12 +20,11 @@ enum TinyModels {
     static let dir = Fixtures.scratchDirectory()
     static func quantized(_ name: String) throws -> (path: String, report: FidelityReport) {
         let weights = Fixtures.path("tiny/\(name).safetensors")
-        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: weights))
+        let config = try Architectures.configuration(checkpoint: SafeTensorsFile(path: weights))
         var options = QuantizeOptions()
         options.augment = 3
         let out = dir + "/\(name).int8.safetensors"
-        let report = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out,
-                                         options: options, labels: (0..<config.numClasses).map { "c\($0)" })
+        let report = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options)
         return (out, report)
     }
     static let b0 = Result { try quantized("efficientnet_b0_tiny") }
@@ -28,7 +32,7 @@ enum TinyModels {
 }
 
 /// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes.
-func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
+func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
     c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
     for _ in 0..<5 { _ = c.runCropped() }
     eb_test_alloc_begin()
@@ -55,7 +59,7 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
         var results: [[Float]] = []
         for isa in ISA.supported {
-            let c = try Int8Classifier(path: path, isa: isa)
+            let c = try Classifier(modelFile: path, isa: isa)
             results.append(c.logits(image))
         }
         #expect(results.allSatisfy { $0 == results[0] }, "int8 logits differ between \(ISA.supported)")
@@ -64,11 +68,11 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
     @Test func threadsComputeTheSameLogits() throws {
         let (path, _) = try TinyModels.b0.get()
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/coffee.png"))
-        let one = try Int8Classifier(path: path, threads: 1).logits(image)
+        let one = try Classifier(modelFile: path, threads: 1).logits(image)
         for t in [2, 3] {
-            #expect(try Int8Classifier(path: path, threads: t).logits(image) == one, "\(t) threads differ from 1")
+            #expect(try Classifier(modelFile: path, threads: t).logits(image) == one, "\(t) threads differ from 1")
             // The tiny model's steps are all below the split thresholds: force every kind through parts.
-            #expect(try Int8Classifier(path: path, threads: t, splitEveryStep: true).logits(image) == one,
+            #expect(try Classifier(modelFile: path, threads: t, splitEveryStep: true).logits(image) == one,
                     "\(t) threads, every step split, differ from 1")
         }
     }
@@ -76,7 +80,7 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
     @Test func invokeAllocatesNothing() throws {
         let (path, _) = try TinyModels.b0.get()
         for threads in [1, 2] {
-            let allocations = try allocationsIn100Invokes(Int8Classifier(path: path, threads: threads))
+            let allocations = try allocationsIn100Invokes(Classifier(modelFile: path, threads: threads))
             #expect(allocations == 0, "\(allocations) heap allocations in 100 int8 invokes with \(threads) thread(s)")
         }
         // The counter itself works: an array allocates.
@@ -88,9 +92,8 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
 
     @Test func arenaStaysNearItsLowerBound() throws {
         for r in [TinyModels.b0, TinyModels.lite] {
-            let net = try Int8Network(path: try r.get().path)
-            #expect(ArenaPlan.isValid(net.plan, for: try Int8Compiler(file: SafeTensorsFile(path: net.path), program: net.program,
-                                                                      config: net.config).compile().requests))
+            let net = try Classifier(modelFile: try r.get().path).network
+            #expect(ArenaPlan.isValid(net.plan, for: net.requests))
             #expect(Double(net.plan.arenaBytes) <= 1.1 * Double(net.plan.lowerBoundBytes),
                     "arena \(net.plan.arenaBytes) vs lower bound \(net.plan.lowerBoundBytes)")
         }
@@ -105,13 +108,13 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         let lite = Fixtures.path("tiny/tf_efficientnet_lite0_tiny.safetensors")
         let b0Config = try EfficientNetConfig(arch: "efficientnet_b0", channelMultiplier: 0.25, depthMultiplier: 0.3, numClasses: 100)
         #expect(throws: ModelFileError.self) {
-            try QuantizeJob.run(weights: lite, config: b0Config, calibration: Fixtures.path("photos"), out: out, options: QuantizeOptions(), labels: [])
+            try QuantizeJob.run(weights: lite, config: b0Config, calibration: Fixtures.path("photos"), out: out, options: QuantizeOptions())
         }
         let notImage = empty + "/x.png"
         Fixtures.write(Array("no".utf8), to: notImage)
         #expect(throws: ImageError.self) {
             try QuantizeJob.run(weights: Fixtures.path("tiny/efficientnet_b0_tiny.safetensors"), config: b0Config, calibration: empty,
-                                out: out, options: QuantizeOptions(), labels: [])
+                                out: out, options: QuantizeOptions())
         }
         #expect(access(out, F_OK) != 0, "a failed quantization left \(out)")
     }
@@ -134,34 +137,49 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
         return p
     }
 
-    func program(_ meta: [String: String]) -> Int8Program { try! Int8Program.parse(meta["edgebone.program"]!, path: "") }
+    func description(_ meta: [String: String]) -> Graph.Description {
+        try! JSONDecoder().decode(Graph.Description.self, from: Data(meta["edgebone.graph"]!.utf8))
+    }
+    func json(_ d: Graph.Description) -> String {
+        var g = Graph()
+        g.tensors = d.tensors; g.nodes = d.nodes; g.input = d.input; g.output = d.output; g.normalization = d.normalization
+        return g.descriptionJSON
+    }
+    func editedGraph(_ edit: @escaping (inout Graph.Description) -> Void) throws -> String {
+        try rewritten { _, m in
+            var d = description(m)
+            edit(&d)
+            m["edgebone.graph"] = json(d)
+        }
+    }
 
     /// The ModelFileError loading `path` throws, if any.
     func loadError(_ path: String) -> ModelFileError? {
-        do { _ = try Int8Network(path: path); return nil } catch let e as ModelFileError { return e } catch { return nil }
+        do { _ = try Classifier(modelFile: path); return nil } catch let e as ModelFileError { return e } catch { return nil }
     }
 
     @Test func unknownFormatVersion() throws {
         let p = try rewritten { _, m in m["edgebone.format_version"] = "99" }
-        #expect(throws: ModelFileError.self) { try Int8Network(path: p) }
-        do { _ = try Int8Network(path: p) } catch let e as ModelFileError {
-            guard case .unsupportedFormat = e else { Issue.record("\(e)"); return }
-        }
+        guard case .unsupportedFormat? = loadError(p) else { Issue.record("\(String(describing: loadError(p)))"); return }
     }
 
-    @Test func garbageProgram() throws {
-        let p = try rewritten { _, m in m["edgebone.program"] = "{\"ops\": 3" }
-        guard case .invalidMetadata(_, "edgebone.program", _)? = loadError(p) else { Issue.record("expected invalidMetadata: \(String(describing: loadError(p)))"); return }
+    @Test func versionOneIsRefusedWithTheCommandThatReplacesIt() throws {
+        let p = try rewritten { _, m in m["edgebone.format"] = "edgebone-int8"; m["edgebone.format_version"] = "1" }
+        guard case let .unsupportedFormat(_, found)? = loadError(p) else { Issue.record("\(String(describing: loadError(p)))"); return }
+        #expect(found.contains("version 1") && found.contains("edgebone quantize"), "\(found)")
     }
 
-    @Test func opReadingAMissingTensor() throws {
-        let p = try rewritten { _, m in
-            var prog = program(m)
-            prog.ops[3].inputs = ["nowhere"]
-            m["edgebone.program"] = prog.json()
-        }
-        guard case let .invalidProgram(_, op, detail)? = loadError(p) else { Issue.record("expected invalidProgram"); return }
-        #expect(detail.contains("nowhere"), "\(op): \(detail)")
+    @Test func garbageGraph() throws {
+        let p = try rewritten { _, m in m["edgebone.graph"] = "{\"nodes\": 3" }
+        guard case .invalidMetadata(_, "edgebone.graph", _)? = loadError(p) else { Issue.record("expected invalidMetadata: \(String(describing: loadError(p)))"); return }
+    }
+
+    @Test func nodeReadingAMissingTensor() throws {
+        let p = try editedGraph { $0.nodes[3].inputs = [9999] }
+        guard case let .invalidGraph(_, node, detail)? = loadError(p) else { Issue.record("expected invalidGraph"); return }
+        #expect(detail.contains("9999"), "\(node): \(detail)")
+        let q = try editedGraph { $0.nodes.swapAt(1, 2) }
+        guard case .invalidGraph? = loadError(q) else { Issue.record("expected invalidGraph for nodes out of order"); return }
     }
 
     @Test func misShapedWeight() throws {
@@ -169,12 +187,19 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
             let w = t["blocks.1.0.conv_pw.weight"]!
             t["blocks.1.0.conv_pw.weight"] = (w.0, [w.1[0] + 1, w.1[1]], w.2 + [UInt8](repeating: 0, count: w.1[1]))
         }
-        guard case .shapeMismatch(_, "blocks.1.0.conv_pw.weight", _, _)? = loadError(p) else { Issue.record("expected shapeMismatch: \(String(describing: loadError(p)))"); return }
+        guard case let .invalidGraph(_, "blocks.1.0.conv_pw", detail)? = loadError(p), detail.contains("shape") else {
+            Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); return
+        }
     }
 
     @Test func missingBias() throws {
         let p = try rewritten { t, _ in t["conv_head.bias"] = nil }
-        #expect(throws: ModelFileError.missingTensor(path: p, tensor: "conv_head.bias")) { try Int8Network(path: p) }
+        #expect(loadError(p) == .missingTensor(path: p, tensor: "conv_head.bias"))
+    }
+
+    @Test func strayTensor() throws {
+        let p = try rewritten { t, _ in t["nobody.weight"] = (.f32, [1], [0, 0, 0, 0]) }
+        #expect(loadError(p) == .unexpectedTensors(path: p, tensors: ["nobody.weight"]))
     }
 
     @Test func nonFiniteScales() throws {
@@ -184,104 +209,98 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
             withUnsafeBytes(of: Float.nan) { for i in 0..<4 { bytes[i] = $0[i] } }
             t["conv_stem.weight_scale"] = (s.0, s.1, bytes)
         }
-        guard case .invalidProgram(_, "conv_stem", _)? = loadError(p) else { Issue.record("expected invalidProgram for NaN scale: \(String(describing: loadError(p)))"); return }
-        let q = try rewritten { _, m in
-            var prog = program(m)
-            prog.tensors[2].quant.scale = 0
-            m["edgebone.program"] = prog.json()
+        guard case .invalidGraph(_, "conv_stem", _)? = loadError(p) else { Issue.record("expected invalidGraph for NaN scale: \(String(describing: loadError(p)))"); return }
+        let q = try editedGraph { $0.tensors[2].quant!.scale = 0 }
+        guard case .invalidGraph? = loadError(q) else { Issue.record("expected invalidGraph for a zero tensor scale: \(String(describing: loadError(q)))"); return }
+    }
+
+    /// Every int8 depthwise kernel keeps its taps in arrays sized for 5×5: a file asking for 7×7 (with
+    /// consistent [49, c] weights) is refused, not run.
+    @Test func int8DepthwiseKernelSevenIsRefused() throws {
+        let f = try SafeTensorsFile(path: try TinyModels.b0.get().path)
+        let d = description(f.metadata)
+        let i = try #require(d.nodes.firstIndex { $0.op == .depthwise && $0.attributes.kernel == 3 })
+        let name = d.nodes[i].name, c = d.tensors[d.nodes[i].output].shape[2]
+        let p = try rewritten { t, m in
+            var d = description(m)
+            d.nodes[i].attributes.kernel = 7
+            d.nodes[i].attributes.padding = .same  // keeps the output size
+            m["edgebone.graph"] = json(d)
+            t[name + ".weight"] = (.i8, [49, c], [UInt8](repeating: 1, count: 49 * c))
         }
-        guard case .invalidProgram? = loadError(q) else { Issue.record("expected invalidProgram for a zero tensor scale: \(String(describing: loadError(q)))"); return }
+        guard case let .invalidGraph(_, node, detail)? = loadError(p) else { Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); return }
+        #expect(node == name && detail.contains("3 or 5"), "\(node): \(detail)")
+    }
+
+    @Test func hugeShapeIsRefusedNotTrapped() throws {
+        let p = try editedGraph { $0.tensors[3].shape = [65536, 65536, 65536, 65536] }
+        guard case .invalidGraph? = loadError(p) else { Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); return }
+        let q = try editedGraph { $0.tensors[3].shape = [Int](repeating: 2, count: 70) }
+        guard case .invalidGraph? = loadError(q) else { Issue.record("expected invalidGraph for rank 70"); return }
     }
 
     @Test func truncatedModelFile() throws {
         let bytes = try ImageDecoder.readFile(try TinyModels.b0.get().path)
         let p = Fixtures.scratchDirectory() + "/cut.safetensors"
         Fixtures.write(Array(bytes.prefix(bytes.count - 1000)), to: p)
-        #expect(throws: ModelFileError.self) { try Int8Network(path: p) }
+        #expect(throws: ModelFileError.self) { try Classifier(modelFile: p) }
     }
 }
 
-/// Leading ops kept in float32: chosen, stored, validated on load, run before the int8 steps.
-@Suite struct FloatPrefixTests {
+/// Any set of ops kept in float32: chosen, stored, validated on load, run between int8 ops.
+@Suite struct KeepFloatTests {
     static let weights = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+    static let middle = "blocks.1.0.conv_dw"
 
-    /// The tiny B0 with float through the third place a single tensor is handed over.
-    static let model = Result { () throws -> (path: String, report: FidelityReport, through: String) in
-        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: weights))
-        let graph = try config.floatGraph(checkpoint: SafeTensorsFile(path: weights), decomposed: true)
-        let name = graph.opNames[graph.prefixCuts[2] - 1]
-        let through = name.hasSuffix(".act") ? String(name.dropLast(4)) : name
+    static func run(_ keep: KeepFloat, name: String, target: Double = 0.99, maxShare: Double = 0.5) throws -> (path: String, report: FidelityReport) {
+        let config = try Architectures.configuration(checkpoint: SafeTensorsFile(path: weights))
         var options = QuantizeOptions()
         options.augment = 3
-        options.floatPrefix = .through(through)
-        let out = TinyModels.dir + "/b0-prefix.int8.safetensors"
-        let report = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out,
-                                         options: options, labels: (0..<config.numClasses).map { "c\($0)" })
-        return (out, report, through)
+        options.keepFloat = keep
+        options.targetCosine = target
+        options.maxFloatShare = maxShare
+        let out = TinyModels.dir + "/b0-\(name).safetensors"
+        return (out, try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options))
+    }
+    static let middleModel = Result { try run(.nodes([middle]), name: "middle") }
+    static let prefixModel = Result { try run(.prefix("blocks.1.0"), name: "prefix") }
+
+    @Test func aMiddleOpRunsInFloatBetweenInt8Ops() throws {
+        let (path, report) = try Self.middleModel.get()
+        let c = try Classifier(modelFile: path)
+        let g = c.network.graph
+        let i = try #require(g.node(named: Self.middle))
+        #expect(g.tensors[g.nodes[i].output].type == .f32 && g.tensors[g.nodes[i].inputs[0]].type == .f32)
+        #expect(g.nodes.contains { $0.op == .dequantize } && g.nodes.contains { $0.op == .quantize })
+        #expect(g.tensors[g.input].type == .qs8, "the stem should stay int8")
+        #expect(c.precision == "int8+fp32" && c.opKinds[i].hasPrefix("f32 depthwise"))
+        #expect(report.floatOps == [Self.middle] && report.floatShare > 0 && report.floatShare < 0.1)
+        #expect(report.floatLatencyRatio != nil && report.text.contains("kept in float32"))
+        let allocations = try allocationsIn100Invokes(c)
+        #expect(allocations == 0, "\(allocations) heap allocations in 100 mixed-precision invokes")
+        // Same logits on every ISA and thread count.
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        let one = c.logits(image)
+        for isa in ISA.supported { #expect(try Classifier(modelFile: path, isa: isa).logits(image) == one, "\(isa)") }
+        #expect(try Classifier(modelFile: path, threads: 2, splitEveryStep: true).logits(image) == one)
     }
 
-    @Test func prefixIsStoredReportedAndHelps() throws {
-        let (path, report, through) = try Self.model.get()
-        let net = try Int8Network(path: path)
-        let prefix = try #require(net.floatPrefix)
-        #expect(prefix.graph.opNames.contains(through) && net.program.floatPrefix != nil)
-        #expect(report.floatOps.first == "conv_stem" && report.floatOps.last == through, "\(report.floatOps)")
-        #expect(report.floatShare > 0 && report.floatShare < 0.5)
-        #expect(!report.layers.contains { $0.name == "conv_stem" }, "the stem ran in int8")
+    @Test func aFloatPrefixStartsFromTheNormalizedImage() throws {
+        let (path, report) = try Self.prefixModel.get()
+        let c = try Classifier(modelFile: path)
+        let g = c.network.graph
+        #expect(g.tensors[g.input].type == .f32 && c.opKinds.first!.hasPrefix("f32 "))
+        #expect(report.floatOps.first == "conv_stem" && report.floatOps.contains("blocks.1.0.conv_pwl"), "\(report.floatOps)")
+        #expect(!report.layers.contains { $0.name == "conv_stem" && !$0.kind.hasPrefix("f32") })
         let allInt8 = try TinyModels.b0.get().report.meanCosine
         #expect(report.meanCosine >= allInt8, "float prefix cosine \(report.meanCosine) below all-int8 \(allInt8)")
-        #expect(report.text.contains("kept in float32"))
+        #expect(try allocationsIn100Invokes(c) == 0)
     }
 
-    @Test func prefixRunsWithoutAllocating() throws {
-        let c = try Int8Classifier(path: try Self.model.get().path)
-        let allocations = try allocationsIn100Invokes(c)
-        #expect(allocations == 0, "\(allocations) heap allocations in 100 invokes with a float prefix")
-        #expect(c.opNames.count == c.opKinds.count && c.opKinds.first!.hasPrefix("f32 "))
-    }
-
-    @Test func corruptPrefixIsATypedError() throws {
-        let corrupt = CorruptInt8ModelTests()
-        func rewritten(_ edit: @escaping (inout Int8Program) -> Void) throws -> String {
-            try corrupt.rewritten(from: try Self.model.get().path) { _, m in
-                var prog = corrupt.program(m)
-                edit(&prog)
-                m["edgebone.program"] = prog.json()
-            }
-        }
-        let edits: [(String, (inout Int8Program) -> Void)] = [
-            ("parameter block past the end", { p in
-                if case let .conv(i, o, w, b, g, a) = p.floatPrefix!.graph.ops[0] {
-                    p.floatPrefix!.graph.ops[0] = .conv(input: i, output: o, weights: ParamRef(offset: p.floatPrefix!.graph.parameterCount - 1, count: w.count), bias: b, geometry: g, activation: a)
-                }
-            }),
-            ("tensor index out of range", { p in p.floatPrefix!.graph.output = 999 }),
-            ("read before written", { p in p.floatPrefix!.graph.ops.swapAt(0, 1) }),
-            ("wrong geometry", { p in
-                if case let .conv(i, o, w, b, g, a) = p.floatPrefix!.graph.ops[0] {
-                    var g2 = g; g2.outH += 1
-                    p.floatPrefix!.graph.ops[0] = .conv(input: i, output: o, weights: w, bias: b, geometry: g2, activation: a)
-                }
-            }),
-            ("normalization missing", { p in p.floatPrefix!.normalizationScale = [] }),
-        ]
-        for (what, edit) in edits {
-            let path = try rewritten(edit)
-            guard case .invalidProgram? = corrupt.loadError(path) else {
-                Issue.record("\(what): expected invalidProgram, got \(String(describing: corrupt.loadError(path)))"); continue
-            }
-        }
-        let missing = try rewritten { p in p.floatPrefix!.parameters = "nowhere" }
-        #expect(throws: ModelFileError.missingTensor(path: missing, tensor: "nowhere")) { try Int8Network(path: missing) }
-    }
-
-    @Test func unknownCutNamesTheValidOnes() throws {
-        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: Self.weights))
-        var options = QuantizeOptions()
-        options.floatPrefix = .through("blocks.1.0.se.conv_reduce")  // inside squeeze-and-excite: two tensors live
+    @Test func unknownNameSaysWhatExists() throws {
         let out = Fixtures.scratchDirectory() + "/never.safetensors"
         do {
-            _ = try QuantizeJob.run(weights: Self.weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options, labels: [])
+            _ = try Self.run(.nodes(["blocks.99.conv"]), name: "never")
             Issue.record("expected an error")
         } catch let e as QuantizeError {
             #expect(e.description.contains("conv_stem"), "\(e)")
@@ -290,76 +309,20 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
     }
 
     @Test func autoStopsAtTheAllowedShare() throws {
-        let config = try EfficientNetConfig(checkpoint: SafeTensorsFile(path: Self.weights))
-        var options = QuantizeOptions()
-        options.floatPrefix = .auto
-        options.targetCosine = 1.0  // unreachable: every allowed cut is tried, the best is kept
-        options.maxFloatShare = 0.15
-        let out = Fixtures.scratchDirectory() + "/auto.safetensors"
-        let r = try QuantizeJob.run(weights: Self.weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options, labels: [])
+        let (_, r) = try Self.run(.auto, name: "auto", target: 1.0, maxShare: 0.15)
         #expect(r.floatShare <= 0.15 && r.allInt8Cosine != nil && r.meanCosine >= r.allInt8Cosine!)
         #expect(r.text.contains("not reached"))
     }
 }
 
-/// A prefix cut runs on its own and hands over exactly what the whole network computes there.
-@Suite struct FloatGraphPrefixTests {
-    @Test func prefixOutputMatchesTheWholeNetwork() throws {
-        let file = try SafeTensorsFile(path: FloatPrefixTests.weights)
-        let config = try EfficientNetConfig(checkpoint: file)
-        let decomposed = try config.floatGraph(checkpoint: file, decomposed: true)
-        let fused = try config.floatGraph(checkpoint: file, decomposed: false)
-        let whole = FloatNetwork(graph: decomposed)
-        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
-        let count = whole.graph.tensors[whole.graph.input].elementCount
-        // The input's arena slot is reused once it is consumed: keep a copy for every run.
-        let pixels = (0..<count).map { Float(image.pixels[$0]) / 255 - 0.5 }
-        let cuts = decomposed.prefixCuts
-        #expect(cuts.count >= 5)
-        var fusedCompared = 0
-        for cut in [cuts[0], cuts[cuts.count / 2], cuts.last!] {
-            let boundary = decomposed.liveTensors(cutBefore: cut)[0]
-            var reference: [Float] = []
-            whole.input.update(from: pixels, count: count)
-            whole.run { op in
-                if op == cut - 1 {
-                    reference = Array(UnsafeBufferPointer(start: whole.pointer(to: boundary), count: decomposed.tensors[boundary].elementCount))
-                }
-            }
-            let prefixGraph = decomposed.prefix(ops: cut)
-            #expect(prefixGraph.ops.count == cut && prefixGraph.tensors.count < decomposed.tensors.count)
-            #expect(throws: Never.self) { try FloatGraphSpec(prefixGraph).validate() }
-            let prefix = FloatNetwork(graph: try FloatGraphSpec(prefixGraph).graph(parameters: prefixGraph.parameters))
-            prefix.input.update(from: pixels, count: count)
-            prefix.run()
-            let same = Array(prefix.output) == reference
-            #expect(same, "cut \(cut): the prefix differs from the whole network")
-            // The fused graph's prefix at the same tensor computes the same values up to rounding.
-            if let fcut = fused.prefixCuts.first(where: { fused.tensors[fused.liveTensors(cutBefore: $0)[0]].name == decomposed.tensors[boundary].name }) {
-                let f = FloatNetwork(graph: fused.prefix(ops: fcut))
-                f.input.update(from: pixels, count: count)
-                f.run()
-                let maxRef = reference.map(abs).max()!
-                let maxDiff = zip(Array(f.output), reference).map { abs($0 - $1) }.max()!
-                #expect(maxDiff <= 1e-4 * max(maxRef, 1), "cut \(cut): fused prefix off by \(maxDiff)")
-                fusedCompared += 1
-            }
-        }
-        #expect(fusedCompared >= 2, "the fused graph had a matching cut for only \(fusedCompared) of 3")
-    }
-}
-
-/// Random edits of the numbers in a float-prefix program: every load is a typed error or a network
-/// that runs; nothing crashes.
-@Suite struct FloatPrefixFuzzTests {
-    @Test func mutatedProgramsNeverCrash() throws {
-        let f = try SafeTensorsFile(path: try FloatPrefixTests.model.get().path)
-        let program = Array(f.metadata["edgebone.program"]!.utf8)
-        // Start offsets of the integer literals inside the float prefix's description.
-        let start = Array("\"floatPrefix\"".utf8)
-        let prefixAt = (0..<(program.count - start.count)).first { Array(program[$0..<($0 + start.count)]) == start }!
+/// Random edits of the numbers in a stored graph: every load is a typed error or a network that runs;
+/// nothing crashes.
+@Suite struct GraphFuzzTests {
+    @Test func mutatedGraphsNeverCrash() throws {
+        let f = try SafeTensorsFile(path: try KeepFloatTests.middleModel.get().path)
+        let program = Array(f.metadata["edgebone.graph"]!.utf8)
         var numbers: [Range<Int>] = []
-        var i = prefixAt
+        var i = 1
         while i < program.count {
             if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(program[i]) && !(program[i - 1] == UInt8(ascii: ".") || program[i - 1] == UInt8(ascii: "e")) {
                 var j = i
@@ -370,25 +333,25 @@ func allocationsIn100Invokes(_ c: Int8Classifier) throws -> Int {
                 i += 1
             }
         }
-        #expect(numbers.count > 50)
+        #expect(numbers.count > 100)
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
         var rng = SplitMix64(seed: 5)
         var loaded = 0, refused = 0
-        for _ in 0..<100 {
+        for _ in 0..<150 {
             var text = program
             let r = numbers[Int.random(in: 0..<numbers.count, using: &rng)]
             let value = ["0", "1", "2", "3", "7", "31", "999", "65536", "2147483647", "99999999999"][Int.random(in: 0..<10, using: &rng)]
             text.replaceSubrange(r, with: Array(value.utf8))
-            let p = try CorruptInt8ModelTests().rewritten(from: f.path) { _, m in m["edgebone.program"] = String(decoding: text, as: UTF8.self) }
+            let p = try CorruptInt8ModelTests().rewritten(from: f.path) { _, m in m["edgebone.graph"] = String(decoding: text, as: UTF8.self) }
             do {
-                let c = try Int8Classifier(path: p)
+                let c = try Classifier(modelFile: p)
                 _ = c.logits(image)
                 loaded += 1
             } catch {
                 refused += 1
             }
         }
-        #expect(refused > 0 && loaded + refused == 100, "loaded \(loaded), refused \(refused)")
-        print("float prefix fuzz: \(loaded) mutated programs loaded and ran, \(refused) refused")
+        #expect(refused > 0 && loaded + refused == 150, "loaded \(loaded), refused \(refused)")
+        print("graph fuzz: \(loaded) mutated graphs loaded and ran, \(refused) refused")
     }
 }

@@ -101,12 +101,12 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
 
     @Test func quantizeDrawsItsReport() throws {
         let dir = Fixtures.scratchDirectory()
-        let args = ["quantize", "--weights", tiny, "--channel-multiplier", "0.25", "--depth-multiplier", "0.3", "--classes", "100",
+        let args = ["quantize", "--weights", tiny, "--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100",
                     "--calibration", Fixtures.path("photos"), "--out", dir + "/q.safetensors", "--report", dir + "/q.json", "--svg", dir + "/q.svg",
-                    "--float-prefix", "blocks.1.0.conv_dw"]
+                    "--keep-float", "blocks.1.0.conv_dw"]
         let r = try edgebone(args)
         #expect(r.status == 0, "\(r.err)")
-        // One bar per layer of the JSON report, and the float32 prefix named.
+        // One bar per layer of the JSON report, and the float32 op named.
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/q.json"))) as! [String: Any]
         let layers = (report["layers"] as! [[String: Any]]).count
         let doc = try XMLDocument(data: Data(contentsOf: URL(fileURLWithPath: dir + "/q.svg")))
@@ -115,16 +115,18 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let texts = try doc.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
         #expect(texts.contains { $0.hasPrefix("kept in float32") && $0.contains("blocks.1.0.conv_dw") })
 
-        // A prefix that is not a cut is refused before any image is read, and nothing is left behind.
-        let bad = try edgebone(Array(args.dropLast()) + ["blocks.1.0"])
-        #expect(bad.status == 1 && bad.err.contains("--float-prefix blocks.1.0") && !bad.err.contains("reading images"), "\(bad.err)")
+        // A name the graph does not have is refused before any image is read, and nothing is left behind.
+        let bad = try edgebone(Array(args.dropLast()) + ["blocks.9.0"])
+        #expect(bad.status == 1 && bad.err.contains("--keep-float blocks.9.0") && !bad.err.contains("reading images"), "\(bad.err)")
+        let unknown = try edgebone(["inspect", "--model", tiny, "--arch-option", "window_size=8"])
+        #expect(unknown.status == 1 && unknown.err.contains("window_size"), "\(unknown.err)")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") || $0.contains("quantizing") }
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
     @Test func quantizeRefusesAnUnwritableReportBeforeWorking() throws {
         let out = Fixtures.scratchDirectory() + "/never.int8.safetensors"
-        let r = try edgebone(["quantize", "--weights", tiny, "--channel-multiplier", "0.25", "--depth-multiplier", "0.3", "--classes", "100",
+        let r = try edgebone(["quantize", "--weights", tiny, "--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100",
                               "--calibration", Fixtures.path("photos"), "--out", out, "--report", "/nonexistent/dir/report.json"])
         #expect(r.status == 1 && r.err.contains("/nonexistent/dir/report.json"), "\(r.err)")
         #expect(!r.err.contains("calibrating") && !FileManager.default.fileExists(atPath: out))
