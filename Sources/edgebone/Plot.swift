@@ -211,7 +211,7 @@ func xmlEscape(_ s: String) -> String {
 }
 
 /// A standalone SVG of a quantizer's fidelity report: per-layer SQNR in network order, coloured by
-/// kind, the 15 dB line the text report flags, and the float32 prefix when one was kept.
+/// kind, the 15 dB line the text report flags, and the ops kept in float32, if any.
 func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Double)], summary: String,
                  floatNote: String?) -> String {
     let width = 900.0, left = 60.0, right = 20.0, plotW = width - left - right
@@ -220,9 +220,10 @@ func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Doub
     let yMax = Swift.max(30, ((shown.max() ?? 30) / 10).rounded(.up) * 10)
     func yOf(_ db: Double) -> Double { top + plotH - Swift.max(0, Swift.min(db, yMax)) / yMax * plotH }
     func family(_ kind: String) -> String {
-        if kind.hasPrefix("gemm") { return "gemm" }
-        if kind.hasPrefix("depthwise") { return "dw" }
-        if kind.hasPrefix("conv") { return "conv" }
+        let k = kind.hasPrefix("f32 ") ? String(kind.dropFirst(4)) : kind
+        if k.hasPrefix("conv 1x1/1") || k.hasPrefix("linear") { return "gemm" }
+        if k.hasPrefix("depthwise") { return "dw" }
+        if k.hasPrefix("conv") { return "conv" }
         return "elementwise"
     }
     var body: [String] = []

@@ -26,12 +26,18 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     private let arena: Arena
     private let blocks: [UnsafeMutableRawPointer]
-    private let steps: [Step]
+    /// The bound steps, in a buffer of their own: the per-frame loop touches nothing else.
+    private let steps: UnsafeMutableBufferPointer<Step>
     private let pool: ThreadPool?
     private var current = 0
     /// Side of the square RGB frame the network takes.
     public let inputSize: Int
     private let normalization: (scale: UnsafePointer<Float>, offset: UnsafePointer<Float>)
+    /// Resolved at load: what setInput and output touch every frame.
+    private let inputStorage: UnsafeMutableRawPointer
+    private let inputIsFloat: Bool
+    private let outputStorage: UnsafeMutablePointer<Float>
+    private let outputCount: Int
 
     /// Validates `graph` and prepares it for `isa`. `threads` > 1 creates the pool now; `splitEveryStep`
     /// splits even the steps too small to pay for the hand-off (tests).
@@ -93,44 +99,53 @@ public final class Network: PoolTask, @unchecked Sendable {
         }
         let norm = binder.persist(graph.normalization.scale + graph.normalization.offset)
         normalization = (norm, norm + 3)
-        self.steps = steps
+        self.steps = .allocate(capacity: steps.count)
+        _ = self.steps.initialize(from: steps)
         blocks = binder.blocks
         weightsBytes = binder.persistentBytes
         inputSize = graph.tensors[graph.input].shape[0]
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        inputStorage = arena.base + tensorOffsets[graph.input]
+        inputIsFloat = graph.tensors[graph.input].type == .f32
+        outputStorage = (arena.base + tensorOffsets[graph.output]).assumingMemoryBound(to: Float.self)
+        outputCount = graph.tensors[graph.output].elementCount
     }
 
-    deinit { for b in blocks { b.deallocate() } }
+    deinit {
+        for b in blocks { b.deallocate() }
+        steps.deinitialize()
+        steps.deallocate()
+    }
 
     // MARK: Input and output
 
     /// Storage of tensor `t` (valid while it is alive: see `run(after:)`).
     public func pointer(to t: Int) -> UnsafeMutableRawPointer {
-        precondition(tensorOffsets[t] >= 0, "tensor \(graph.tensors[t].name) is not stored")
-        return arena.base + tensorOffsets[t]
+        let offset = tensorOffsets[t]
+        if offset < 0 { notStored(t) }
+        return arena.base + offset
     }
+
+    private func notStored(_ t: Int) -> Never { fatalError("tensor \(graph.tensors[t].name) is not stored") }
 
     /// The f32 input tensor, for callers that normalize themselves (nil when the input is qs8).
     public var floatInput: UnsafeMutablePointer<Float>? {
-        graph.tensors[graph.input].type == .f32 ? pointer(to: graph.input).assumingMemoryBound(to: Float.self) : nil
+        inputIsFloat ? inputStorage.assumingMemoryBound(to: Float.self) : nil
     }
 
     /// Copies a uint8 RGB frame of the input size into the input tensor: pixel − 128 for a qs8 input,
     /// normalized (pixel · scale + offset) for an f32 one.
     public func setInput(rgb: UnsafePointer<UInt8>) {
         let pixels = inputSize * inputSize
-        if let f = floatInput {
-            eb_u8_f32_normalize_rgb(rgb, f, pixels, normalization.scale, normalization.offset)
+        if inputIsFloat {
+            eb_u8_f32_normalize_rgb(rgb, inputStorage.assumingMemoryBound(to: Float.self), pixels, normalization.scale, normalization.offset)
         } else {
-            eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self),
-                        pointer(to: graph.input).assumingMemoryBound(to: UInt8.self), pixels * 3)
+            eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self), inputStorage.assumingMemoryBound(to: UInt8.self), pixels * 3)
         }
     }
 
     /// The f32 output (logits) after `run()`.
-    public var output: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: pointer(to: graph.output).assumingMemoryBound(to: Float.self), count: graph.tensors[graph.output].elementCount)
-    }
+    public var output: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: outputStorage, count: outputCount) }
 
     /// A copy of tensor `t` as real values (dequantized when qs8). Tools and reports only.
     public func values(of t: Int) -> [Float] {
