@@ -1,0 +1,245 @@
+// The runtime without the quantizer: small hand-built graphs with every op kind in every dtype it
+// binds, run on every ISA level this machine has (and split across threads), checked node by node
+// against the reference interpreter — int8 outputs byte for byte, f32 within rounding.
+import CEdgeboneTestSupport
+import Testing
+@testable import Edgebone
+
+/// Random but deterministic constants and quantizations for hand-built graphs.
+struct GraphBuilder {
+    var g = Graph()
+    var rng = SplitMix64(seed: 42)
+
+    mutating func floats(_ n: Int, scale: Float = 0.5) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale, using: &rng) } }
+    mutating func quant(_ lo: Float = -3, _ hi: Float = 3) -> QuantParams {
+        QuantParams(min: lo * Float.random(in: 0.5...1, using: &rng), max: hi * Float.random(in: 0.5...1, using: &rng))
+    }
+    /// int8 weights [rows, k], bias, per-row scales.
+    mutating func int8Weights(rows: Int, k: Int, roles: (String, String, String) = ("weight", "bias", "weight_scale")) -> [String: Constant] {
+        [roles.0: Constant(int8: (0..<(rows * k)).map { _ in Int8.random(in: -127...127, using: &rng) }, shape: [rows, k]),
+         roles.1: Constant(int32: (0..<rows).map { _ in Int32.random(in: -3000...3000, using: &rng) }, shape: [rows]),
+         roles.2: Constant(floats: (0..<rows).map { _ in Float.random(in: 0.002...0.02, using: &rng) }, shape: [rows])]
+    }
+    mutating func floatWeights(rows: Int, k: Int) -> [String: Constant] {
+        ["weight": Constant(floats: floats(rows * k), shape: [rows, k]), "bias": Constant(floats: floats(rows), shape: [rows])]
+    }
+    func shape(_ t: Int) -> [Int] { g.tensors[t].shape }
+
+    mutating func conv(_ name: String, _ x: Int, out: Int, k: Int, stride: Int, padding: PaddingMode = .symmetric, act: Activation? = nil,
+                       table: Bool = false) -> Int {
+        let s = shape(x), geo = ConvGeometry(inH: s[0], inW: s[1], kernel: k, stride: stride, padding: padding)
+        let q = g.tensors[x].type == .qs8
+        var consts = q ? int8Weights(rows: out, k: k * k * s[2]) : floatWeights(rows: out, k: k * k * s[2])
+        if q && !(k == 1 && stride == 1) { consts["pad"] = Constant(int8: (0..<s[2]).map { _ in Int8.random(in: -128...127, using: &rng) }, shape: [s[2]]) }
+        let attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? quant(-6, 6).grid12 : nil)
+        return g.addNode(name, .conv, inputs: [x], outputShape: [geo.outH, geo.outW, out], type: g.tensors[x].type, quant: q ? quant() : nil,
+                         attributes: attrs, constants: consts)
+    }
+
+    mutating func depthwise(_ name: String, _ x: Int, k: Int, stride: Int, padding: PaddingMode = .same, act: Activation? = nil, table: Bool = false) -> Int {
+        let s = shape(x), geo = ConvGeometry(inH: s[0], inW: s[1], kernel: k, stride: stride, padding: padding)
+        let q = g.tensors[x].type == .qs8
+        var consts: [String: Constant]
+        if q {
+            let w = int8Weights(rows: k * k, k: s[2])
+            consts = ["weight": w["weight"]!, "bias": Constant(int32: (0..<s[2]).map { _ in Int32.random(in: -500...500, using: &rng) }, shape: [s[2]]),
+                      "weight_scale": Constant(floats: (0..<s[2]).map { _ in Float.random(in: 0.002...0.02, using: &rng) }, shape: [s[2]])]
+        } else {
+            consts = ["weight": Constant(floats: floats(k * k * s[2]), shape: [k * k, s[2]]), "bias": Constant(floats: floats(s[2]), shape: [s[2]])]
+        }
+        let attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? quant(-6, 6).grid12 : nil)
+        return g.addNode(name, .depthwise, inputs: [x], outputShape: [geo.outH, geo.outW, s[2]], type: g.tensors[x].type,
+                         quant: q ? quant() : nil, attributes: attrs, constants: consts)
+    }
+
+    mutating func linear(_ name: String, _ x: Int, out: Int, type: TensorType? = nil, act: Activation? = nil, table: Bool = false) -> Int {
+        let s = shape(x), k = s.last!, inQ = g.tensors[x].type == .qs8, outType = type ?? g.tensors[x].type
+        return g.addNode(name, .linear, inputs: [x], outputShape: s.dropLast() + [out], type: outType,
+                         quant: outType == .qs8 ? quant() : nil, attributes: Attributes(activation: act, preQuant: table ? quant(-6, 6).grid12 : nil),
+                         constants: inQ ? int8Weights(rows: out, k: k) : floatWeights(rows: out, k: k))
+    }
+
+    mutating func node(_ name: String, _ op: OpKind, _ inputs: [Int], shape: [Int]? = nil, type: TensorType? = nil, attributes: Attributes = Attributes(),
+                       constants: [String: Constant] = [:]) -> Int {
+        let t = type ?? g.tensors[inputs[0]].type
+        return g.addNode(name, op, inputs: inputs, outputShape: shape ?? self.shape(inputs[0]), type: t, quant: t == .qs8 ? quant() : nil,
+                         attributes: attributes, constants: constants)
+    }
+}
+
+extension QuantParams {
+    /// The same range on the 12-bit grid of a table activation.
+    var grid12: QuantParams {
+        QuantParams(min: Float(-128 - zeroPoint) * scale, max: Float(127 - zeroPoint) * scale, bits: 12)
+    }
+}
+
+enum SampleGraphs {
+    /// int8 from the pixels, through every int8 op, then a float island with every f32 op, then back to
+    /// int8 for the dequantizing head.
+    static func mixed() -> Graph {
+        var b = GraphBuilder()
+        b.g.input = b.g.addTensor("input", shape: [9, 9, 3], type: .qs8, quant: .pixels)
+        let t1 = b.conv("stem", b.g.input, out: 8, k: 3, stride: 2, act: .silu, table: true)           // [5,5,8]
+        let t2 = b.depthwise("dw5", t1, k: 5, stride: 1, act: .relu6)
+        let t3 = b.conv("pw", t2, out: 8, k: 1, stride: 1)
+        let t4 = b.node("add", .add, [t3, t1])
+        let p = b.node("pool", .globalAvgPool, [t4], shape: [8])
+        let r = b.linear("reduce", p, out: 4, act: .relu)
+        let gate = b.linear("expand", r, out: 8, act: .sigmoid, table: true)
+        let t5 = b.node("scale", .mulChannel, [t4, gate])
+        let t6 = b.node("act8", .activation, [t5], attributes: Attributes(activation: .silu))
+        let t6b = b.depthwise("dw3s2", t6, k: 3, stride: 2, padding: .symmetric)                          // [3,3,8]
+        let t6c = b.conv("conv3", t6b, out: 6, k: 3, stride: 1, act: .relu)                              // k×k int8 with pads
+        let f = b.node("dq", .dequantize, [t6c], type: .f32)
+        let f1 = b.conv("fconv", f, out: 8, k: 3, stride: 1, act: .relu)
+        let f2 = b.depthwise("fdw", f1, k: 3, stride: 2, act: .silu)                                    // [2,2,8]
+        let se: [String: Constant] = ["reduce_weight": Constant(floats: b.floats(16), shape: [2, 8]), "reduce_bias": Constant(floats: b.floats(2), shape: [2]),
+                                      "expand_weight": Constant(floats: b.floats(16), shape: [8, 2]), "expand_bias": Constant(floats: b.floats(8), shape: [8])]
+        let f3 = b.node("fse", .squeezeExcite, [f2], attributes: Attributes(innerActivation: .silu), constants: se)
+        let f4 = b.node("fact", .activation, [f3], attributes: Attributes(activation: .sigmoid))
+        let f5 = b.node("fadd", .add, [f4, f2])
+        let fp = b.node("fpool", .globalAvgPool, [f5], shape: [8])
+        let fg = b.linear("flin", fp, out: 8, act: .sigmoid)
+        let f6 = b.node("fmul", .mulChannel, [f5, fg])
+        let f7 = b.linear("frows", f6, out: 5)                                                          // [2,2,5]: sgemm rows
+        let q = b.node("q", .quantize, [f7], type: .qs8)
+        let q2 = b.linear("lin8rows", q, out: 6, act: .relu6)
+        let qp = b.node("qpool", .globalAvgPool, [q2], shape: [6])
+        b.g.output = b.linear("head", qp, out: 7, type: .f32)
+        return b.g
+    }
+
+    /// Float from the normalized image (the direct stem), handing over to int8 k×k and 1×1 convolutions.
+    static func floatFirst() -> Graph {
+        var b = GraphBuilder()
+        b.g.input = b.g.addTensor("input", shape: [10, 10, 3])
+        b.g.normalization = InputNormalization(scale: [0.017, 0.018, 0.0175], offset: [-2.1, -2.0, -1.8])
+        let s = b.conv("fstem", b.g.input, out: 6, k: 3, stride: 2, padding: .same, act: .relu6)      // direct kernel
+        let q = b.node("q", .quantize, [s], type: .qs8)
+        let c = b.conv("c3", q, out: 5, k: 3, stride: 2, padding: .same, act: .silu, table: true)
+        let d = b.conv("c1s2", c, out: 4, k: 1, stride: 2)                                               // 1×1 stride 2: patches path
+        let pool = b.node("pool", .globalAvgPool, [d], shape: [4])
+        let dq = b.node("dq", .dequantize, [pool], type: .f32)
+        b.g.output = b.linear("head", dq, out: 3)
+        return b.g
+    }
+}
+
+@Suite struct GraphRuntimeTests {
+    /// Runs `graph` on one frame and checks every node's output against the reference interpreter fed
+    /// with the runtime's own inputs of that node.
+    func check(_ graph: Graph, isa: ISA, threads: Int = 1, split: Bool = false) throws {
+        let net = try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: split)
+        let ref = ReferenceInterpreter(graph: graph)
+        var rng = SplitMix64(seed: 7)
+        let s = net.inputSize
+        let pixels = (0..<(s * s * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
+        func snapshot(_ t: Int) -> RefTensor {
+            let spec = graph.tensors[t], p = net.pointer(to: t)
+            switch spec.type {
+            case .f32: return .f32(Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: spec.elementCount)))
+            case .qs8: return .qs8(Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Int8.self), count: spec.elementCount)))
+            }
+        }
+        var values: [Int: RefTensor] = [graph.input: snapshot(graph.input)]
+        var checked = Set<OpKind>()
+        net.run { i in
+            let node = graph.nodes[i]
+            let got = snapshot(node.output)
+            let want = ref.run(node, node.inputs.map { values[$0]! })
+            switch (got, want) {
+            case let (.qs8(a), .qs8(b)):
+                let bad = zip(a, b).enumerated().filter { $1.0 != $1.1 }
+                #expect(bad.isEmpty, "\(node.name) (\(node.op.rawValue) qs8) on \(isa), \(threads) thread(s): \(bad.count) of \(a.count) differ, first at \(bad.first.map { "\($0.offset): \($0.element.0) vs reference \($0.element.1)" } ?? "")")
+            case let (.f32(a), .f32(b)):
+                let scale = max(b.map(abs).max() ?? 1, 1e-3)
+                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-4 * scale, "\(node.name) (\(node.op.rawValue) f32) on \(isa): max|Δ| \(worst) at scale \(scale)")
+            default:
+                Issue.record("\(node.name): dtype of the output differs from the reference")
+            }
+            checked.insert(node.op)
+            values[node.output] = got
+        }
+        #expect(Array(net.output) == values[graph.output]!.floats)
+        _ = checked
+    }
+
+    @Test(arguments: ISA.supported)
+    func mixedGraphMatchesTheReference(isa: ISA) throws {
+        let g = SampleGraphs.mixed()
+        #expect(Set(g.nodes.map(\.op)) == Set(OpKind.allCases), "the sample graph misses an op kind")
+        try check(g, isa: isa)
+        try check(g, isa: isa, threads: 2, split: true)
+    }
+
+    @Test(arguments: ISA.supported)
+    func floatFirstGraphMatchesTheReference(isa: ISA) throws {
+        try check(SampleGraphs.floatFirst(), isa: isa)
+    }
+
+    /// A qs8 graph gives the same bytes on every ISA and thread count (whole graph, not node by node).
+    @Test func everyISAAndThreadCountAgree() throws {
+        let g = SampleGraphs.mixed()
+        var outputs: [[Float]] = []
+        for isa in ISA.supported {
+            for (threads, split) in [(1, false), (2, true), (3, true)] {
+                let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: split)
+                let pixels = [UInt8](repeating: 77, count: 9 * 9 * 3)
+                pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
+                net.run()
+                outputs.append(Array(net.output))
+            }
+        }
+        // The float island uses OpenBLAS and ISA-specific float kernels: compare within rounding.
+        for o in outputs { #expect(zip(o, outputs[0]).allSatisfy { abs($0 - $1) <= 1e-3 * max(abs($1), 1) }) }
+    }
+
+    @Test func runAllocatesNothing() throws {
+        let net = try Network(graph: SampleGraphs.mixed(), isa: .best, threads: 2)
+        for _ in 0..<3 { net.run() }
+        eb_test_alloc_begin()
+        for _ in 0..<50 { net.run() }
+        let n = eb_test_alloc_end()
+        #expect(n == 0, "\(n) allocations in 50 runs of the mixed graph")
+    }
+
+    @Test func invalidGraphsAreTypedErrors() throws {
+        var g = SampleGraphs.mixed()
+        g.nodes[2].inputs = [g.nodes[5].output]  // read before written
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        g.tensors[g.nodes[0].output].quant = nil  // qs8 without quantization
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        g.nodes[0].attributes.preQuant = nil  // silu in int8 without its grid
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        g.nodes[1].attributes.kernel = 7  // int8 depthwise kernels stop at 5×5
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        g.nodes[2].inputs = [g.nodes[2].inputs[0], g.nodes[2].inputs[0]]  // a 1×1 conv with two inputs
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        g.nodes[0].attributes.innerActivation = .relu  // an attribute conv does not read
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+    }
+
+    /// The model file round trip keeps the graph exactly.
+    @Test func modelFileRoundTrip() throws {
+        let g = SampleGraphs.mixed()
+        var w = SafeTensorsWriter()
+        g.write(into: &w)
+        let path = "/tmp/edgebone-graph-roundtrip-\(getpid()).safetensors"
+        try w.write(to: path)
+        defer { unlink(path) }
+        let back = try Graph(file: SafeTensorsFile(path: path))
+        #expect(back.tensors == g.tensors && back.nodes == g.nodes && back.constants == g.constants && back.input == g.input && back.output == g.output)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

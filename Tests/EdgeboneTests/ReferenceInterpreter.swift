@@ -1,0 +1,158 @@
+// A naive interpreter of one graph node: plain scalar loops over the definitions in Ops/, written to be
+// obviously correct, not fast. int8 nodes follow the one requantization rule (fp32 multiply, clamp,
+// round half to even, add the zero point, then the table if any), so they must match the runtime
+// byte for byte; f32 nodes match up to summation order.
+import Edgebone
+
+/// Values of a tensor: floats for f32, the raw int8 codes for qs8.
+enum RefTensor: Equatable {
+    case f32([Float])
+    case qs8([Int8])
+    var floats: [Float] { if case let .f32(v) = self { return v }; fatalError("not f32") }
+    var codes: [Int8] { if case let .qs8(v) = self { return v }; fatalError("not qs8") }
+}
+
+struct ReferenceInterpreter {
+    let graph: Graph
+
+    /// The one int8 requantization, for a value already multiplied by its scale.
+    func requantize(_ v: Float, _ node: Node) -> Int8 {
+        let out = graph.tensors[node.output].quant!
+        let act = node.attributes.activation ?? .none
+        if let pre = node.attributes.preQuant {
+            let q = Int32((min(max(v, Float(-2048 - pre.zeroPoint)), Float(2047 - pre.zeroPoint))).rounded(.toNearestOrEven)) + pre.zeroPoint
+            return out.quantize(act.apply(Float(q - pre.zeroPoint) * pre.scale))
+        }
+        var lo: Int32 = -128, hi: Int32 = 127
+        if act == .relu || act == .relu6 { lo = Int32(out.quantize(0)) }
+        if act == .relu6 { hi = Int32(out.quantize(6)) }
+        let q = Int32((min(max(v, Float(lo - out.zeroPoint)), Float(hi - out.zeroPoint))).rounded(.toNearestOrEven)) + out.zeroPoint
+        return Int8(q)
+    }
+
+    func target(_ node: Node) -> QuantParams { node.attributes.preQuant ?? graph.tensors[node.output].quant! }
+
+    /// Per-output-channel requantization scale of a weighted int8 node, as the runtime computes it.
+    func scales(_ node: Node, inputScale: Float) -> [Float] {
+        graph.constant(node, "weight_scale")!.floats.map { Float(Double(inputScale) * Double($0) / Double(target(node).scale)) }
+    }
+
+    func run(_ node: Node, _ inputs: [RefTensor]) -> RefTensor {
+        let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
+        switch node.op {
+        case .conv, .depthwise:
+            let dw = node.op == .depthwise, k = a.kernel!
+            let g = ConvGeometry(inH: x.shape[0], inW: x.shape[1], kernel: k, stride: a.stride!, padding: a.padding!)
+            let cin = x.shape[2], cout = y.shape[2]
+            // Reads tap (iy, ix, c), or what the padding holds outside the map.
+            func conv(_ value: (Int, Int, Int) -> Double?, weight: (Int, Int, Int) -> Double, pad: (Int) -> Double) -> [Double] {
+                var out = [Double](repeating: 0, count: y.elementCount)
+                for oy in 0..<g.outH { for ox in 0..<g.outW { for o in 0..<cout {
+                    var s = 0.0
+                    for ky in 0..<k { for kx in 0..<k {
+                        let iy = oy * g.stride + ky - g.padTop, ix = ox * g.stride + kx - g.padLeft
+                        for c in (dw ? o..<(o + 1) : 0..<cin) {
+                            let v = (iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW) ? value(iy, ix, c)! : pad(c)
+                            s += v * weight(o, ky * k + kx, c)
+                        }
+                    } }
+                    out[(oy * g.outW + ox) * cout + o] = s
+                } } }
+                return out
+            }
+            if x.type == .f32 {
+                let v = inputs[0].floats, w = graph.constant(node, "weight")!.floats, b = graph.constant(node, "bias")!.floats
+                let s = conv({ Double(v[($0 * g.inW + $1) * cin + $2]) },
+                             weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) }, pad: { _ in 0 })
+                return .f32(s.enumerated().map { (a.activation ?? .none).apply(Float($1 + Double(b[$0 % cout]))) })
+            }
+            let xq = x.quant!, v = inputs[0].codes, w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32
+            let pads = dw ? nil : graph.constant(node, "pad")?.int8
+            let acc = conv({ Double(Int32(v[($0 * g.inW + $1) * cin + $2]) - xq.zeroPoint) },
+                           weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) },
+                           pad: { c in pads.map { Double(Int32($0[c]) - xq.zeroPoint) } ?? 0 })
+            let sc = scales(node, inputScale: xq.scale)
+            return .qs8(acc.enumerated().map { requantize(Float(Int32($1) + b[$0 % cout]) * sc[$0 % cout], node) })
+        case .linear:
+            let k = x.shape.last!, n = y.shape.last!, rows = x.elementCount / k
+            if x.type == .f32 {
+                let v = inputs[0].floats, w = graph.constant(node, "weight")!.floats, b = graph.constant(node, "bias")!.floats
+                return .f32((0..<(rows * n)).map { i in
+                    let r = i / n, j = i % n
+                    var s = Double(b[j])
+                    for t in 0..<k { s += Double(v[r * k + t]) * Double(w[j * k + t]) }
+                    return (a.activation ?? .none).apply(Float(s))
+                })
+            }
+            let xq = x.quant!, v = inputs[0].codes, w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32
+            func acc(_ r: Int, _ j: Int) -> Int32 {
+                var s = b[j]
+                for t in 0..<k { s += (Int32(v[r * k + t]) - xq.zeroPoint) * Int32(w[j * k + t]) }
+                return s
+            }
+            if y.type == .f32 {
+                let ws = graph.constant(node, "weight_scale")!.floats
+                return .f32((0..<n).map { Float(acc(0, $0)) * Float(Double(ws[$0]) * Double(xq.scale)) })
+            }
+            let sc = scales(node, inputScale: xq.scale)
+            return .qs8((0..<(rows * n)).map { i in requantize(Float(acc(i / n, i % n)) * sc[i % n], node) })
+        case .add:
+            if y.type == .f32 { return .f32(zip(inputs[0].floats, inputs[1].floats).map { $0 + $1 }) }
+            let aq = x.quant!, bq = graph.tensors[node.inputs[1]].quant!, yq = y.quant!
+            let sa = Float(Double(aq.scale) / Double(yq.scale)), sb = Float(Double(bq.scale) / Double(yq.scale))
+            return .qs8(zip(inputs[0].codes, inputs[1].codes).map { p, q in
+                let ta = Float(Int32(p) - aq.zeroPoint) * sa, tb = Float(Int32(q) - bq.zeroPoint) * sb
+                return requantize(ta + tb, node)
+            })
+        case .mulChannel:
+            let c = x.shape.last!
+            if y.type == .f32 { let gate = inputs[1].floats; return .f32(inputs[0].floats.enumerated().map { $1 * gate[$0 % c] }) }
+            let xq = x.quant!, gq = graph.tensors[node.inputs[1]].quant!, gate = inputs[1].codes
+            let s = Float(Double(xq.scale) * Double(gq.scale) / Double(y.quant!.scale))
+            return .qs8(inputs[0].codes.enumerated().map { i, v in
+                requantize(Float((Int32(v) - xq.zeroPoint) * (Int32(gate[i % c]) - gq.zeroPoint)) * s, node)
+            })
+        case .globalAvgPool:
+            let c = x.shape[2], rows = x.shape[0] * x.shape[1]
+            if y.type == .f32 {
+                let v = inputs[0].floats
+                return .f32((0..<c).map { j in Float((0..<rows).reduce(0.0) { $0 + Double(v[$1 * c + j]) } / Double(rows)) })
+            }
+            let xq = x.quant!, v = inputs[0].codes
+            let s = Float(Double(xq.scale) / (Double(rows) * Double(target(node).scale)))
+            return .qs8((0..<c).map { j in
+                requantize(Float((0..<rows).reduce(Int32(0)) { $0 + Int32(v[$1 * c + j]) - xq.zeroPoint }) * s, node)
+            })
+        case .activation:
+            let f = a.activation!
+            if y.type == .f32 { return .f32(inputs[0].floats.map(f.apply)) }
+            return .qs8(inputs[0].codes.map { y.quant!.quantize(f.apply(x.quant!.dequantize($0))) })
+        case .squeezeExcite:
+            let v = inputs[0].floats, c = x.shape[2], rows = x.shape[0] * x.shape[1]
+            let wr = graph.constant(node, "reduce_weight")!.floats, br = graph.constant(node, "reduce_bias")!.floats
+            let we = graph.constant(node, "expand_weight")!.floats, be = graph.constant(node, "expand_bias")!.floats
+            let rd = br.count
+            var mean = [Double](repeating: 0, count: c)
+            for j in 0..<c { for row in 0..<rows { mean[j] += Double(v[row * c + j]) }; mean[j] /= Double(rows) }
+            var r = [Float](repeating: 0, count: rd)
+            for i in 0..<rd {
+                var s = Double(br[i])
+                for j in 0..<c { s += Double(wr[i * c + j]) * mean[j] }
+                r[i] = a.innerActivation!.apply(Float(s))
+            }
+            var gate = [Float](repeating: 0, count: c)
+            for j in 0..<c {
+                var s = Double(be[j])
+                for i in 0..<rd { s += Double(we[j * rd + i]) * Double(r[i]) }
+                gate[j] = Activation.sigmoid.apply(Float(s))
+            }
+            var out = v
+            for i in out.indices { out[i] *= gate[i % c] }
+            return .f32(out)
+        case .quantize:
+            return .qs8(inputs[0].floats.map { y.quant!.quantize($0) })
+        case .dequantize:
+            return .f32(inputs[0].codes.map { x.quant!.dequantize($0) })
+        }
+    }
+}
