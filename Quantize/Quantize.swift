@@ -81,10 +81,11 @@ extension Quantizer {
         return Double(graph.nodes.indices.filter { nodes.contains(graph.nodes[$0].name) }.reduce(0) { $0 + graph.macs($1) }) / total
     }
 
-    /// `--keep-float auto`: measures, for every op on its own, how much keeping it in float32 raises the
-    /// held-out logits cosine over all-int8; then adds ops in order of gain per multiply-add until the
-    /// cosine reaches `target` (or the float share would pass `maxShare`). Returns the set and the
-    /// all-int8 cosine.
+    /// `--keep-float auto`. Sensitivity first: for every op (with the activations that follow it), the
+    /// held-out logits cosine lost when that op alone runs in int8 and everything else in float. Ops are
+    /// then ranked by loss per multiply-add, and the shortest head of that ranking whose float set reaches
+    /// `target` is found by bisection (the float share capped at `maxShare`). Returns the set (the best
+    /// one measured when none reaches the target) and the all-int8 cosine.
     func searchFloatNodes(views: [[UInt8]], method: RangeMethod, target: Double, maxShare: Double,
                           progress: ((String, Int, Int) -> Void)?) throws -> (Set<String>, Double) {
         let reference = floatLogits(views)
@@ -93,30 +94,48 @@ extension Quantizer {
         }
         let base = try cosine([])
         guard base < target else { return ([], base) }
-        // Units: each op with the activations that follow it.
-        let exact = graph.nodes.filter { $0.op != .activation }.map { node -> Set<String> in
+        let units = graph.nodes.filter { $0.op != .activation }.map { node -> Set<String> in
             var s: Set<String> = [node.name]
             for n in graph.nodes where n.op == .activation && n.inputs[0] == node.output { s.insert(n.name) }
             return s
         }
-        var gains: [(unit: Set<String>, gain: Double, share: Double)] = []
-        for (k, unit) in exact.enumerated() {
-            let share = floatShare(unit)
-            if share <= maxShare { gains.append((unit, try cosine(unit) - base, share)) }
-            progress?("sensitivity per op", k + 1, exact.count)
+        let everything = Set(graph.nodes.map(\.name))
+        var ranked: [(unit: Set<String>, loss: Double, share: Double)] = []
+        for (k, unit) in units.enumerated() {
+            ranked.append((unit, 1 - (try cosine(everything.subtracting(unit))), floatShare(unit)))
+            progress?("sensitivity per op", k + 1, units.count)
         }
-        let order = gains.filter { $0.gain > 0 }.sorted { $0.gain / max($0.share, 1e-6) > $1.gain / max($1.share, 1e-6) }
-        var keep = Set<String>(), best = (keep, base)
-        for (k, u) in order.enumerated() {
-            let next = keep.union(u.unit)
-            guard floatShare(next) <= maxShare else { continue }
-            keep = next
-            let c = try cosine(keep)
-            progress?("choosing float ops", k + 1, order.count)
-            if c > best.1 { best = (keep, c) }
-            if c >= target { return (keep, base) }
+        ranked.sort { a, b in
+            let ra = a.loss / max(a.share, 1e-6), rb = b.loss / max(b.share, 1e-6)
+            return ra != rb ? ra > rb : a.loss > b.loss
         }
-        return (best.0, base)
+        // Float sets along the ranking: heads[k] keeps the first k units.
+        var heads: [Set<String>] = [[]]
+        for u in ranked {
+            let next = heads.last!.union(u.unit)
+            guard floatShare(next) <= maxShare else { break }
+            heads.append(next)
+        }
+        var measured: [Int: Double] = [0: base]
+        var step = 0
+        func measure(_ k: Int) throws -> Double {
+            if let c = measured[k] { return c }
+            let c = try cosine(heads[k])
+            measured[k] = c
+            step += 1
+            progress?("choosing float ops", step, Int(log2(Double(max(heads.count, 2)))) + 2)
+            return c
+        }
+        var lo = 0, hi = heads.count - 1
+        if try measure(hi) >= target {
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2
+                if try measure(mid) >= target { hi = mid } else { lo = mid }
+            }
+            return (heads[hi], base)
+        }
+        let best = measured.max { $0.value < $1.value }!.key
+        return (heads[best], base)
     }
 }
 
