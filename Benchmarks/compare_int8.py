@@ -118,11 +118,11 @@ def main():
             rows[label] = fidelity(ref, got) + (ort_latency(s),)
 
         # Edgebone: quantize on the same calibration images, classify the held-out ones; all int8, and
-        # with the float32 prefix the quantizer picks itself (--float-prefix auto, chosen on the
-        # calibration views; the held-out crops here are never seen by it). The prefix runs on OpenBLAS:
+        # with the float32 ops the quantizer picks itself (--keep-float auto, chosen on the
+        # calibration views; the held-out crops here are never seen by it). Float ops run on OpenBLAS:
         # OPENBLAS_CORETYPE=SkylakeX because OpenBLAS 0.3.21 does not recognize this CPU.
         env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX")
-        for label, extra in [("Edgebone int8", []), ("Edgebone int8, float prefix", ["--float-prefix", "auto"])]:
+        for label, extra in [("Edgebone int8", []), ("Edgebone int8, float where sensitive", ["--keep-float", "auto"])]:
             model = tmp / "edgebone.int8.safetensors"
             q = subprocess.run([exe, "quantize", "--weights", weights, "--arch", a.arch, "--calibration", tmp / "calib",
                                 "--holdout", "0", "--out", model] + extra, check=True, capture_output=True, text=True)
