@@ -125,10 +125,17 @@ struct Profile {
             let prev = sums[kinds[i]] ?? (0, 0, 0)
             sums[kinds[i]] = (prev.ns + nanos[i], prev.macs + macs[i], prev.count + 1)
         }
-        return sums.sorted(by: { $0.value.ns > $1.value.ns }).map { k, v in
-            (k, v.count, Double(v.ns) / Double(frames) / 1e6, Double(v.ns) / total * 100,
-             v.ns > 0 ? Double(v.macs) * Double(frames) / Double(v.ns) : 0)
+        // Typed steps: Swift 6.0 (Debian's, what a Pi user gets) cannot type-check this as one expression.
+        let slowestFirst: [(key: String, value: (ns: UInt64, macs: Int, count: Int))] = sums.sorted { $0.value.ns > $1.value.ns }
+        var rows: [(kind: String, ops: Int, ms: Double, share: Double, gmacs: Double)] = []
+        for (kind, v) in slowestFirst {
+            let ns = Double(v.ns)
+            let ms: Double = ns / Double(frames) / 1e6
+            let share: Double = ns / total * 100
+            let gmacs: Double = v.ns > 0 ? Double(v.macs) * Double(frames) / ns : 0
+            rows.append((kind: kind, ops: v.count, ms: ms, share: share, gmacs: gmacs))
         }
+        return rows
     }
 
     func printTable() {

@@ -91,6 +91,10 @@ static inline int64_t eb_atomic_load(const int64_t* p) { return __atomic_load_n(
 static inline void eb_atomic_store(int64_t* p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 /// Adds `v` and returns the previous value.
 static inline int64_t eb_atomic_fetch_add(int64_t* p, int64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+/// Sets *p to `desired` if it holds `expected`; returns whether it did.
+static inline int eb_atomic_cas(int64_t* p, int64_t expected, int64_t desired) {
+  return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 static inline void eb_cpu_relax(void) {
 #if defined(__x86_64__)
   __builtin_ia32_pause();

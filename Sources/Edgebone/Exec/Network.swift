@@ -192,7 +192,7 @@ public final class Network: PoolTask, @unchecked Sendable {
     private func step(_ i: Int) {
         if let pool, steps[i].parallel {
             current = i
-            pool.run(self)
+            pool.run(self, tiles: kernels.tiles)
         } else {
             steps[i].run(0, 1)
         }

@@ -1,7 +1,8 @@
-// A fixed pool of worker threads created at load. `run(task:parts:)` has every thread (the caller
-// included) execute one part of the task and returns when all are done. No allocation, no thread
-// creation after init. Hand-offs spin briefly before sleeping on a condition variable: steps come
-// every few tens of microseconds while a frame runs, and a futex wake-up costs about as much.
+// A fixed pool of worker threads created at load. `run(task, tiles:)` splits one step into `tiles`
+// parts that the threads — the caller included — claim one at a time from an atomic counter, so a
+// thread the system has descheduled holds up at most the tile it is running: the others take the
+// rest. No allocation, no thread creation after init. Waiters spin briefly (steps come every few tens
+// of microseconds while a frame runs), then sleep on a condition variable.
 import CEdgeboneSystem
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,8 @@ import Glibc
 
 /// Work that can be split into parts.
 public protocol PoolTask: AnyObject {
-    /// Executes part `part` of `parts` (0-based); parts never overlap.
+    /// Executes part `part` of `parts` (0-based); parts never overlap, and any subset may run
+    /// concurrently on different threads.
     func runPart(_ part: Int, of parts: Int)
 }
 
@@ -19,20 +21,24 @@ public final class ThreadPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var start = pthread_cond_t()
     private var done = pthread_cond_t()
-    /// Shared counters, read without the mutex while spinning: [generation, remaining].
-    private let counters: UnsafeMutablePointer<Int64>
+    /// Shared words, each on its own cache line: [generation], [claim = generation << 32 | next tile],
+    /// [tiles finished in this generation].
+    private let words: UnsafeMutablePointer<Int64>
+    private var generation: UnsafeMutablePointer<Int64> { words }
+    private var claim: UnsafeMutablePointer<Int64> { words + 8 }
+    private var finished: UnsafeMutablePointer<Int64> { words + 16 }
     private var stopping = false
-    /// Spin iterations before blocking (pause-loop iterations, roughly 10–50 ns each).
-    private let spins = 20_000
+    /// Pause-loop iterations before blocking (roughly 10–50 ns each).
+    private let spins = 4_000
     private unowned(unsafe) var task: PoolTask?
-    private var parts = 0
+    private var tiles = 0
 
     /// `threads` − 1 workers; the caller is the last thread.
     public init(threads: Int) {
         precondition(threads >= 1)
         self.threads = threads
-        counters = .allocate(capacity: 2)
-        counters.initialize(repeating: 0, count: 2)
+        words = .allocate(capacity: 24)
+        words.initialize(repeating: 0, count: 24)
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&start, nil)
         pthread_cond_init(&done, nil)
@@ -41,7 +47,7 @@ public final class ThreadPool: @unchecked Sendable {
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.work(index: start.index)
+                start.pool.work()
                 return nil
             }, box)
             precondition(rc == 0, "pthread_create failed: \(rc)")
@@ -58,47 +64,62 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_cond_destroy(&start)
         pthread_cond_destroy(&done)
         pthread_mutex_destroy(&mutex)
-        counters.deallocate()
+        words.deallocate()
     }
 
-    /// Runs parts 0..<threads of `task`: part 0 on the caller, the others on the workers.
-    public func run(_ task: PoolTask) {
-        guard threads > 1 else { task.runPart(0, of: 1); return }
+    /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
+    public func run(_ task: PoolTask, tiles: Int) {
+        guard threads > 1, tiles > 1 else {
+            for t in 0..<max(tiles, 1) { task.runPart(t, of: max(tiles, 1)) }
+            return
+        }
         pthread_mutex_lock(&mutex)
         self.task = task
-        parts = threads
-        eb_atomic_store(counters + 1, Int64(threads - 1))
-        eb_atomic_store(counters, eb_atomic_load(counters) &+ 1)  // publishes task and parts
+        self.tiles = tiles
+        let g = eb_atomic_load(generation) &+ 1
+        eb_atomic_store(finished, 0)
+        eb_atomic_store(claim, g << 32)
+        eb_atomic_store(generation, g)  // publishes task and tiles
         pthread_cond_broadcast(&start)
         pthread_mutex_unlock(&mutex)
-        task.runPart(0, of: threads)
+        participate(generation: g, task: task, tiles: tiles)
         var n = 0
-        while eb_atomic_load(counters + 1) > 0 && n < spins { eb_cpu_relax(); n += 1 }
-        if eb_atomic_load(counters + 1) > 0 {
+        while eb_atomic_load(finished) < Int64(tiles) && n < spins { eb_cpu_relax(); n += 1 }
+        if eb_atomic_load(finished) < Int64(tiles) {
             pthread_mutex_lock(&mutex)
-            while eb_atomic_load(counters + 1) > 0 { pthread_cond_wait(&done, &mutex) }
+            while eb_atomic_load(finished) < Int64(tiles) { pthread_cond_wait(&done, &mutex) }
             pthread_mutex_unlock(&mutex)
         }
-        self.task = nil
+        // `task` stays set: a late worker reads it with the generation, and claims no tile of a finished step.
     }
 
-    private func work(index: Int) {
-        var seen: Int64 = 0
+    /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun).
+    private func participate(generation g: Int64, task: PoolTask, tiles: Int) {
         while true {
-            var n = 0
-            while eb_atomic_load(counters) == seen && n < spins { eb_cpu_relax(); n += 1 }
-            pthread_mutex_lock(&mutex)
-            while eb_atomic_load(counters) == seen && !stopping { pthread_cond_wait(&start, &mutex) }
-            if stopping { pthread_mutex_unlock(&mutex); return }
-            seen = eb_atomic_load(counters)
-            let t = task!, parts = self.parts
-            pthread_mutex_unlock(&mutex)
-            t.runPart(index, of: parts)
-            if eb_atomic_fetch_add(counters + 1, -1) == 1 {
+            let v = eb_atomic_load(claim)
+            guard v >> 32 == g, Int(v & 0xFFFF_FFFF) < tiles else { return }
+            guard eb_atomic_cas(claim, v, v + 1) != 0 else { continue }
+            task.runPart(Int(v & 0xFFFF_FFFF), of: tiles)
+            if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
                 pthread_mutex_lock(&mutex)
                 pthread_cond_signal(&done)
                 pthread_mutex_unlock(&mutex)
             }
+        }
+    }
+
+    private func work() {
+        var seen: Int64 = 0
+        while true {
+            var n = 0
+            while eb_atomic_load(generation) == seen && n < spins { eb_cpu_relax(); n += 1 }
+            pthread_mutex_lock(&mutex)
+            while eb_atomic_load(generation) == seen && !stopping { pthread_cond_wait(&start, &mutex) }
+            if stopping { pthread_mutex_unlock(&mutex); return }
+            seen = eb_atomic_load(generation)
+            let t = task, tiles = self.tiles
+            pthread_mutex_unlock(&mutex)
+            if let t { participate(generation: seen, task: t, tiles: tiles) }
         }
     }
 }

@@ -48,7 +48,7 @@ enum ConvOp: Operator {
         case .qs8:
             if isPointwise(node) { return OpNeeds(scratch: Binder.gemmScratch(m: x.shape[0] * x.shape[1], k: x.shape[2], kernels: kernels)) }
             var cfg = kernels.config.pointee
-            return OpNeeds(scratch: [eb_qs8_conv_hwc_scratch_size(&cfg, k, x.shape[2]) * kernels.threads])
+            return OpNeeds(scratch: [eb_qs8_conv_hwc_scratch_size(&cfg, k, x.shape[2]) * kernels.tiles])
         }
     }
 

@@ -64,6 +64,9 @@ public struct KernelSet {
     public let config: UnsafePointer<eb_kernel_config>
     public let float: FloatKernels
     public let threads: Int
+    /// Parts a split step is cut into (claimed dynamically by the pool's threads); per-part scratch is
+    /// sized for this many.
+    public var tiles: Int { threads == 1 ? 1 : 4 * threads }
     init(isa: ISA, threads: Int) {
         self.isa = isa; config = isa.kernelConfig; float = FloatKernels(isa: isa); self.threads = threads
     }
