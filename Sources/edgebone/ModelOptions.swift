@@ -1,5 +1,6 @@
 // Options shared by the subcommands that load a model.
 import ArgumentParser
+import CEdgeboneSystem
 import Edgebone
 import EdgeboneModels
 
@@ -26,7 +27,13 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> ImageClassifier {
-        try loadClassifier(path: try resolvedPath(), arch: architecture.arch, options: try architecture.options(),
+        let cores = Int(eb_available_cpus())
+        if threads > cores {
+            var err = StandardError()
+            print("edgebone: warning: --threads \(threads) exceeds the \(cores) core(s) this process may run on; " +
+                  "the extra threads only wait for a core", to: &err)
+        }
+        return try loadClassifier(path: try resolvedPath(), arch: architecture.arch, options: try architecture.options(),
                            isa: try ISA.fromEnvironment(), threads: threads)
     }
 }

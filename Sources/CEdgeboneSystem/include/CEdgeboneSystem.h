@@ -77,6 +77,8 @@ extern "C" {
 /// Sends `state` (e.g. "READY=1", "WATCHDOG=1") to systemd's $NOTIFY_SOCKET, if set. Returns 1 if
 /// sent, 0 without a socket, -1 on error. No libsystemd needed.
 int eb_sd_notify(const char* state);
+/// CPUs this process may run on (its affinity mask), at least 1.
+int eb_available_cpus(void);
 /// $WATCHDOG_USEC if systemd set a watchdog for this process, else 0.
 unsigned long long eb_sd_watchdog_usec(void);
 #ifdef __cplusplus
