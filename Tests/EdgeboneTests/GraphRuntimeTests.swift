@@ -110,6 +110,46 @@ enum SampleGraphs {
         return b.g
     }
 
+    /// A SwinV2-shaped graph: valid-padding patch embedding, layer norms, shifted-window attention with
+    /// a mask, GELU MLP, patch merging (f32), and the window and merge moves on int8 tensors too.
+    static func transformer() -> Graph {
+        var b = GraphBuilder()
+        b.g.input = b.g.addTensor("input", shape: [16, 16, 3])
+        b.g.normalization = InputNormalization(scale: [0.017, 0.018, 0.0175], offset: [-2.1, -2.0, -1.8])
+        func norm(_ name: String, _ x: Int) -> Int {
+            let c = b.shape(x).last!
+            return b.node(name, .layerNorm, [x], attributes: Attributes(epsilon: 1e-5),
+                          constants: ["weight": Constant(floats: b.floats(c, scale: 2), shape: [c]), "bias": Constant(floats: b.floats(c), shape: [c])])
+        }
+        let e = norm("embed.norm", b.conv("embed", b.g.input, out: 8, k: 4, stride: 4, padding: .valid))    // [4,4,8]
+        let ws = 2, n = ws * ws, heads = 2, windows = 4
+        let t = b.node("part", .windowPartition, [e], shape: [16, 8], attributes: Attributes(window: ws, shift: 1))
+        let qkv = b.linear("qkv", t, out: 24)
+        var mask = [Float](repeating: 0, count: windows * n * n)
+        for i in mask.indices where i % 3 == 0 { mask[i] = -100 }
+        let att = b.node("attn", .attention, [qkv], shape: [16, 8], attributes: Attributes(heads: heads, tokens: n),
+                         constants: ["logit_scale": Constant(floats: [9.5, 4.2], shape: [heads]),
+                                     "position_bias": Constant(floats: b.floats(heads * n * n, scale: 8), shape: [heads, n, n]),
+                                     "mask": Constant(floats: mask, shape: [windows, n, n])])
+        let back = b.node("rev", .windowReverse, [b.linear("proj", att, out: 8)], shape: [4, 4, 8], attributes: Attributes(window: ws, shift: 1))
+        let x1 = b.node("res1", .add, [e, norm("norm1", back)])
+        let h = b.node("gelu", .activation, [b.linear("fc1", x1, out: 16)], attributes: Attributes(activation: .gelu))
+        let x2 = b.node("res2", .add, [x1, norm("norm2", b.linear("fc2", h, out: 8))])
+        let merged = b.node("merge", .patchMerge, [x2], shape: [2, 2, 32])
+        let m = norm("merge.norm", b.linear("reduce", merged, out: 16))
+        // The moves on int8 tensors.
+        let q = b.node("q", .quantize, [m], type: .qs8)
+        let qp = b.node("qpart", .windowPartition, [q], shape: [4, 16], attributes: Attributes(window: 2, shift: 1))
+        b.g.tensors[qp].quant = b.g.tensors[q].quant
+        let qr = b.node("qrev", .windowReverse, [qp], shape: [2, 2, 16], attributes: Attributes(window: 2, shift: 1))
+        b.g.tensors[qr].quant = b.g.tensors[q].quant
+        let qm = b.node("qmerge", .patchMerge, [qr], shape: [1, 1, 64])
+        b.g.tensors[qm].quant = b.g.tensors[q].quant
+        let pooled = b.node("pool", .globalAvgPool, [qm], shape: [64])
+        b.g.output = b.linear("head", pooled, out: 5, type: .f32)
+        return b.g
+    }
+
     /// Float from the normalized image (the direct stem), handing over to int8 k×k and 1×1 convolutions.
     static func floatFirst() -> Graph {
         var b = GraphBuilder()
@@ -170,9 +210,19 @@ enum SampleGraphs {
     @Test(arguments: ISA.supported)
     func mixedGraphMatchesTheReference(isa: ISA) throws {
         let g = SampleGraphs.mixed()
-        #expect(Set(g.nodes.map(\.op)) == Set(OpKind.allCases), "the sample graph misses an op kind")
         try check(g, isa: isa)
         try check(g, isa: isa, threads: 2, split: true)
+    }
+
+    @Test func theSampleGraphsCoverEveryOpKind() {
+        let ops = [SampleGraphs.mixed(), SampleGraphs.floatFirst(), SampleGraphs.transformer()].flatMap { $0.nodes.map(\.op) }
+        #expect(Set(ops) == Set(OpKind.allCases), "not covered: \(Set(OpKind.allCases).subtracting(ops))")
+    }
+
+    @Test(arguments: ISA.supported)
+    func transformerGraphMatchesTheReference(isa: ISA) throws {
+        try check(SampleGraphs.transformer(), isa: isa)
+        try check(SampleGraphs.transformer(), isa: isa, threads: 2, split: true)
     }
 
     @Test(arguments: ISA.supported)

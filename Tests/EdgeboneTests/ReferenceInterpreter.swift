@@ -3,6 +3,9 @@
 // round half to even, add the zero point, then the table if any), so they must match the runtime
 // byte for byte; f32 nodes match up to summation order.
 import Edgebone
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Values of a tensor: floats for f32, the raw int8 codes for qs8.
 enum RefTensor: Equatable {
@@ -148,6 +151,74 @@ struct ReferenceInterpreter {
             }
             var out = v
             for i in out.indices { out[i] *= gate[i % c] }
+            return .f32(out)
+        case .layerNorm:
+            let v = inputs[0].floats, c = x.shape.last!, w = graph.constant(node, "weight")!.floats, b = graph.constant(node, "bias")!.floats
+            var out = v
+            for r in 0..<(v.count / c) {
+                let row = v[(r * c)..<((r + 1) * c)].map(Double.init)
+                let mean = row.reduce(0, +) / Double(c)
+                let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+                for j in 0..<c { out[r * c + j] = Float((row[j] - mean) / (variance + Double(a.epsilon!)).squareRoot()) * w[j] + b[j] }
+            }
+            return .f32(out)
+        case .windowPartition, .windowReverse:
+            let map = node.op == .windowPartition ? x : y
+            let h = map.shape[0], w = map.shape[1], c = map.shape[2], ws = a.window!, s = a.shift!
+            var perm = [Int](repeating: 0, count: h * w)  // token index → pixel index
+            for oy in 0..<h { for ox in 0..<w {
+                let token = ((oy / ws) * (w / ws) + ox / ws) * ws * ws + (oy % ws) * ws + ox % ws
+                perm[token] = ((oy + s) % h) * w + (ox + s) % w
+            } }
+            func move<T>(_ v: [T]) -> [T] {
+                var out = v
+                for t in 0..<(h * w) { for j in 0..<c {
+                    if node.op == .windowPartition { out[t * c + j] = v[perm[t] * c + j] } else { out[perm[t] * c + j] = v[t * c + j] }
+                } }
+                return out
+            }
+            if case let .f32(v) = inputs[0] { return .f32(move(v)) }
+            return .qs8(move(inputs[0].codes))
+        case .patchMerge:
+            let h = x.shape[0], w = x.shape[1], c = x.shape[2]
+            func gather<T>(_ v: [T]) -> [T] {
+                var out = v
+                for oy in 0..<(h / 2) { for ox in 0..<(w / 2) { for dx in 0..<2 { for dy in 0..<2 { for j in 0..<c {
+                    out[((oy * (w / 2) + ox) * 4 + dx * 2 + dy) * c + j] = v[((2 * oy + dy) * w + 2 * ox + dx) * c + j]
+                } } } } }
+                return out
+            }
+            if case let .f32(v) = inputs[0] { return .f32(gather(v)) }
+            return .qs8(gather(inputs[0].codes))
+        case .attention:
+            let v = inputs[0].floats, n = a.tokens!, heads = a.heads!, c = y.shape[1], d = c / heads, windows = y.shape[0] / n
+            let scale = graph.constant(node, "logit_scale")!.floats, bias = graph.constant(node, "position_bias")!.floats
+            let mask = graph.constant(node, "mask")?.floats
+            var out = [Float](repeating: 0, count: y.elementCount)
+            func vec(_ win: Int, _ i: Int, _ part: Int, _ h: Int) -> [Double] {
+                (0..<d).map { Double(v[(win * n + i) * 3 * c + part * c + h * d + $0]) }
+            }
+            func unit(_ u: [Double]) -> [Double] { let norm = max(u.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12); return u.map { $0 / norm } }
+            for win in 0..<windows { for h in 0..<heads { for i in 0..<n {
+                let q = unit(vec(win, i, 0, h))
+                var logits = (0..<n).map { j -> Double in
+                    let k = unit(vec(win, j, 1, h))
+                    var s = zip(q, k).map { $0 * $1 }.reduce(0, +) * Double(scale[h]) + Double(bias[(h * n + i) * n + j])
+                    if let mask { s += Double(mask[(win * n + i) * n + j]) }
+                    return s
+                }
+                let mx = logits.max()!
+                logits = logits.map { Glibc.exp($0 - mx) }
+                let total = logits.reduce(0, +)
+                for e in 0..<d {
+                    var acc = 0.0
+                    for j in 0..<n {
+                        let value = Double(v[(win * n + j) * 3 * c + 2 * c + h * d + e])
+                        acc += logits[j] / total * value
+                    }
+                    out[(win * n + i) * c + h * d + e] = Float(acc)
+                }
+            } } }
             return .f32(out)
         case .quantize:
             return .qs8(inputs[0].floats.map { y.quant!.quantize($0) })

@@ -92,6 +92,25 @@ void eb_qs8_f32_dequantize(const int8_t* x, float* y, size_t n, float scale, int
 /// pixel (uint8, HWC, 3 channels) -> float: y = p * scale[c] + offset[c]; n pixels.
 void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset);
 
+// Transformer ops (SwinV2), float: f32-transformer/.
+/// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over rows of c (statistics in double).
+void eb_f32_layernorm(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta, float eps);
+/// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)); y may be x.
+void eb_f32_gelu(const float* x, float* y, size_t n);
+/// Bytes of scratch eb_f32_window_attention needs.
+size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim);
+/// SwinV2 cosine attention per window and head. qkv: [windows][tokens][3 * heads * head_dim] (q, k, v);
+/// out: [windows][tokens][heads * head_dim]; logit_scale: [heads] (already exp(clamp(..))); bias:
+/// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL.
+void eb_f32_window_attention(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads, size_t head_dim,
+                             const float* logit_scale, const float* bias, const float* mask, float* scratch);
+/// [h][w][row] ↔ [windows][window²][row] with a cyclic shift of `shift` (both axes); rows of any byte size.
+/// reverse = 0: partition (x is the map); 1: reverse (x holds the windows).
+void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,
+                            int reverse);
+/// SwinV2 patch merging gather: [h][w][row] → [h/2][w/2][4 rows], timm's order; h and w even.
+void eb_x8_patch_merge(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes);
+
 /// Mean over rows: y[j] = (1/rows) * sum_r x[r][j].
 void eb_f32_global_avgpool(const float* x, size_t rows, size_t channels, float* y);
 

@@ -90,7 +90,10 @@ public final class ThreadPool: @unchecked Sendable {
             while eb_atomic_load(finished) < Int64(tiles) { pthread_cond_wait(&done, &mutex) }
             pthread_mutex_unlock(&mutex)
         }
-        // `task` stays set: a late worker reads it with the generation, and claims no tile of a finished step.
+        // A late worker reads `task` under the mutex (retaining it): never a task that may be gone.
+        pthread_mutex_lock(&mutex)
+        self.task = nil
+        pthread_mutex_unlock(&mutex)
     }
 
     /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun).

@@ -19,6 +19,7 @@ extension Graph {
             guard [.conv, .depthwise, .linear].contains(node.op), (node.attributes.activation ?? .none) == .none,
                   tensors[t].type == tensors[act.output].type else { continue }
             let f = act.attributes.activation!
+            if tensors[t].type == .f32 && !f.fusableInFloat { continue }
             if tensors[t].type == .qs8 && !f.isClamp {
                 guard let pq = preQuant(node, t) else { continue }
                 node.attributes.preQuant = pq

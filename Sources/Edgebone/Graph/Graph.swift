@@ -48,11 +48,15 @@ public struct QuantParams: Codable, Equatable, Sendable {
 /// Activation applied by an `activation` node or fused into a producer's epilogue. `cValue` matches
 /// the C kernels' EB_ACT_*.
 public enum Activation: String, Codable, Sendable, CaseIterable {
-    case none, relu, relu6, silu, sigmoid
+    case none, relu, relu6, silu, sigmoid, gelu
 
+    /// EB_ACT_* of the float epilogue kernels (GELU has none: it runs as its own node in f32).
     public var cValue: Int32 {
-        switch self { case .none: return 0; case .relu: return 1; case .relu6: return 2; case .silu: return 3; case .sigmoid: return 4 }
+        switch self { case .none: return 0; case .relu: return 1; case .relu6: return 2; case .silu: return 3; case .sigmoid: return 4; case .gelu: return -1 }
     }
+
+    /// Whether the f32 conv/depthwise/linear epilogues can apply it.
+    public var fusableInFloat: Bool { self != .gelu }
 
     /// Clamp-type activations run as a saturating clamp in int8; the others as a table.
     public var isClamp: Bool { self == .none || self == .relu || self == .relu6 }
@@ -64,6 +68,7 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
         case .relu6: return min(max(v, 0), 6)
         case .silu: return v / (1 + expf(-v))
         case .sigmoid: return 1 / (1 + expf(-v))
+        case .gelu: return 0.5 * v * (1 + erff(v * 0.70710678118654752))
         }
     }
 }
@@ -74,6 +79,8 @@ public enum PaddingMode: String, Sendable, Codable {
     case symmetric
     /// TensorFlow "SAME": output = ceil(in / stride), the odd pixel of padding goes bottom/right.
     case same
+    /// No padding: output = (in − k) / stride + 1 (patch embeddings).
+    case valid
 }
 
 /// Zero padding before each spatial axis, and the resulting output size.
@@ -97,6 +104,10 @@ public struct ConvGeometry: Sendable, Equatable {
             outW = (inW + stride - 1) / stride
             padTop = max((outH - 1) * stride + kernel - inH, 0) / 2
             padLeft = max((outW - 1) * stride + kernel - inW, 0) / 2
+        case .valid:
+            padTop = 0; padLeft = 0
+            outH = inH >= kernel ? (inH - kernel) / stride + 1 : 0
+            outW = inW >= kernel ? (inW - kernel) / stride + 1 : 0
         }
     }
 }
@@ -132,6 +143,8 @@ public struct GraphTensor: Codable, Equatable, Sendable {
 public enum OpKind: String, Codable, Sendable, CaseIterable {
     case conv, depthwise, linear, add, mulChannel = "mul_channel", globalAvgPool = "global_avg_pool", activation
     case squeezeExcite = "squeeze_excite", quantize, dequantize
+    case layerNorm = "layer_norm", windowPartition = "window_partition", windowReverse = "window_reverse"
+    case patchMerge = "patch_merge", attention
 }
 
 /// Per-node attributes; each op kind reads the ones it documents and rejects the rest.
@@ -146,11 +159,21 @@ public struct Attributes: Codable, Equatable, Sendable {
     public var preQuant: QuantParams?
     /// squeeze_excite: the activation after its reduce layer (the gate is a sigmoid).
     public var innerActivation: Activation?
+    /// layer_norm: added to the variance.
+    public var epsilon: Float?
+    /// window_partition / window_reverse: window side and cyclic shift (both axes).
+    public var window: Int?
+    public var shift: Int?
+    /// attention: heads and tokens per window.
+    public var heads: Int?
+    public var tokens: Int?
 
     public init(kernel: Int? = nil, stride: Int? = nil, padding: PaddingMode? = nil, activation: Activation? = nil,
-                preQuant: QuantParams? = nil, innerActivation: Activation? = nil) {
+                preQuant: QuantParams? = nil, innerActivation: Activation? = nil, epsilon: Float? = nil, window: Int? = nil,
+                shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil) {
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.activation = activation
-        self.preQuant = preQuant; self.innerActivation = innerActivation
+        self.preQuant = preQuant; self.innerActivation = innerActivation; self.epsilon = epsilon; self.window = window
+        self.shift = shift; self.heads = heads; self.tokens = tokens
     }
 
     /// Names of the attributes set (for "unexpected attribute" errors).
@@ -162,6 +185,11 @@ public struct Attributes: Codable, Equatable, Sendable {
         if activation != nil { n.append("activation") }
         if preQuant != nil { n.append("preQuant") }
         if innerActivation != nil { n.append("innerActivation") }
+        if epsilon != nil { n.append("epsilon") }
+        if window != nil { n.append("window") }
+        if shift != nil { n.append("shift") }
+        if heads != nil { n.append("heads") }
+        if tokens != nil { n.append("tokens") }
         return n
     }
 }
@@ -260,7 +288,11 @@ public struct Graph: Sendable {
             let rd = constants[n.constantName("reduce_bias")]?.elementCount ?? 0
             return 2 * (x.shape.last ?? 1) * rd + x.elementCount
         case .globalAvgPool: return x.elementCount
-        case .add, .mulChannel, .activation, .quantize, .dequantize: return y.elementCount
+        case .add, .mulChannel, .activation, .quantize, .dequantize, .layerNorm: return y.elementCount
+        case .windowPartition, .windowReverse, .patchMerge: return 0
+        case .attention:
+            // q·kᵀ and attention·v: 2 · tokens · (heads · head_dim) per token.
+            return 2 * (n.attributes.tokens ?? 0) * y.elementCount
         }
     }
 

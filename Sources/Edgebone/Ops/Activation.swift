@@ -1,4 +1,4 @@
-// activation: y = f(x) elementwise, for relu, relu6, silu and sigmoid where no producer's epilogue
+// activation: y = f(x) elementwise, for relu, relu6, silu, sigmoid and gelu where no producer's epilogue
 // could take it (the fusion pass folds it into conv, depthwise and linear whenever it can).
 // f32: in place when the planner allows. qs8: a 256-entry table from the input and output
 // quantization, built at load.
@@ -21,6 +21,7 @@ enum ActivationOp: Operator {
         if x.type == .f32 {
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
             let copy = !b.outputInPlace, biasAct = b.kernels.float.biasAct, a = act.cValue
+            if act == .gelu { return Step { _, _ in eb_f32_gelu(xp, yp, n) } }
             return Step { _, _ in
                 if copy { yp.update(from: xp, count: n) }
                 biasAct(yp, 1, n, nil, a)

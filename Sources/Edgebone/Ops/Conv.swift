@@ -19,8 +19,8 @@ enum ConvOp: Operator {
         try node.expectInputs(1)
         try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
-        guard let k = a.kernel, (1...7).contains(k), let s = a.stride, (1...2).contains(s), a.padding != nil else {
-            throw node.fail("needs kernel 1…7, stride 1 or 2 and a padding mode")
+        guard let k = a.kernel, (1...7).contains(k), let s = a.stride, (1...4).contains(s), s <= k || k == 1, a.padding != nil else {
+            throw node.fail("needs kernel 1…7, stride 1…4 (at most the kernel) and a padding mode")
         }
         guard x.shape.count == 3, y.shape.count == 3 else { throw node.fail("needs [h, w, c] input and output") }
         let g = geometry(node, graph)
@@ -30,7 +30,7 @@ enum ConvOp: Operator {
         let cin = x.shape[2], cout = y.shape[2]
         switch try graph.sameType(node) {
         case .f32:
-            guard a.preQuant == nil else { throw node.fail("an f32 op has no pre-activation grid") }
+            try graph.checkFloatEpilogue(node)
             try graph.expectFloatWeights(node, rows: cout, k: k * k * cin)
         case .qs8:
             try graph.expectQuantizedWeights(node, rows: cout, k: k * k * cin)

@@ -22,7 +22,7 @@ enum DepthwiseOp: Operator {
         let c = x.shape[2]
         switch type {
         case .f32:
-            guard a.preQuant == nil else { throw node.fail("an f32 op has no pre-activation grid") }
+            try graph.checkFloatEpilogue(node)
             let w = try graph.expectConstant(node, "weight", .f32, [k * k, c]), b = try graph.expectConstant(node, "bias", .f32, [c])
             guard w.floats.allSatisfy(\.isFinite), b.floats.allSatisfy(\.isFinite) else { throw node.fail("weights and bias must be finite") }
         case .qs8:

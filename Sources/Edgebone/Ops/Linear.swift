@@ -15,7 +15,7 @@ enum LinearOp: Operator {
         }
         switch (x.type, y.type) {
         case (.f32, .f32):
-            guard node.attributes.preQuant == nil else { throw node.fail("an f32 op has no pre-activation grid") }
+            try graph.checkFloatEpilogue(node)
             try graph.expectFloatWeights(node, rows: n, k: k)
         case (.qs8, .qs8):
             try graph.expectQuantizedWeights(node, rows: n, k: k)

@@ -55,6 +55,11 @@ func implementation(of kind: OpKind) -> Operator.Type {
     case .squeezeExcite: return SqueezeExciteOp.self
     case .quantize: return QuantizeOp.self
     case .dequantize: return DequantizeOp.self
+    case .layerNorm: return LayerNormOp.self
+    case .windowPartition: return WindowPartitionOp.self
+    case .windowReverse: return WindowReverseOp.self
+    case .patchMerge: return PatchMergeOp.self
+    case .attention: return AttentionOp.self
     }
 }
 
@@ -167,6 +172,14 @@ extension Graph {
         let t = tensors[node.output].type
         guard node.inputs.allSatisfy({ tensors[$0].type == t }) else { throw node.fail("mixes f32 and qs8 tensors (insert quantize/dequantize)") }
         return t
+    }
+
+    /// The fused epilogue of an f32 producer: no int8 grid, an activation the float kernels apply.
+    func checkFloatEpilogue(_ node: Node) throws(GraphError) {
+        guard node.attributes.preQuant == nil else { throw node.fail("an f32 op has no pre-activation grid") }
+        guard (node.attributes.activation ?? .none).fusableInFloat else {
+            throw node.fail("\(node.attributes.activation!.rawValue) cannot be fused into an f32 epilogue (it runs as an activation node)")
+        }
     }
 
     /// The fused epilogue of a qs8 producer: a table activation needs its 12-bit grid, a clamp none.

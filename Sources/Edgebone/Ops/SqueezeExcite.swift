@@ -11,7 +11,7 @@ enum SqueezeExciteOp: Operator {
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
         guard try graph.sameType(node) == .f32 else { throw node.fail("runs in f32 only (int8 graphs keep its parts apart)") }
         guard x.shape.count == 3, y.shape == x.shape else { throw node.fail("needs [h, w, c] input and output of one shape") }
-        guard let act = node.attributes.innerActivation, act != .none else { throw node.fail("needs the activation after its reduce layer") }
+        guard let act = node.attributes.innerActivation, act != .none, act.fusableInFloat else { throw node.fail("needs the activation after its reduce layer") }
         let c = x.shape[2]
         guard let rd = graph.constant(node, "reduce_bias")?.elementCount, (1...Graph.maxDimension).contains(rd) else {
             throw node.fail("missing or empty constant '\(node.constantName("reduce_bias"))'")

@@ -1,0 +1,53 @@
+// attention (f32): SwinV2's cosine self-attention inside each window. Input [windows · tokens, 3c]
+// (q, k, v from one linear), output [windows · tokens, c]. Per window and head: softmax(q̂·k̂ᵀ · scale_h
+// + bias_h + mask_w) · v, with q̂, k̂ L2-normalized. Constants: logit_scale [heads] (exp of the clamped
+// learned value), position_bias [heads, tokens, tokens] (16·sigmoid of the continuous position MLP,
+// computed once when the graph is built), optional mask [windows, tokens, tokens] (shifted windows).
+// Windows split across threads.
+import CEdgeboneKernels
+
+enum AttentionOp: Operator {
+    static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
+        try node.expectInputs(1)
+        try node.allowAttributes(["heads", "tokens"])
+        let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
+        guard try graph.sameType(node) == .f32 else { throw node.fail("runs in f32 only") }
+        guard let heads = node.attributes.heads, heads >= 1, let n = node.attributes.tokens, n >= 1, n <= 4096 else {
+            throw node.fail("needs heads ≥ 1 and tokens per window in 1…4096")
+        }
+        guard x.shape.count == 2, y.shape.count == 2, x.shape[0] == y.shape[0], x.shape[0] % n == 0, x.shape[1] == 3 * y.shape[1],
+              y.shape[1] % heads == 0 else {
+            throw node.fail("maps [windows·\(n), 3c] to [windows·\(n), c] with c a multiple of \(heads) heads, has \(x.shape) → \(y.shape)")
+        }
+        let windows = x.shape[0] / n
+        for (role, shape) in [("logit_scale", [heads]), ("position_bias", [heads, n, n])] {
+            let c = try graph.expectConstant(node, role, .f32, shape)
+            guard c.floats.allSatisfy(\.isFinite) else { throw node.fail("constant '\(node.constantName(role))' must be finite") }
+        }
+        if graph.constant(node, "mask") != nil {
+            let m = try graph.expectConstant(node, "mask", .f32, [windows, n, n])
+            guard m.floats.allSatisfy(\.isFinite) else { throw node.fail("the mask must be finite") }
+        }
+    }
+
+    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
+        let y = graph.tensors[node.output], a = node.attributes
+        return OpNeeds(scratch: [eb_f32_window_attention_scratch(a.tokens!, y.shape[1] / a.heads!) * kernels.tiles])
+    }
+
+    static func bind(_ node: Node, _ b: Binder) -> Step {
+        let y = b.tensor(node.output), a = node.attributes
+        let n = a.tokens!, heads = a.heads!, c = y.shape[1], d = c / heads, windows = y.shape[0] / n
+        let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
+        let scale = b.persist(b.constant(node, "logit_scale").floats), bias = b.persist(b.constant(node, "position_bias").floats)
+        let mask = b.graph.constant(node, "mask").map { b.persist($0.floats) }
+        let slice = eb_f32_window_attention_scratch(n, d) / 4
+        let scratch = b.scratch(0, as: Float.self)
+        return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
+            let r = partRange(part, of: parts, count: windows)
+            guard !r.isEmpty else { return }
+            eb_f32_window_attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
+                                    mask.map { $0 + r.lowerBound * n * n }, scratch + part * slice)
+        }
+    }
+}
