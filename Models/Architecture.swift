@@ -31,7 +31,7 @@ extension Architecture {
 
 public enum Architectures {
     /// Every family this build knows.
-    public static let all: [any Architecture.Type] = [EfficientNetConfig.self]
+    public static let all: [any Architecture.Type] = [EfficientNetConfig.self, SwinV2Config.self]
 
     public static var archNames: [String] { all.flatMap { $0.archNames } }
 

@@ -13,6 +13,8 @@ Default (committed, small):
   tiny/*.logits.npy timm's logits for inputs/*.png, rows in sorted input-name order
 --full (git-ignored, Tests/Fixtures/full/): the same for full-size efficientnet_b0 and
   tf_efficientnet_lite0, 1000 classes, plus ONNX exports for benchmarks.
+--swin: tiny/swinv2_tiny.safetensors (swinv2_tiny_window8_256's code with embed_dim 16, depths 2,2,2,2,
+  heads 1,2,2,4, 10 classes, seeded) and its timm logits on the five photos (timm's own 256 eval crop).
 """
 import argparse
 import json
@@ -141,11 +143,46 @@ def make_model(name, arch, cm, dm, classes, photos, inputs, outdir, onnx=False):
     return meta
 
 
+def make_swin(name, arch, embed_dim, depths, heads, classes, photos, outdir):
+    """A seeded SwinV2 of `arch`'s family with other widths/depths: random weights with non-trivial
+    q/v biases, logit scales, LayerNorm affines and position MLPs; timm's logits for its own eval transform
+    of each photo (256 input, crop_pct 0.9, bicubic), rows in PHOTOS order."""
+    torch.manual_seed(0)
+    model = timm.create_model(arch, embed_dim=embed_dim, depths=depths, num_heads=heads, num_classes=classes)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("q_bias") or n.endswith("v_bias") or (n.endswith(".bias") and p.dim() == 1):
+                p.normal_(0, 0.2)
+            elif "norm" in n and n.endswith("weight"):
+                p.uniform_(0.5, 1.5)
+            elif n.endswith("logit_scale"):
+                p.uniform_(1.0, 5.0)  # some above log(100): the clamp is exercised
+            elif p.dim() == 2 and "cpb_mlp" not in n:
+                p.normal_(0, 1.0 / p.shape[1] ** 0.5)
+    model.eval()
+    cfg = timm.data.resolve_data_config({}, model=model)
+    tf = timm.data.create_transform(**cfg)
+    x = torch.stack([tf(Image.open(p).convert("RGB")) for p in photos])
+    with torch.no_grad():
+        logits = model(x).numpy().astype(np.float32)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+    meta = {"arch": arch, "embed_dim": str(embed_dim), "depths": ",".join(map(str, depths)),
+            "num_heads": ",".join(map(str, heads)), "num_classes": str(classes)}
+    safetensors.torch.save_file(sd, str(outdir / f"{name}.safetensors"), metadata=meta)
+    np.save(outdir / f"{name}.logits.npy", logits)
+    print(f"{name}: {sum(v.numel() for v in sd.values())} values, top-1 {logits.argmax(1).tolist()}, "
+          f"max|logit| {np.abs(logits).max():.3f}, transform {cfg}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="full-size models into Tests/Fixtures/full/")
+    ap.add_argument("--swin", action="store_true", help="only the tiny SwinV2 fixture (tiny/swinv2_tiny.*)")
     args = ap.parse_args()
     photos = copy_photos()
+    if args.swin:
+        make_swin("swinv2_tiny", "swinv2_tiny_window8_256", 16, (2, 2, 2, 2), (1, 2, 2, 4), 10, photos, HERE / "tiny")
+        return
     inputs = make_inputs(photos)
     if args.full:
         out = HERE / "full"
