@@ -94,7 +94,7 @@ extension Quantizer {
         }
         let base = try cosine([])
         guard base < target else { return ([], base) }
-        let units = graph.nodes.filter { $0.op != .activation }.map { node -> Set<String> in
+        let units = graph.nodes.filter { $0.op != .activation && !Self.floatOnly.contains($0.op) }.map { node -> Set<String> in
             var s: Set<String> = [node.name]
             for n in graph.nodes where n.op == .activation && n.inputs[0] == node.output { s.insert(n.name) }
             return s

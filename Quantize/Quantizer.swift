@@ -143,11 +143,16 @@ public final class Quantizer {
         graph.nodes.filter { $0.op != .activation }.map(\.name).prefix(4).joined(separator: ", ") + ", blocks.1.0 …"
     }
 
-    /// The graph rewritten with every node not in `keepFloat` in int8.
+    /// Op kinds that run in f32 only (LayerNorm, attention and squeeze-and-excite stay float islands).
+    static let floatOnly: Set<OpKind> = [.layerNorm, .attention, .squeezeExcite]
+    /// Op kinds that only move values: in int8 their output keeps the input's quantization.
+    static let movesData: Set<OpKind> = [.windowPartition, .windowReverse, .patchMerge]
+
+    /// The graph rewritten with every node not in `keepFloat` (nor of an f32-only kind) in int8.
     public func quantize(method: RangeMethod, keepFloat: Set<String> = []) throws -> QuantizedModel {
         var g = Graph()
         g.normalization = graph.normalization
-        let isFloat = graph.nodes.map { keepFloat.contains($0.name) }
+        let isFloat = graph.nodes.map { keepFloat.contains($0.name) || Self.floatOnly.contains($0.op) }
         // The tensor in each dtype, made on first use (conversion nodes at precision boundaries).
         var version: [[TensorType: Int]] = Array(repeating: [:], count: graph.tensors.count)
         let consumers = graph.consumers
@@ -172,7 +177,7 @@ public final class Quantizer {
             if y == graph.output && node.op == .linear { outType = .f32 }  // the dequantizing head: logits stay float
             var consts: [String: Constant] = [:]
             if type == .f32 {
-                for role in ["weight", "bias"] { if let c = graph.constant(node, role) { consts[role] = c } }
+                consts = graph.constants(of: node)
             } else {
                 let xq = g.tensors[inputs[0]].quant!
                 switch node.op {
@@ -189,8 +194,10 @@ public final class Quantizer {
                 default: break
                 }
             }
+            // Data movement keeps its input's quantization; every other int8 output gets its calibrated range.
+            let outQuant = outType != .qs8 ? nil : Self.movesData.contains(node.op) ? g.tensors[inputs[0]].quant : quant(y, method: method)
             let out = g.addNode(node.name, node.op, inputs: inputs, outputShape: shape, type: outType,
-                                quant: outType == .qs8 ? quant(y, method: method) : nil, attributes: node.attributes, constants: consts)
+                                quant: outQuant, attributes: node.attributes, constants: consts)
             version[y][outType] = out
         }
         g.output = tensor(graph.output, as: .f32)

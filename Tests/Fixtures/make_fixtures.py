@@ -13,6 +13,7 @@ Default (committed, small):
   tiny/*.logits.npy timm's logits for inputs/*.png, rows in sorted input-name order
 --full (git-ignored, Tests/Fixtures/full/): the same for full-size efficientnet_b0 and
   tf_efficientnet_lite0, 1000 classes, plus ONNX exports for benchmarks.
+--swin --full: the same for the full-size swinv2_tiny_window8_256 (1000 classes) in full/, with ONNX.
 --swin: tiny/swinv2_tiny.safetensors (swinv2_tiny_window8_256's code with embed_dim 16, depths 2,2,2,2,
   heads 1,2,2,4, 10 classes, seeded) and its timm logits on the five photos (timm's own 256 eval crop).
 """
@@ -143,7 +144,7 @@ def make_model(name, arch, cm, dm, classes, photos, inputs, outdir, onnx=False):
     return meta
 
 
-def make_swin(name, arch, embed_dim, depths, heads, classes, photos, outdir):
+def make_swin(name, arch, embed_dim, depths, heads, classes, photos, outdir, onnx=False):
     """A seeded SwinV2 of `arch`'s family with other widths/depths: random weights with non-trivial
     q/v biases, logit scales, LayerNorm affines and position MLPs; timm's logits for its own eval transform
     of each photo (256 input, crop_pct 0.9, bicubic), rows in PHOTOS order."""
@@ -172,6 +173,9 @@ def make_swin(name, arch, embed_dim, depths, heads, classes, photos, outdir):
     np.save(outdir / f"{name}.logits.npy", logits)
     print(f"{name}: {sum(v.numel() for v in sd.values())} values, top-1 {logits.argmax(1).tolist()}, "
           f"max|logit| {np.abs(logits).max():.3f}, transform {cfg}")
+    if onnx:
+        torch.onnx.export(model, x[:1], str(outdir / f"{name}.onnx"), input_names=["input"],
+                          output_names=["logits"], opset_version=17, dynamo=False)
 
 
 def main():
@@ -180,6 +184,11 @@ def main():
     ap.add_argument("--swin", action="store_true", help="only the tiny SwinV2 fixture (tiny/swinv2_tiny.*)")
     args = ap.parse_args()
     photos = copy_photos()
+    if args.swin and args.full:
+        (HERE / "full").mkdir(exist_ok=True)
+        make_swin("swinv2_tiny_window8_256", "swinv2_tiny_window8_256", 96, (2, 2, 6, 2), (3, 6, 12, 24), 1000, photos, HERE / "full",
+                  onnx=True)
+        return
     if args.swin:
         make_swin("swinv2_tiny", "swinv2_tiny_window8_256", 16, (2, 2, 2, 2), (1, 2, 2, 4), 10, photos, HERE / "tiny")
         return

@@ -94,16 +94,26 @@ void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* 
 
 // Transformer ops (SwinV2), float: f32-transformer/.
 /// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over rows of c (statistics in double).
-void eb_f32_layernorm(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta, float eps);
-/// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)); y may be x.
-void eb_f32_gelu(const float* x, float* y, size_t n);
+typedef void (*eb_f32_layernorm_fn)(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta,
+                                    float eps);
+/// GELU, 0.5 x (1 + erf(x / sqrt 2)), erf to about 1e-7; y may be x.
+typedef void (*eb_f32_gelu_fn)(const float* x, float* y, size_t n);
 /// Bytes of scratch eb_f32_window_attention needs.
 size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim);
 /// SwinV2 cosine attention per window and head. qkv: [windows][tokens][3 * heads * head_dim] (q, k, v);
 /// out: [windows][tokens][heads * head_dim]; logit_scale: [heads] (already exp(clamp(..))); bias:
 /// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL.
-void eb_f32_window_attention(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads, size_t head_dim,
-                             const float* logit_scale, const float* bias, const float* mask, float* scratch);
+typedef void (*eb_f32_window_attention_fn)(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads,
+                                           size_t head_dim, const float* logit_scale, const float* bias, const float* mask,
+                                           float* scratch);
+#define EB_DECLARE_F32_TRANSFORMER(isa)                                                                       \
+  void eb_f32_layernorm_ukernel__##isa(const float*, float*, size_t, size_t, const float*, const float*, float); \
+  void eb_f32_gelu_ukernel__##isa(const float*, float*, size_t);                                              \
+  void eb_f32_window_attention_ukernel__##isa(const float*, float*, size_t, size_t, size_t, size_t, const float*,  \
+                                              const float*, const float*, float*);
+EB_DECLARE_F32_TRANSFORMER(scalar)
+EB_DECLARE_F32_TRANSFORMER(avx2)
+EB_DECLARE_F32_TRANSFORMER(avx512f)
 /// [h][w][row] ↔ [windows][window²][row] with a cyclic shift of `shift` (both axes); rows of any byte size.
 /// reverse = 0: partition (x is the map); 1: reverse (x holds the windows).
 void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,

@@ -69,6 +69,9 @@ public struct FloatKernels: Sendable {
     public let biasAct: eb_f32_bias_act_fn
     public let squeezeExcite: eb_f32_squeeze_excite_fn
     public let convHWIO: eb_f32_conv_hwio_fn
+    public let layerNorm: eb_f32_layernorm_fn
+    public let gelu: eb_f32_gelu_fn
+    public let attention: eb_f32_window_attention_fn
 
     public init(isa: ISA) {
         self.isa = isa
@@ -79,6 +82,9 @@ public struct FloatKernels: Sendable {
             biasAct = eb_f32_bias_act_ukernel__avx512f
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx512f
             convHWIO = eb_f32_conv_hwio_ukernel__avx512f
+            layerNorm = eb_f32_layernorm_ukernel__avx512f
+            gelu = eb_f32_gelu_ukernel__avx512f
+            attention = eb_f32_window_attention_ukernel__avx512f
             return
         }
         if isa >= .avx2 && isa <= .avx512vnni {
@@ -86,6 +92,9 @@ public struct FloatKernels: Sendable {
             biasAct = eb_f32_bias_act_ukernel__avx2
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx2
             convHWIO = eb_f32_conv_hwio_ukernel__avx2
+            layerNorm = eb_f32_layernorm_ukernel__avx2
+            gelu = eb_f32_gelu_ukernel__avx2
+            attention = eb_f32_window_attention_ukernel__avx2
             return
         }
         #endif
@@ -93,5 +102,8 @@ public struct FloatKernels: Sendable {
         biasAct = eb_f32_bias_act_ukernel__scalar
         squeezeExcite = eb_f32_squeeze_excite_ukernel__scalar
         convHWIO = eb_f32_conv_hwio_ukernel__scalar
+        layerNorm = eb_f32_layernorm_ukernel__scalar
+        gelu = eb_f32_gelu_ukernel__scalar
+        attention = eb_f32_window_attention_ukernel__scalar
     }
 }

@@ -276,6 +276,17 @@ public struct Graph: Sendable {
 
     public func constant(_ node: Node, _ role: String) -> Constant? { constants[node.constantName(role)] }
 
+    /// Every constant of a node, by role (roles have no dots: NODE.ROLE).
+    public func constants(of node: Node) -> [String: Constant] {
+        let prefix = node.name + "."
+        var out: [String: Constant] = [:]
+        for (key, c) in constants where key.hasPrefix(prefix) {
+            let role = key.dropFirst(prefix.count)
+            if !role.contains(".") { out[String(role)] = c }
+        }
+        return out
+    }
+
     /// Multiply-accumulates of node i (for GMAC/s in profiles and float-share decisions).
     public func macs(_ i: Int) -> Int {
         let n = nodes[i], x = tensors[n.inputs[0]], y = tensors[n.output]

@@ -21,7 +21,7 @@ enum ActivationOp: Operator {
         if x.type == .f32 {
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
             let copy = !b.outputInPlace, biasAct = b.kernels.float.biasAct, a = act.cValue
-            if act == .gelu { return Step { _, _ in eb_f32_gelu(xp, yp, n) } }
+            if act == .gelu { let gelu = b.kernels.float.gelu; return Step { _, _ in gelu(xp, yp, n) } }
             return Step { _, _ in
                 if copy { yp.update(from: xp, count: n) }
                 biasAct(yp, 1, n, nil, a)

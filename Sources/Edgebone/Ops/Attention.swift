@@ -42,11 +42,11 @@ enum AttentionOp: Operator {
         let scale = b.persist(b.constant(node, "logit_scale").floats), bias = b.persist(b.constant(node, "position_bias").floats)
         let mask = b.graph.constant(node, "mask").map { b.persist($0.floats) }
         let slice = eb_f32_window_attention_scratch(n, d) / 4
-        let scratch = b.scratch(0, as: Float.self)
+        let scratch = b.scratch(0, as: Float.self), attention = b.kernels.float.attention
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
             let r = partRange(part, of: parts, count: windows)
             guard !r.isEmpty else { return }
-            eb_f32_window_attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
+            attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
                                     mask.map { $0 + r.lowerBound * n * n }, scratch + part * slice)
         }
     }

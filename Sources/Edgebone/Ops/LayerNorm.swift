@@ -20,11 +20,11 @@ enum LayerNormOp: Operator {
         let x = b.tensor(node.inputs[0]), c = x.shape.last!, rows = x.elementCount / c
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
         let w = b.persist(b.constant(node, "weight").floats), bias = b.persist(b.constant(node, "bias").floats)
-        let eps = node.attributes.epsilon!
+        let eps = node.attributes.epsilon!, layerNorm = b.kernels.float.layerNorm
         return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
             let r = partRange(part, of: parts, count: rows)
             guard !r.isEmpty else { return }
-            eb_f32_layernorm(xp + r.lowerBound * c, yp + r.lowerBound * c, r.count, c, w, bias, eps)
+            layerNorm(xp + r.lowerBound * c, yp + r.lowerBound * c, r.count, c, w, bias, eps)
         }
     }
 }

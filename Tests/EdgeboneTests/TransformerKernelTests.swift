@@ -1,0 +1,62 @@
+// The float transformer kernels (LayerNorm, GELU, windowed attention): every ISA build against the
+// scalar build, within stated bounds (the SIMD builds fuse multiply-adds: LayerNorm within 5e-5 and
+// attention within 1e-4 of the output scale), and GELU against erf (3e-7).
+import CEdgeboneKernels
+import Testing
+@testable import Edgebone
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct TransformerKernelTests {
+    static let isas = ISA.supported.filter { $0 < .neon }
+    var rng = SplitMix64(seed: 11)
+
+    mutating func values(_ n: Int, _ scale: Float) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale, using: &rng) } }
+
+    /// Largest |a − b| relative to max(|b|, floor).
+    func worst(_ a: [Float], _ b: [Float], floor: Float) -> Float { zip(a, b).map { abs($0 - $1) / max(abs($1), floor) }.max() ?? 0 }
+
+    @Test(arguments: isas)
+    func geluIsErfGeluTo3e7(isa: ISA) {
+        var t = self
+        let x = t.values(4099, 8) + [0, -0.0, 1e-30, -1e-30, 20, -20, 87, -87]
+        var y = [Float](repeating: 0, count: x.count)
+        FloatKernels(isa: isa).gelu(x, &y, x.count)
+        let want = x.map { Float(0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot()))) }
+        // erf to about 1.2e-7 absolute: GELU's error stays below 3e-7 · max(|x|, 1).
+        let bad = x.indices.filter { abs(y[$0] - want[$0]) > 3e-7 * max(abs(x[$0]), 1) }
+        #expect(bad.isEmpty, "\(isa): \(bad.count) values off, first x=\(bad.first.map { x[$0] } ?? 0): \(bad.first.map { y[$0] } ?? 0) vs \(bad.first.map { want[$0] } ?? 0)")
+        // In place gives the same.
+        var z = x
+        FloatKernels(isa: isa).gelu(z, &z, z.count)
+        #expect(z == y)
+    }
+
+    @Test(arguments: isas)
+    func layerNormMatchesScalar(isa: ISA) {
+        var t = self
+        let rows = 37, c = 96
+        let x = t.values(rows * c, 4), gamma = t.values(c, 2), beta = t.values(c, 1)
+        var want = [Float](repeating: 0, count: x.count), got = want
+        FloatKernels(isa: .scalar).layerNorm(x, &want, rows, c, gamma, beta, 1e-5)
+        FloatKernels(isa: isa).layerNorm(x, &got, rows, c, gamma, beta, 1e-5)
+        #expect(worst(got, want, floor: 1e-3) < 5e-5, "\(isa) layer norm")
+    }
+
+    @Test(arguments: isas)
+    func attentionMatchesScalar(isa: ISA) {
+        var t = self
+        for (windows, n, heads, d, masked) in [(3, 16, 2, 8, true), (2, 64, 3, 32, false), (1, 9, 1, 5, true)] {
+            let c = heads * d
+            let qkv = t.values(windows * n * 3 * c, 2), scale = t.values(heads, 10).map(abs)
+            let bias = t.values(heads * n * n, 8)
+            let mask: [Float]? = masked ? (0..<(windows * n * n)).map { $0 % 5 == 0 ? -100 : 0 } : nil
+            var scratch = [Float](repeating: 0, count: eb_f32_window_attention_scratch(n, d) / 4)
+            var want = [Float](repeating: 0, count: windows * n * c), got = want
+            FloatKernels(isa: .scalar).attention(qkv, &want, windows, n, heads, d, scale, bias, mask, &scratch)
+            FloatKernels(isa: isa).attention(qkv, &got, windows, n, heads, d, scale, bias, mask, &scratch)
+            #expect(worst(got, want, floor: 1e-2) < 1e-4, "\(isa) attention windows \(windows) tokens \(n) heads \(heads) d \(d)")
+        }
+    }
+}
