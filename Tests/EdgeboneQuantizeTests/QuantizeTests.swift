@@ -355,3 +355,31 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         print("graph fuzz: \(loaded) mutated graphs loaded and ran, \(refused) refused")
     }
 }
+
+/// SwinV2 through the same quantizer: linear layers (and GELU, as a table in fc1's epilogue) in int8,
+/// LayerNorm and attention as f32 islands with quantize/dequantize at their edges.
+@Suite struct SwinV2QuantizeTests {
+    static let model = Result { () throws -> (path: String, report: FidelityReport) in
+        let weights = Fixtures.path("tiny/swinv2_tiny.safetensors")
+        let config = try Architectures.configuration(checkpoint: SafeTensorsFile(path: weights))
+        var options = QuantizeOptions()
+        options.augment = 3
+        let out = TinyModels.dir + "/swinv2.int8.safetensors"
+        return (out, try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options))
+    }
+
+    @Test func keepsFidelityWithFloatIslands() throws {
+        let (path, report) = try Self.model.get()
+        #expect(report.meanCosine >= 0.99, "tiny SwinV2 int8 vs float mean logits cosine \(report.meanCosine)")
+        let c = try Classifier(modelFile: path)
+        let g = c.network.graph
+        #expect(c.precision == "int8+fp32")
+        #expect(g.nodes.filter { $0.op == .layerNorm || $0.op == .attention }.allSatisfy { g.tensors[$0.output].type == .f32 })
+        let fc1 = try #require(g.nodes.first { $0.name.hasSuffix("mlp.fc1") })
+        #expect(g.tensors[fc1.output].type == .qs8 && fc1.attributes.activation == .gelu && fc1.attributes.preQuant != nil)
+        #expect(g.nodes.filter { $0.op == .linear && $0.name.hasSuffix("qkv") }.allSatisfy { g.tensors[$0.output].type == .qs8 })
+        #expect(try allocationsIn100Invokes(c) == 0)
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        #expect(try Classifier(modelFile: path, threads: 2, splitEveryStep: true).logits(image) == c.logits(image))
+    }
+}
