@@ -61,12 +61,7 @@ public final class Classifier: ImageClassifier {
     public convenience init(modelFile path: String, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false) throws {
         let file = try SafeTensorsFile(path: path)
         let graph = try Graph(file: file)
-        let network: Network
-        do {
-            network = try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep)
-        } catch {
-            throw ModelFileError.invalidGraph(path: path, node: error.node, detail: error.detail)
-        }
+        let network = try makeNetwork(graph, path: path, isa: isa, threads: threads, splitEveryStep: splitEveryStep)
         guard let pre = file.metadata["preprocessing"] else {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "missing")
         }
@@ -88,12 +83,7 @@ public final class Classifier: ImageClassifier {
     /// The float32 network of a timm-named checkpoint, fused for speed.
     public convenience init(checkpoint file: SafeTensorsFile, config: any Architecture, isa: ISA = .best, threads: Int = 1) throws {
         let graph = try config.graph(checkpoint: file).fusedForFloat()
-        let network: Network
-        do {
-            network = try Network(graph: graph, isa: isa, threads: threads)
-        } catch {
-            throw ModelFileError.invalidGraph(path: file.path, node: error.node, detail: error.detail)
-        }
+        let network = try makeNetwork(graph, path: file.path, isa: isa, threads: threads)
         try self.init(network: network, preprocessing: config.preprocessing, labels: config.labels, arch: config.arch)
     }
 
@@ -118,6 +108,15 @@ public final class Classifier: ImageClassifier {
     public func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>) {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run(profile: nanos)
+    }
+}
+
+/// A network for `graph`, its graph errors as model-file errors naming `path`. (Through Result: Swift 6.0
+/// types a do/catch error as `any Error` even for typed throws.)
+func makeNetwork(_ graph: Graph, path: String, isa: ISA, threads: Int, splitEveryStep: Bool = false) throws -> Network {
+    switch Result(catching: { () throws(GraphError) in try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep) }) {
+    case let .success(network): return network
+    case let .failure(error): throw ModelFileError.invalidGraph(path: path, node: error.node, detail: error.detail)
     }
 }
 

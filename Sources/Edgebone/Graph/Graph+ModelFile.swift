@@ -70,9 +70,8 @@ extension Graph {
             }
             constants[name] = Constant(dtype: t.dtype, shape: t.shape, bytes: [UInt8](file.bytes(t)))
         }
-        do {
-            try validate()
-        } catch {
+        // Result, not do/catch: Swift 6.0 types a do/catch error as `any Error` even for typed throws.
+        if case let .failure(error) = Result(catching: { () throws(GraphError) in try validate() }) {
             if error.detail.hasPrefix("missing constant '"), let c = error.detail.split(separator: "'").dropFirst().first {
                 throw ModelFileError.missingTensor(path: file.path, tensor: String(c))
             }
