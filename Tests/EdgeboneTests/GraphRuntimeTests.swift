@@ -293,3 +293,29 @@ enum SampleGraphs {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Threads of this process (from /proc/self/status).
+func processThreads() -> Int {
+    guard let f = fopen("/proc/self/status", "r") else { return -1 }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, f) != nil {
+        let s = String(cString: line)
+        if s.hasPrefix("Threads:") { return Int(s.dropFirst(8).filter { !$0.isWhitespace }) ?? -1 }
+    }
+    return -1
+}
+
+@Suite(.serialized) struct ThreadPoolLifetimeTests {
+    /// A network's pool stops and joins its workers when the network goes away.
+    @Test func workersEndWithTheirNetwork() throws {
+        let before = processThreads()
+        for _ in 0..<10 {
+            let net = try Network(graph: SampleGraphs.mixed(), threads: 3, splitEveryStep: true)
+            net.run()
+        }
+        // Other suites run in parallel and create threads of their own: allow for them, not for 20 leaked workers.
+        let after = processThreads()
+        #expect(after - before < 12, "threads \(before) → \(after) after ten 3-thread networks came and went")
+    }
+}

@@ -47,7 +47,9 @@ public final class ThreadPool: @unchecked Sendable {
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.work()
+                // Unretained: the pool's owner alone keeps it alive, and its deinit stops and joins this thread
+                // before the memory goes.
+                start.pool._withUnsafeGuaranteedRef { $0.work() }
                 return nil
             }, box)
             precondition(rc == 0, "pthread_create failed: \(rc)")
@@ -128,9 +130,9 @@ public final class ThreadPool: @unchecked Sendable {
 }
 
 private final class WorkerStart {
-    let pool: ThreadPool
+    let pool: Unmanaged<ThreadPool>
     let index: Int
-    init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+    init(pool: ThreadPool, index: Int) { self.pool = Unmanaged.passUnretained(pool); self.index = index }
 }
 
 /// Splits `count` items into `parts` contiguous ranges, each a multiple of `granule` (but the last).
