@@ -60,7 +60,7 @@ public final class Quantizer {
 
     /// `graph` must be plain: no fused activations, no squeeze_excite.
     public init(graph: Graph, preset: Preprocessing) throws {
-        precondition(!graph.nodes.contains { $0.op == .squeezeExcite || ($0.attributes.activation ?? .none) != .none && $0.op != .activation },
+        precondition(!graph.nodes.contains { $0.op == .squeezeExcite || ($0.attributes.activation ?? Activation.none) != Activation.none && $0.op != .activation },
                      "the quantizer needs a plain graph")
         self.graph = graph
         self.preset = preset

@@ -21,7 +21,7 @@ struct ReferenceInterpreter {
     /// The one int8 requantization, for a value already multiplied by its scale.
     func requantize(_ v: Float, _ node: Node) -> Int8 {
         let out = graph.tensors[node.output].quant!
-        let act = node.attributes.activation ?? .none
+        let act = node.attributes.activation ?? Activation.none
         if let pre = node.attributes.preQuant {
             let q = Int32((min(max(v, Float(-2048 - pre.zeroPoint)), Float(2047 - pre.zeroPoint))).rounded(.toNearestOrEven)) + pre.zeroPoint
             return out.quantize(act.apply(Float(q - pre.zeroPoint) * pre.scale))
@@ -67,7 +67,7 @@ struct ReferenceInterpreter {
                 let v = inputs[0].floats, w = graph.constant(node, "weight")!.floats, b = graph.constant(node, "bias")!.floats
                 let s = conv({ Double(v[($0 * g.inW + $1) * cin + $2]) },
                              weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) }, pad: { _ in 0 })
-                return .f32(s.enumerated().map { (a.activation ?? .none).apply(Float($1 + Double(b[$0 % cout]))) })
+                return .f32(s.enumerated().map { (a.activation ?? Activation.none).apply(Float($1 + Double(b[$0 % cout]))) })
             }
             let xq = x.quant!, v = inputs[0].codes, w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32
             let pads = dw ? nil : graph.constant(node, "pad")?.int8
@@ -84,7 +84,7 @@ struct ReferenceInterpreter {
                     let r = i / n, j = i % n
                     var s = Double(b[j])
                     for t in 0..<k { s += Double(v[r * k + t]) * Double(w[j * k + t]) }
-                    return (a.activation ?? .none).apply(Float(s))
+                    return (a.activation ?? Activation.none).apply(Float(s))
                 })
             }
             let xq = x.quant!, v = inputs[0].codes, w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32

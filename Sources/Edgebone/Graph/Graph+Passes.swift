@@ -16,7 +16,7 @@ extension Graph {
             let t = act.inputs[0]
             guard t != input, t != output, consumers[t] == [j], let i = nodes.firstIndex(where: { $0.output == t }) else { continue }
             var node = g.nodes[i]
-            guard [.conv, .depthwise, .linear].contains(node.op), (node.attributes.activation ?? .none) == .none,
+            guard [.conv, .depthwise, .linear].contains(node.op), (node.attributes.activation ?? Activation.none) == Activation.none,
                   tensors[t].type == tensors[act.output].type else { continue }
             let f = act.attributes.activation!
             if tensors[t].type == .f32 && !f.fusableInFloat { continue }

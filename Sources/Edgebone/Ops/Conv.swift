@@ -57,7 +57,7 @@ enum ConvOp: Operator {
         let cin = x.shape[2], cout = y.shape[2], k = g.kernel
         if x.type == .qs8 { return bindQuantized(node, b, g: g, cin: cin, cout: cout) }
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
-        let bias = b.persist(b.constant(node, "bias").floats), act = (node.attributes.activation ?? .none).cValue
+        let bias = b.persist(b.constant(node, "bias").floats), act = (node.attributes.activation ?? Activation.none).cValue
         let weights = b.constant(node, "weight").floats
         let fk = b.kernels.float
         if isDirect(node, b.graph) {

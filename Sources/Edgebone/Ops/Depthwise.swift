@@ -42,7 +42,7 @@ enum DepthwiseOp: Operator {
         if x.type == .f32 {
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
             let w = b.persist(b.constant(node, "weight").floats), bias = b.persist(b.constant(node, "bias").floats)
-            let act = (a.activation ?? .none).cValue, dw = b.kernels.float.dwconv
+            let act = (a.activation ?? Activation.none).cValue, dw = b.kernels.float.dwconv
             return Step { _, _ in dw(xp, g.inH, g.inW, c, w, bias, k, g.stride, g.padTop, g.padLeft, yp, g.outH, g.outW, act) }
         }
         let xq = x.quant!

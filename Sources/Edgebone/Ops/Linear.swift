@@ -43,7 +43,7 @@ enum LinearOp: Operator {
         case (.f32, _):
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
             let w = b.persist(b.constant(node, "weight").floats), bias = b.persist(b.constant(node, "bias").floats)
-            let act = (node.attributes.activation ?? .none).cValue, biasAct = b.kernels.float.biasAct
+            let act = (node.attributes.activation ?? Activation.none).cValue, biasAct = b.kernels.float.biasAct
             if m == 1 {
                 return Step { _, _ in
                     yp.update(from: bias, count: n)

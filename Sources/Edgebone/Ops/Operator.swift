@@ -177,14 +177,14 @@ extension Graph {
     /// The fused epilogue of an f32 producer: no int8 grid, an activation the float kernels apply.
     func checkFloatEpilogue(_ node: Node) throws(GraphError) {
         guard node.attributes.preQuant == nil else { throw node.fail("an f32 op has no pre-activation grid") }
-        guard (node.attributes.activation ?? .none).fusableInFloat else {
+        guard (node.attributes.activation ?? Activation.none).fusableInFloat else {
             throw node.fail("\(node.attributes.activation!.rawValue) cannot be fused into an f32 epilogue (it runs as an activation node)")
         }
     }
 
     /// The fused epilogue of a qs8 producer: a table activation needs its 12-bit grid, a clamp none.
     func checkQuantizedEpilogue(_ node: Node) throws(GraphError) {
-        let act = node.attributes.activation ?? .none
+        let act = node.attributes.activation ?? Activation.none
         if let pq = node.attributes.preQuant {
             guard !act.isClamp else { throw node.fail("a pre-activation grid (preQuant) needs a table activation (silu, sigmoid)") }
             guard pq.isValidTableInput else { throw node.fail("pre-activation quantization \(pq.scale) / \(pq.zeroPoint) not valid") }

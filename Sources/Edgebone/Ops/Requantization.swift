@@ -15,7 +15,7 @@ extension Binder {
     /// a 4096-entry table (entry i = output for grid point i − 2048) for silu and sigmoid.
     func requantParams(_ node: Node) -> eb_qs8_requant_params {
         let out = graph.tensors[node.output].quant!
-        let act = node.attributes.activation ?? .none
+        let act = node.attributes.activation ?? Activation.none
         guard let pre = node.attributes.preQuant else {
             switch act {
             case .relu: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: 127, lut: nil)
