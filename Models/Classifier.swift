@@ -46,9 +46,11 @@ public final class Classifier: ImageClassifier {
     /// The file's `__metadata__` (empty for a checkpoint built in memory).
     public let metadata: [String: String]
 
-    public init(network: Network, preprocessing: Preprocessing, labels: [String], arch: String, metadata: [String: String] = [:]) throws {
+    /// `path` names the file in errors.
+    public init(network: Network, preprocessing: Preprocessing, labels: [String], arch: String, metadata: [String: String] = [:],
+                path: String) throws {
         guard preprocessing.inputSize == network.inputSize else {
-            throw ModelFileError.invalidMetadata(path: arch, key: "preprocessing", detail: "input size \(preprocessing.inputSize) ≠ the graph's \(network.inputSize)")
+            throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "input size \(preprocessing.inputSize) ≠ the graph's \(network.inputSize)")
         }
         self.network = network
         preprocessor = Preprocessor(preset: preprocessing, isa: network.isa)
@@ -66,9 +68,6 @@ public final class Classifier: ImageClassifier {
             throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "missing")
         }
         let preset = try Preprocessing(json: pre, path: path)
-        guard preset.inputSize == network.inputSize else {
-            throw ModelFileError.invalidMetadata(path: path, key: "preprocessing", detail: "input size \(preset.inputSize) ≠ the graph's \(network.inputSize)")
-        }
         let n = graph.tensors[graph.output].elementCount
         let labels: [String]
         if let text = file.metadata["labels"], let parsed = try? Array(text.utf8).withUnsafeBytes({ try JSONValue.parse($0) }),
@@ -77,14 +76,15 @@ public final class Classifier: ImageClassifier {
         } else {
             labels = n == imageNetLabels.count ? imageNetLabels : (0..<n).map { "class \($0)" }
         }
-        try self.init(network: network, preprocessing: preset, labels: labels, arch: file.metadata["arch"] ?? "unknown", metadata: file.metadata)
+        try self.init(network: network, preprocessing: preset, labels: labels, arch: file.metadata["arch"] ?? "unknown", metadata: file.metadata,
+                      path: path)
     }
 
     /// The float32 network of a timm-named checkpoint, fused for speed.
     public convenience init(checkpoint file: SafeTensorsFile, config: any Architecture, isa: ISA = .best, threads: Int = 1) throws {
         let graph = try config.graph(checkpoint: file).fusedForFloat()
         let network = try makeNetwork(graph, path: file.path, isa: isa, threads: threads)
-        try self.init(network: network, preprocessing: config.preprocessing, labels: config.labels, arch: config.arch)
+        try self.init(network: network, preprocessing: config.preprocessing, labels: config.labels, arch: config.arch, path: file.path)
     }
 
     /// "fp32", "int8", or "int8+fp32" for a mixed graph.
@@ -116,7 +116,9 @@ public final class Classifier: ImageClassifier {
 func makeNetwork(_ graph: Graph, path: String, isa: ISA, threads: Int, splitEveryStep: Bool = false) throws -> Network {
     switch Result(catching: { () throws(GraphError) in try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep) }) {
     case let .success(network): return network
-    case let .failure(error): throw ModelFileError.invalidGraph(path: path, node: error.node, detail: error.detail)
+    case let .failure(error):
+        if let tensor = error.missingConstant { throw ModelFileError.missingTensor(path: path, tensor: tensor) }
+        throw ModelFileError.invalidGraph(path: path, node: error.node, detail: error.detail)
     }
 }
 

@@ -184,7 +184,6 @@ enum SampleGraphs {
             }
         }
         var values: [Int: RefTensor] = [graph.input: snapshot(graph.input)]
-        var checked = Set<OpKind>()
         net.run { i in
             let node = graph.nodes[i]
             let got = snapshot(node.output)
@@ -200,11 +199,8 @@ enum SampleGraphs {
             default:
                 Issue.record("\(node.name): dtype of the output differs from the reference")
             }
-            checked.insert(node.op)
             values[node.output] = got
         }
-        #expect(Array(net.output) == values[graph.output]!.floats)
-        _ = checked
     }
 
     @Test(arguments: ISA.supported)

@@ -42,8 +42,8 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&start, nil)
         pthread_cond_init(&done, nil)
-        for index in 1..<threads {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index)).toOpaque()
+        for _ in 1..<threads {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self)).toOpaque()
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
@@ -131,8 +131,7 @@ public final class ThreadPool: @unchecked Sendable {
 
 private final class WorkerStart {
     let pool: Unmanaged<ThreadPool>
-    let index: Int
-    init(pool: ThreadPool, index: Int) { self.pool = Unmanaged.passUnretained(pool); self.index = index }
+    init(pool: ThreadPool) { self.pool = Unmanaged.passUnretained(pool) }
 }
 
 /// Splits `count` items into `parts` contiguous ranges, each a multiple of `granule` (but the last).

@@ -42,7 +42,7 @@ extension Graph {
     /// Whether `file` claims to be an Edgebone model (of any version).
     public static func isModelFile(_ file: SafeTensorsFile) -> Bool { file.metadata["edgebone.format"] != nil }
 
-    /// Reads and validates the graph of an Edgebone model file. A version-1 file (int8 program with an
+    /// Reads the graph of an Edgebone model file (every tensor owned by a node; `Network` validates the rest). A version-1 file (int8 program with an
     /// optional float prefix) is refused with the command that makes a current one.
     public init(file: SafeTensorsFile) throws {
         let m = file.metadata
@@ -70,15 +70,9 @@ extension Graph {
             }
             constants[name] = Constant(dtype: t.dtype, shape: t.shape, bytes: [UInt8](file.bytes(t)))
         }
-        // Result, not do/catch: Swift 6.0 types a do/catch error as `any Error` even for typed throws.
-        if case let .failure(error) = Result(catching: { () throws(GraphError) in try validate() }) {
-            if error.detail.hasPrefix("missing constant '"), let c = error.detail.split(separator: "'").dropFirst().first {
-                throw ModelFileError.missingTensor(path: file.path, tensor: String(c))
-            }
-            throw ModelFileError.invalidGraph(path: file.path, node: error.node, detail: error.detail)
-        }
-        let used = Set(nodes.flatMap { n in constants.keys.filter { $0.hasPrefix(n.name + ".") } })
-        let unused = constants.keys.filter { !used.contains($0) }.sorted()
+        // The graph itself is validated by `Network` before anything is planned.
+        let owners = Set(nodes.map(\.name))
+        let unused = constants.keys.filter { !owners.contains(Graph.owner(ofConstant: $0)) }.sorted()
         guard unused.isEmpty else { throw ModelFileError.unexpectedTensors(path: file.path, tensors: unused) }
     }
 }

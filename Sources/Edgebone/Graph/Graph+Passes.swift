@@ -81,14 +81,7 @@ extension Graph {
         g.input = map[input]
         g.output = map[output]
         let owners = Set(nodes.map(\.name))
-        g.constants = constants.filter { key, _ in
-            var name = Substring(key)
-            while let dot = name.lastIndex(of: ".") {
-                name = name[..<dot]
-                if owners.contains(String(name)) { return true }
-            }
-            return false
-        }
+        g.constants = constants.filter { key, _ in owners.contains(Graph.owner(ofConstant: key)) }
         return g
     }
 }

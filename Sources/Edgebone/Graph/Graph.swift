@@ -276,13 +276,16 @@ public struct Graph: Sendable {
 
     public func constant(_ node: Node, _ role: String) -> Constant? { constants[node.constantName(role)] }
 
-    /// Every constant of a node, by role (roles have no dots: NODE.ROLE).
+    /// The node name a constant NODE.ROLE belongs to (roles have no dots).
+    public static func owner(ofConstant key: String) -> String {
+        key.lastIndex(of: ".").map { String(key[..<$0]) } ?? ""
+    }
+
+    /// Every constant of a node, by role.
     public func constants(of node: Node) -> [String: Constant] {
-        let prefix = node.name + "."
         var out: [String: Constant] = [:]
-        for (key, c) in constants where key.hasPrefix(prefix) {
-            let role = key.dropFirst(prefix.count)
-            if !role.contains(".") { out[String(role)] = c }
+        for (key, c) in constants where Graph.owner(ofConstant: key) == node.name {
+            out[String(key.dropFirst(node.name.count + 1))] = c
         }
         return out
     }

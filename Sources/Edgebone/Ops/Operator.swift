@@ -7,7 +7,11 @@ import CEdgeboneKernels
 public struct GraphError: Error, CustomStringConvertible, Equatable, Sendable {
     public var node: String
     public var detail: String
-    public init(_ node: String, _ detail: String) { self.node = node; self.detail = detail }
+    /// Set when the problem is a constant the node needs and the graph lacks (a missing file tensor).
+    public var missingConstant: String?
+    public init(_ node: String, _ detail: String, missingConstant: String? = nil) {
+        self.node = node; self.detail = detail; self.missingConstant = missingConstant
+    }
     public var description: String { "op '\(node)': \(detail)" }
 }
 
@@ -155,7 +159,9 @@ extension Graph {
     /// The constant NODE.ROLE, present with this dtype and shape.
     @discardableResult
     func expectConstant(_ node: Node, _ role: String, _ dtype: DType, _ shape: [Int]) throws(GraphError) -> Constant {
-        guard let c = constant(node, role) else { throw node.fail("missing constant '\(node.constantName(role))'") }
+        guard let c = constant(node, role) else {
+            throw GraphError(node.name, "missing constant '\(node.constantName(role))'", missingConstant: node.constantName(role))
+        }
         guard c.dtype == dtype else { throw node.fail("constant '\(node.constantName(role))' is \(c.dtype.rawValue), expected \(dtype.rawValue)") }
         guard c.shape == shape else { throw node.fail("constant '\(node.constantName(role))' has shape \(c.shape), expected \(shape)") }
         return c
