@@ -39,7 +39,7 @@ func checkpointConfig(_ file: SafeTensorsFile) throws -> EfficientNetConfig {
     }
 
     @Test func registryReadsOptionsAndRefusesUnknownOnes() throws {
-        let c = try #require(try EfficientNetConfig(arch: "efficientnet_b0", options: ["channel_multiplier": "0.5", "num_classes": "10"]))
+        let c = try EfficientNetConfig(arch: "efficientnet_b0", options: ["channel_multiplier": "0.5", "num_classes": "10"])
         #expect(c.numClasses == 10 && c.channelMultiplier == 0.5)
         #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", options: ["window_size": "8"]) }
         #expect(throws: ArchitectureError.self) { try EfficientNetConfig(arch: "efficientnet_b0", options: ["depth_multiplier": "1e12"]) }

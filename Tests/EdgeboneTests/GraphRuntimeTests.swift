@@ -314,4 +314,15 @@ func processThreads() -> Int {
         let after = processThreads()
         #expect(after - before < 12, "threads \(before) → \(after) after ten 3-thread networks came and went")
     }
+
+    /// A worker still finishing its last tile when the caller drops the network must not end up
+    /// holding the network's last reference (it would then tear down its own pool from inside).
+    /// Racy by nature: many short-lived networks, each dropped right after one frame.
+    @Test func droppingANetworkRightAfterAFrameIsSafe() throws {
+        let graph = SampleGraphs.mixed()
+        for _ in 0..<300 {
+            let net = try Network(graph: graph, threads: 2, splitEveryStep: true)
+            net.run()
+        }
+    }
 }

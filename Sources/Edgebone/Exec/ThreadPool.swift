@@ -17,10 +17,50 @@ public protocol PoolTask: AnyObject {
 
 public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
+    private let shared: PoolShared
     private var workers: [pthread_t] = []
-    private var mutex = pthread_mutex_t()
-    private var start = pthread_cond_t()
-    private var done = pthread_cond_t()
+
+    /// `threads` − 1 workers; the caller is the last thread.
+    public init(threads: Int) {
+        precondition(threads >= 1)
+        self.threads = threads
+        shared = PoolShared()
+        for _ in 1..<threads {
+            // Each worker owns a strong reference to the shared state, never to the pool: the pool's
+            // owner alone decides when it goes, and its deinit stops and joins the workers.
+            let box = Unmanaged.passRetained(shared).toOpaque()
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { arg in
+                Unmanaged<PoolShared>.fromOpaque(arg!).takeRetainedValue().work()
+                return nil
+            }, box)
+            precondition(rc == 0, "pthread_create failed: \(rc)")
+            workers.append(tid)
+        }
+    }
+
+    deinit {
+        shared.stop()
+        for t in workers { pthread_join(t, nil) }
+    }
+
+    /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
+    public func run(_ task: PoolTask, tiles: Int) {
+        guard threads > 1, tiles > 1 else {
+            for t in 0..<max(tiles, 1) { task.runPart(t, of: max(tiles, 1)) }
+            return
+        }
+        shared.run(task, tiles: tiles)
+    }
+}
+
+/// What the caller and the workers share. Workers reach it, never the `ThreadPool`: a worker that
+/// briefly retained the pool could otherwise end up releasing its last reference and run the pool's
+/// deinit — joining itself — on its own thread.
+private final class PoolShared {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let start = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Shared words, each on its own cache line: [generation], [claim = generation << 32 | next tile],
     /// [tiles finished in this generation].
     private let words: UnsafeMutablePointer<Int64>
@@ -33,105 +73,89 @@ public final class ThreadPool: @unchecked Sendable {
     private unowned(unsafe) var task: PoolTask?
     private var tiles = 0
 
-    /// `threads` − 1 workers; the caller is the last thread.
-    public init(threads: Int) {
-        precondition(threads >= 1)
-        self.threads = threads
+    init() {
         words = .allocate(capacity: 24)
         words.initialize(repeating: 0, count: 24)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&start, nil)
-        pthread_cond_init(&done, nil)
-        for _ in 1..<threads {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self)).toOpaque()
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { arg in
-                let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                // Unretained: the pool's owner alone keeps it alive, and its deinit stops and joins this thread
-                // before the memory goes.
-                start.pool._withUnsafeGuaranteedRef { $0.work() }
-                return nil
-            }, box)
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            workers.append(tid)
-        }
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(start, nil)
+        pthread_cond_init(done, nil)
     }
 
     deinit {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_broadcast(&start)
-        pthread_mutex_unlock(&mutex)
-        for t in workers { pthread_join(t, nil) }
-        pthread_cond_destroy(&start)
-        pthread_cond_destroy(&done)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(start)
+        pthread_cond_destroy(done)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate(); start.deallocate(); done.deallocate()
         words.deallocate()
     }
 
-    /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
-    public func run(_ task: PoolTask, tiles: Int) {
-        guard threads > 1, tiles > 1 else {
-            for t in 0..<max(tiles, 1) { task.runPart(t, of: max(tiles, 1)) }
-            return
-        }
-        pthread_mutex_lock(&mutex)
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(start)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func run(_ task: PoolTask, tiles: Int) {
+        pthread_mutex_lock(mutex)
         self.task = task
         self.tiles = tiles
         let g = eb_atomic_load(generation) &+ 1
         eb_atomic_store(finished, 0)
         eb_atomic_store(claim, g << 32)
         eb_atomic_store(generation, g)  // publishes task and tiles
-        pthread_cond_broadcast(&start)
-        pthread_mutex_unlock(&mutex)
-        participate(generation: g, task: task, tiles: tiles)
+        pthread_cond_broadcast(start)
+        pthread_mutex_unlock(mutex)
+        participate(generation: g, tiles: tiles)
         var n = 0
         while eb_atomic_load(finished) < Int64(tiles) && n < spins { eb_cpu_relax(); n += 1 }
         if eb_atomic_load(finished) < Int64(tiles) {
-            pthread_mutex_lock(&mutex)
-            while eb_atomic_load(finished) < Int64(tiles) { pthread_cond_wait(&done, &mutex) }
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_lock(mutex)
+            while eb_atomic_load(finished) < Int64(tiles) { pthread_cond_wait(done, mutex) }
+            pthread_mutex_unlock(mutex)
         }
-        // A late worker reads `task` under the mutex (retaining it): never a task that may be gone.
-        pthread_mutex_lock(&mutex)
         self.task = nil
-        pthread_mutex_unlock(&mutex)
     }
 
     /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun).
-    private func participate(generation g: Int64, task: PoolTask, tiles: Int) {
+    ///
+    /// The task is read afresh for each claimed tile and never held past it. A tile of generation `g`
+    /// that is claimed but not yet counted as finished keeps `run` waiting, so the task is alive (its
+    /// caller holds it) and still published while the tile runs. A worker that kept a reference
+    /// beyond its last tile could end up releasing the task's last reference on its own thread.
+    private func participate(generation g: Int64, tiles: Int) {
         while true {
             let v = eb_atomic_load(claim)
             guard v >> 32 == g, Int(v & 0xFFFF_FFFF) < tiles else { return }
             guard eb_atomic_cas(claim, v, v + 1) != 0 else { continue }
-            task.runPart(Int(v & 0xFFFF_FFFF), of: tiles)
+            runClaimed(Int(v & 0xFFFF_FFFF), of: tiles)
             if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_signal(&done)
-                pthread_mutex_unlock(&mutex)
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
             }
         }
     }
 
-    private func work() {
+    @inline(never)
+    private func runClaimed(_ part: Int, of parts: Int) {
+        task!.runPart(part, of: parts)
+    }
+
+    func work() {
         var seen: Int64 = 0
         while true {
             var n = 0
             while eb_atomic_load(generation) == seen && n < spins { eb_cpu_relax(); n += 1 }
-            pthread_mutex_lock(&mutex)
-            while eb_atomic_load(generation) == seen && !stopping { pthread_cond_wait(&start, &mutex) }
-            if stopping { pthread_mutex_unlock(&mutex); return }
+            pthread_mutex_lock(mutex)
+            while eb_atomic_load(generation) == seen && !stopping { pthread_cond_wait(start, mutex) }
+            if stopping { pthread_mutex_unlock(mutex); return }
             seen = eb_atomic_load(generation)
-            let t = task, tiles = self.tiles
-            pthread_mutex_unlock(&mutex)
-            if let t { participate(generation: seen, task: t, tiles: tiles) }
+            let tiles = self.tiles
+            pthread_mutex_unlock(mutex)
+            participate(generation: seen, tiles: tiles)
         }
     }
-}
-
-private final class WorkerStart {
-    let pool: Unmanaged<ThreadPool>
-    init(pool: ThreadPool) { self.pool = Unmanaged.passUnretained(pool) }
 }
 
 /// Splits `count` items into `parts` contiguous ranges, each a multiple of `granule` (but the last).
