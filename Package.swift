@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Edgebone: int8 image backbones on small CPU boards. Targets follow STYLE.md §1:
-// CEdgeboneKernels ← Edgebone ← EdgeboneModels ← (EdgeboneQuantize) ← edgebone.
+// CEdgeboneKernels ← Edgebone ← EdgeboneModels ← (EdgeboneQuantize) ← edgebone; EdgeboneMQTT ← edgebone.
 import PackageDescription
 
 let package = Package(
@@ -37,6 +37,14 @@ let package = Package(
             name: "Edgebone",
             dependencies: ["CEdgeboneKernels", "COpenBLAS", "CEdgeboneSystem"]
         ),
+        // libmosquitto, the reference MQTT client (Debian: libmosquitto-dev), for `run --mqtt`.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // Publishing results to an MQTT broker from a thread of its own, through a bounded queue.
+        .target(name: "EdgeboneMQTT", dependencies: ["CMosquitto"]),
         .target(
             name: "EdgeboneModels",
             dependencies: ["Edgebone"],
@@ -52,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "edgebone",
             dependencies: [
-                "Edgebone", "EdgeboneModels", "EdgeboneQuantize", "CEdgeboneSystem",
+                "Edgebone", "EdgeboneModels", "EdgeboneQuantize", "EdgeboneMQTT", "CEdgeboneSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -66,6 +74,7 @@ let package = Package(
         // Allocation counting for the zero-allocation tests (interposes malloc in the test process).
         .target(name: "CEdgeboneTestSupport", path: "Tests/CEdgeboneTestSupport"),
         .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone", "CEdgeboneTestSupport", "EdgeboneTestSupport"]),
+        .testTarget(name: "EdgeboneMQTTTests", dependencies: ["EdgeboneMQTT"]),
         // Runs the built `edgebone` binary as a user would.
         .testTarget(name: "edgeboneTests", dependencies: ["edgebone", "Edgebone", "EdgeboneTestSupport"]),
     ],

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(pkg-config libopenblas-dev libjpeg-dev libpng-dev python3)
+packages=(pkg-config libopenblas-dev libjpeg-dev libpng-dev libmosquitto-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
