@@ -5,6 +5,7 @@ import ArgumentParser
 import CEdgeboneSystem
 import Edgebone
 import EdgeboneModels
+import EdgeboneMQTT
 import Histogram
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,8 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Drop frames inference cannot keep up with even for file sources (default: only live sources drop).")
     var live = false
 
+    @OptionGroup(title: "MQTT") var mqtt: MQTTOptions
+
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be at least 1") }
@@ -46,8 +49,13 @@ struct Run: ParsableCommand {
         let classifier: ImageClassifier
         let src: FrameSource
         let sourcePath: String
+        let publisher: MQTTPublisher?
         do {
             classifier = try model.load()
+            publisher = try mqtt.makePublisher(classifier: classifier, threads: model.threads, top: top) { message in
+                var err = StandardError()
+                print("edgebone run: \(message)", to: &err)
+            }
             guard let path = source ?? BundledSample.path else { throw ValidationError("no --source given and no bundled sample found") }
             sourcePath = path
             src = try openFrameSource(path, loop: loop) { message in
@@ -59,13 +67,15 @@ struct Run: ParsableCommand {
         var st = stat()
         let isPipe = sourcePath == "-" || (stat(sourcePath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
         let slot = LatestFrameSlot(live: live || isPipe || sourcePath.hasPrefix("/dev/"))
-        let stats = RunStats(model: classifier, source: src)
+        let stats = RunStats(model: classifier, source: src, publisher: publisher)
         var err = StandardError()
         print("edgebone run: \(classifier.arch) \(classifier.precision) on \(classifier.isa.rawValue), source \(sourcePath)" +
               (slot.live ? " (live: late frames are dropped)" : ""), to: &err)
 
         let capture = CaptureThread(source: src, slot: slot, stats: stats)
         capture.start()
+        publisher?.start()
+        var policy = mqtt.publishPolicy
         // systemd Type=notify: ready once the model is loaded and capture runs; watchdog pings while
         // frames flow (at most every half watchdog period, or every second without one).
         _ = eb_sd_notify("READY=1")
@@ -106,6 +116,9 @@ struct Run: ParsableCommand {
             line.append(",\"latency_ms\":"); line.append(latencyMs, decimals: 4)
             line.append(",\"dropped\":"); line.append(slot.dropped)
             line.append("}")
+            if let publisher, policy.shouldPublish(top1: best[0].index, score: Double(best[0].score), nanos: t1) {
+                publisher.publish(.result, line.bytes)
+            }
             line.writeLine(to: stdout)
             processed += 1
             if t1 &- lastPing >= watchdogEvery {
@@ -115,14 +128,12 @@ struct Run: ParsableCommand {
             if let m = maxFrames, processed >= m { break }
             if summaryInterval > 0 && Double(monotonicNanos() - lastSummary) / 1e9 >= summaryInterval {
                 lastSummary = monotonicNanos()
-                stats.printSummary(dropped: slot.dropped, final: false)
-                if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }
+                stats.report(dropped: slot.dropped, final: false, metricsFile: metricsFile)
             }
         }
         _ = eb_sd_notify("STOPPING=1")
         capture.stop()
-        stats.printSummary(dropped: slot.dropped, final: true)
-        if let metricsFile { stats.writeMetrics(to: metricsFile, dropped: slot.dropped) }
+        stats.report(dropped: slot.dropped, final: true, metricsFile: metricsFile)
         if let fatal = stats.fatalError {
             print("edgebone: error: \(fatal)", to: &err)
             throw ExitCode(1)
@@ -200,6 +211,7 @@ final class CaptureThread: @unchecked Sendable {
 final class RunStats: @unchecked Sendable {
     let model: ImageClassifier
     let source: FrameSource
+    let publisher: MQTTPublisher?
     private var mutex = pthread_mutex_t()
     private var inference = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     private var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
@@ -211,9 +223,10 @@ final class RunStats: @unchecked Sendable {
     private var bucketCounts = [UInt64](repeating: 0, count: RunStats.buckets.count)
     private var inferenceSum = 0.0
 
-    init(model: ImageClassifier, source: FrameSource) {
+    init(model: ImageClassifier, source: FrameSource, publisher: MQTTPublisher?) {
         self.model = model
         self.source = source
+        self.publisher = publisher
         pthread_mutex_init(&mutex, nil)
     }
 
@@ -236,7 +249,20 @@ final class RunStats: @unchecked Sendable {
         pthread_mutex_lock(&mutex); fatalError = message; pthread_mutex_unlock(&mutex)
     }
 
-    func printSummary(dropped: Int, final: Bool) {
+    /// The periodic (or final) report: statistics to the broker, summary on stderr, metrics file.
+    /// The final one then sends what is queued, the retained offline status and a clean disconnect.
+    func report(dropped: Int, final: Bool, metricsFile: String?) {
+        if let publisher {
+            var bytes = Array(summaryJSON(dropped: dropped).utf8)
+            bytes.withUnsafeMutableBufferPointer { publisher.publish(.stats, UnsafeBufferPointer($0)) }
+            if final { publisher.stop(timeout: 3) }
+        }
+        let mqtt = publisher?.snapshot
+        printSummary(dropped: dropped, final: final, mqtt: mqtt)
+        if let metricsFile { writeMetrics(to: metricsFile, dropped: dropped, mqtt: mqtt) }
+    }
+
+    func printSummary(dropped: Int, final: Bool, mqtt: MQTTCounters?) {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         var err = StandardError()
@@ -247,10 +273,36 @@ final class RunStats: @unchecked Sendable {
         print("  inference ms: min \(frames == 0 ? "-" : format3(Double(inference.min) / 1e6)) p50 \(ms(inference, 50)) p90 \(ms(inference, 90)) " +
               "p99 \(ms(inference, 99)) max \(frames == 0 ? "-" : format3(Double(inference.max) / 1e6))", to: &err)
         print("  capture-to-result ms: p50 \(ms(latency, 50)) p90 \(ms(latency, 90)) p99 \(ms(latency, 99)) max \(frames == 0 ? "-" : format3(Double(latency.max) / 1e6))", to: &err)
+        if let mqtt { printMQTTLine(mqtt) }
+    }
+
+    private func printMQTTLine(_ m: MQTTCounters) {
+        var err = StandardError()
+        print("  mqtt: \(m.connected ? "connected" : "not connected"), \(m.published) published, \(m.dropped) dropped (mqtt_dropped), " +
+              "\(m.reconnects) reconnects, \(m.failedAttempts) failed attempts", to: &err)
+    }
+
+    /// The summary's figures as one JSON object (the MQTT stats payload).
+    func summaryJSON(dropped: Int) -> String {
+        let mqtt = publisher?.snapshot
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let elapsed = Double(monotonicNanos() - started) / 1e9
+        func number(_ v: Double) -> String { v.isFinite ? format3(v) : "null" }
+        func percentiles(_ h: Histogram<UInt64>) -> String {
+            guard frames > 0 else { return "null" }
+            let p = [50.0, 90, 99].map { number(Double(h.valueAtPercentile($0)) / 1e6) }
+            return "{\"min\":\(number(Double(h.min) / 1e6)),\"p50\":\(p[0]),\"p90\":\(p[1]),\"p99\":\(p[2]),\"max\":\(number(Double(h.max) / 1e6))}"
+        }
+        var t = "{\"frames\":\(frames),\"dropped\":\(dropped),\"bad\":\(bad),\"reconnects\":\(source.reconnects)"
+        t += ",\"fps\":\(number(Double(frames) / max(elapsed, 1e-9))),\"elapsed_s\":\(number(elapsed))"
+        t += ",\"inference_ms\":\(percentiles(inference)),\"latency_ms\":\(percentiles(latency))"
+        if let mqtt { t += ",\"mqtt_published\":\(mqtt.published),\"mqtt_dropped\":\(mqtt.dropped),\"mqtt_reconnects\":\(mqtt.reconnects)" }
+        return t + "}"
     }
 
     /// Prometheus text format, written to a temporary file and renamed into place.
-    func writeMetrics(to path: String, dropped: Int) {
+    func writeMetrics(to path: String, dropped: Int, mqtt: MQTTCounters?) {
         pthread_mutex_lock(&mutex)
         var t = "# HELP edgebone_inference_seconds Time to run the network on one frame.\n# TYPE edgebone_inference_seconds histogram\n"
         for (i, b) in RunStats.buckets.enumerated() { t += "edgebone_inference_seconds_bucket{le=\"\(b)\"} \(bucketCounts[i])\n" }
@@ -259,6 +311,12 @@ final class RunStats: @unchecked Sendable {
         t += "# HELP edgebone_dropped_frames_total Frames overwritten before inference could take them.\n# TYPE edgebone_dropped_frames_total counter\nedgebone_dropped_frames_total \(dropped)\n"
         t += "# HELP edgebone_frame_errors_total Damaged frames skipped.\n# TYPE edgebone_frame_errors_total counter\nedgebone_frame_errors_total \(bad)\n"
         t += "# HELP edgebone_reconnects_total Times the source was reopened.\n# TYPE edgebone_reconnects_total counter\nedgebone_reconnects_total \(source.reconnects)\n"
+        if let mqtt {
+            t += "# HELP edgebone_mqtt_published_total Messages handed to the MQTT broker.\n# TYPE edgebone_mqtt_published_total counter\nedgebone_mqtt_published_total \(mqtt.published)\n"
+            t += "# HELP edgebone_mqtt_dropped_total Results and statistics dropped while the broker was slow or away.\n# TYPE edgebone_mqtt_dropped_total counter\nedgebone_mqtt_dropped_total \(mqtt.dropped)\n"
+            t += "# HELP edgebone_mqtt_reconnects_total Connections to the broker after the first.\n# TYPE edgebone_mqtt_reconnects_total counter\nedgebone_mqtt_reconnects_total \(mqtt.reconnects)\n"
+            t += "# HELP edgebone_mqtt_connected Whether the broker connection is up.\n# TYPE edgebone_mqtt_connected gauge\nedgebone_mqtt_connected \(mqtt.connected ? 1 : 0)\n"
+        }
         t += "# HELP edgebone_info Model and kernels.\n# TYPE edgebone_info gauge\nedgebone_info{arch=\"\(model.arch)\",precision=\"\(model.precision)\",isa=\"\(model.isa.rawValue)\"} 1\n"
         pthread_mutex_unlock(&mutex)
         let temp = path + ".tmp-\(getpid())"
