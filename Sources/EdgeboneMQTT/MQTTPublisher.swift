@@ -103,6 +103,9 @@ public final class MQTTPublisher: @unchecked Sendable {
     private var offlineMessage: Int32 = -1
     private var offlineAcknowledged = false
     private var lastLibraryError: String?
+    /// The CONNACK code the connect callback saw; handled once the library call that ran the
+    /// callback has returned (calling back into libmosquitto from a callback can deadlock it).
+    private var connack: Int32?
 
     /// Checks the configuration, creates the client (Last Will set: retained `offline`) and the queue.
     /// Nothing touches the network before `start()`.
@@ -176,7 +179,7 @@ public final class MQTTPublisher: @unchecked Sendable {
             }
         }
         mosquitto_connect_callback_set(m) { _, me, rc in
-            Unmanaged<MQTTPublisher>.fromOpaque(me!).takeUnretainedValue().connected(rc)
+            Unmanaged<MQTTPublisher>.fromOpaque(me!).takeUnretainedValue().connack = rc
         }
         mosquitto_publish_callback_set(m) { _, me, mid in
             Unmanaged<MQTTPublisher>.fromOpaque(me!).takeUnretainedValue().acknowledged(mid)
@@ -333,6 +336,10 @@ public final class MQTTPublisher: @unchecked Sendable {
         guard linked && sock >= 0 else { return }
         if n > 0 && pollSet[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
             let rc = mosquitto_loop_read(mosq, 8)
+            if let code = connack {
+                connack = nil
+                connected(code)
+            }
             if rc != MOSQ_ERR_SUCCESS.rawValue { lost(reason(rc)); return }
         }
         if case .down = link { return }
@@ -349,6 +356,7 @@ public final class MQTTPublisher: @unchecked Sendable {
         guard let mosq else { return }
         let c = configuration
         lastLibraryError = nil
+        connack = nil
         let rc = mosquitto_connect(mosq, c.endpoint.host, Int32(c.endpoint.port), Int32(c.keepalive))
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             link = .handshaking(since: MQTTPublisher.now())
