@@ -1,4 +1,4 @@
-// Stop requests from SIGINT/SIGTERM, recorded in a sig_atomic_t that the inference loop polls.
+// Stop requests from SIGINT/SIGTERM/SIGHUP, recorded in a sig_atomic_t that the inference loop polls.
 #include <CEdgeboneSystem.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,12 +16,15 @@ void eb_install_stop_handlers(void) {
   sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR so the capture loop sees the stop
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  // A closed terminal or `systemctl kill -s HUP` ends the run like SIGTERM (summary, exit 0).
+  sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   // A parent may have spawned us with these blocked (the mask is inherited): unblock them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 

@@ -46,6 +46,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // First: a signal while the model loads, or while a FIFO waits for its writer or stdin for its
+        // first byte, ends the run cleanly instead of killing it.
+        eb_install_stop_handlers()
         let classifier: ImageClassifier
         let src: FrameSource
         let sourcePath: String
@@ -62,8 +65,11 @@ struct Run: ParsableCommand {
                 var err = StandardError()
                 print("edgebone run: \(message)", to: &err)
             }
-        } catch let e as ValidationError { throw e } catch { throw fail(error) }
-        eb_install_stop_handlers()
+        } catch let e as ValidationError { throw e } catch {
+            if stoppedBeforeStart() { return }
+            throw fail(error)
+        }
+        if stoppedBeforeStart() { return }
         var st = stat()
         let isPipe = sourcePath == "-" || (stat(sourcePath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
         let slot = LatestFrameSlot(live: live || isPipe || sourcePath.hasPrefix("/dev/"))
@@ -139,6 +145,17 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// A stop signal that came before the first frame (while loading, opening a FIFO, or waiting for
+/// stdin): says so, and the run ends with status 0.
+private func stoppedBeforeStart() -> Bool {
+    let sig = eb_stop_requested()
+    guard sig != 0 else { return false }
+    var err = StandardError()
+    let name = sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM"
+    print("edgebone run summary: 0 frames (stopped by \(name) before the first frame)", to: &err)
+    return true
 }
 
 /// The sample clip that `edgebone run` plays without --source: Models/sample.y4m.

@@ -6,7 +6,7 @@ import Testing
 @testable import Edgebone
 
 /// Starts `edgebone` with `args`, optionally feeding `stdin`.
-func startEdgebone(_ args: [String], stdin: Data? = nil) throws -> (Process, Pipe, Pipe) {
+func startEdgebone(_ args: [String], stdin: Data? = nil, keepStdinOpen: Bool = false) throws -> (Process, Pipe, Pipe) {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
     let p = Process()
     p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
@@ -15,7 +15,10 @@ func startEdgebone(_ args: [String], stdin: Data? = nil) throws -> (Process, Pip
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    if let stdin {
+    if keepStdinOpen {
+        p.standardInput = Pipe()
+        try p.run()
+    } else if let stdin {
         let input = Pipe()
         p.standardInput = input
         try p.run()
@@ -25,6 +28,11 @@ func startEdgebone(_ args: [String], stdin: Data? = nil) throws -> (Process, Pip
         try p.run()
     }
     return (p, out, err)
+}
+
+extension Process {
+    /// The pipe on stdin, when the process was started with one.
+    var stdinPipe: Pipe? { standardInput as? Pipe }
 }
 
 func jsonLines(_ text: String) throws -> [[String: Any]] {
@@ -197,5 +205,51 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         #expect(text.contains("summary: 0 frames"), "\(text)")
         #expect(elapsed < 5, "took \(elapsed) s to stop")
         try? input.fileHandleForWriting.close()
+    }
+
+    /// Starts `run` with `args` and stdin from a pipe left open, sends `signal` after `delay`, and
+    /// returns the exit status, whether it was a normal exit, and stderr.
+    func stop(_ args: [String], signal: Int32, after delay: UInt32, write: String? = nil) throws -> (Int32, Bool, String) {
+        let (p, _, err) = try startEdgebone(["run", "--summary-interval", "0"] + args, stdin: nil, keepStdinOpen: true)
+        if let write { p.stdinPipe?.fileHandleForWriting.write(Data(write.utf8)) }
+        usleep(delay)
+        kill(p.processIdentifier, signal)
+        // A process that ignores the signal would hang the suite: give it 15 s, then kill it.
+        var waited = 0
+        while p.isRunning && waited < 150 { usleep(100_000); waited += 1 }
+        if p.isRunning {
+            Issue.record("still running 15 s after signal \(signal)")
+            kill(p.processIdentifier, SIGKILL)
+        }
+        p.waitUntilExit()
+        try? p.stdinPipe?.fileHandleForWriting.close()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (p.terminationStatus, p.terminationReason == .exit, text)
+    }
+
+    /// Before the first byte on stdin: no frame yet, but a summary and exit 0.
+    @Test func sigtermBeforeTheFirstByteOnStdin() throws {
+        let (status, exited, text) = try stop(["--source", "-"], signal: SIGTERM, after: 1_500_000)
+        #expect(status == 0 && exited, "\(text)")
+        #expect(text.contains("summary: 0 frames (stopped by SIGTERM before the first frame)"), "\(text)")
+    }
+
+    /// A FIFO nobody writes to: opening it blocks; SIGINT ends the run cleanly.
+    @Test func sigintWhileAFIFOWaitsForItsWriter() throws {
+        let dir = Fixtures.scratchDirectory()
+        let fifo = dir + "/cam.y4m"
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let (status, exited, text) = try stop(["--source", fifo], signal: SIGINT, after: 1_500_000)
+        #expect(status == 0 && exited, "\(text)")
+        #expect(text.contains("stopped by SIGINT before the first frame"), "\(text)")
+    }
+
+    /// SIGHUP mid-stream ends the run like SIGTERM: summary, exit 0.
+    @Test func sighupIsACleanStop() throws {
+        let (status, exited, text) = try stop(["--source", "-"], signal: SIGHUP, after: 1_500_000,
+                                              write: "YUV4MPEG2 W16 H16 F25:1 C444\nFRAME\n")
+        #expect(status == 0 && exited, "\(text)")
+        #expect(text.contains("summary: 0 frames"), "\(text)")
     }
 }

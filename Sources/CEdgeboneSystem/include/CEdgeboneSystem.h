@@ -34,7 +34,7 @@ extern "C" {
 /// Installs SIGINT/SIGTERM handlers that only record the request (async-signal-safe), and ignores
 /// SIGPIPE so a closed stdout is an error, not a kill.
 void eb_install_stop_handlers(void);
-/// The signal that asked to stop (SIGINT or SIGTERM), or 0.
+/// The signal that asked to stop (SIGINT, SIGTERM or SIGHUP), or 0.
 int eb_stop_requested(void);
 /// Asks to stop (tests, end of input).
 void eb_request_stop(int signal);
