@@ -125,7 +125,12 @@ struct Run: ParsableCommand {
             if let publisher, policy.shouldPublish(top1: best[0].index, score: Double(best[0].score), nanos: t1) {
                 publisher.publish(.result, line.bytes)
             }
-            line.writeLine(to: stdout)
+            guard line.writeLine(to: stdout) else {
+                // A reader that went away (`run | head -1`) or a full disk: classifying on into the
+                // void would burn the board's CPU for nothing.
+                stats.fail("writing results to stdout failed: \(String(cString: strerror(errno)))")
+                break
+            }
             processed += 1
             if t1 &- lastPing >= watchdogEvery {
                 _ = eb_sd_notify("WATCHDOG=1")

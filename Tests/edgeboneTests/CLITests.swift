@@ -8,13 +8,16 @@ import Testing
 @testable import Edgebone
 
 /// Runs the `edgebone` binary built beside this test bundle.
+/// The built `edgebone` beside the test bundle.
+func edgeboneExecutable() -> URL {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
+    if FileManager.default.fileExists(atPath: exe.path) { return exe }
+    // swift-testing on Linux runs from the .xctest bundle inside the products directory.
+    return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+}
+
 func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = exe.appendingPathComponent("edgebone")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        // swift-testing on Linux runs from the .xctest bundle inside the products directory.
-        binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
-    }
+    let binary = edgeboneExecutable()
     let p = Process()
     p.executableURL = binary
     p.arguments = args
@@ -153,5 +156,47 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let img = try edgebone(["classify", "--model", tiny, notImage, Fixtures.path("photos/chelsea.png")])
         #expect(img.status == 1 && img.err.contains("x.png: not a PNG or JPEG"), "\(img.err)")
         #expect(img.out.contains("chelsea.png"), "the good image is still classified")
+    }
+}
+
+@Suite struct OutputErrorTests {
+    /// Runs edgebone with stdout on `stdout` and returns its exit status and stderr; a process still
+    /// running after 30 s is killed and recorded.
+    func run(_ args: [String], stdout: FileHandle, closeAfterStart: FileHandle? = nil) throws -> (Int32, String) {
+        let q = Process()
+        q.executableURL = edgeboneExecutable()
+        q.arguments = args
+        let e = Pipe()
+        q.standardOutput = stdout
+        q.standardError = e
+        try q.run()
+        try closeAfterStart?.close()
+        var waited = 0
+        while q.isRunning && waited < 300 { usleep(100_000); waited += 1 }
+        if q.isRunning {
+            Issue.record("\(args) still running after 30 s with a broken stdout")
+            kill(q.processIdentifier, SIGKILL)
+        }
+        q.waitUntilExit()
+        return (q.terminationStatus, String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    /// A full device under stdout: every command says so and exits 1 (they exited 0 before).
+    @Test(arguments: [["inspect"], ["classify", "--json", Fixtures.path("photos/chelsea.png")], ["run", "--max-frames", "2"]])
+    func fullDeviceIsAnError(args: [String]) throws {
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let (status, err) = try run(args, stdout: full)
+        #expect(status == 1, "\(err)")
+        #expect(err.contains("No space left on device"), "\(err)")
+    }
+
+    /// `edgebone run --loop | head -1`: when the reader goes away the daemon stops with the reason
+    /// instead of classifying into a broken pipe forever.
+    @Test func daemonStopsWhenItsReaderGoesAway() throws {
+        let pipe = Pipe()
+        let (status, err) = try run(["run", "--loop", "--summary-interval", "0"], stdout: pipe.fileHandleForWriting,
+                                    closeAfterStart: pipe.fileHandleForReading)
+        #expect(status == 1, "\(err)")
+        #expect(err.contains("writing results to stdout failed: Broken pipe"), "\(err)")
     }
 }

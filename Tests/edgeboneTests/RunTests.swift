@@ -7,10 +7,8 @@ import Testing
 
 /// Starts `edgebone` with `args`, optionally feeding `stdin`.
 func startEdgebone(_ args: [String], stdin: Data? = nil, keepStdinOpen: Bool = false) throws -> (Process, Pipe, Pipe) {
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
     let p = Process()
-    p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
-        : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+    p.executableURL = edgeboneExecutable()
     p.arguments = args
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -154,10 +152,8 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         }
         let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         #expect(bound == 0)
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
         let p = Process()
-        p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
-            : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+        p.executableURL = edgeboneExecutable()
         p.arguments = ["run", "--summary-interval", "0"]
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = path
@@ -183,10 +179,8 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
 @Suite struct BlockedReadTests {
     /// SIGTERM while the capture thread is blocked reading an idle pipe: summary and exit 0, promptly.
     @Test func sigtermWhileBlockedOnAnIdlePipe() throws {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgebone")
         let p = Process()
-        p.executableURL = FileManager.default.fileExists(atPath: exe.path) ? exe
-            : URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
+        p.executableURL = edgeboneExecutable()
         p.arguments = ["run", "--source", "-", "--summary-interval", "0"]
         let input = Pipe(), err = Pipe()
         p.standardInput = input

@@ -80,12 +80,15 @@ public final class LineWriter {
         }
     }
 
-    /// Writes the line and a newline to `stream` and flushes it.
-    public func writeLine(to stream: UnsafeMutablePointer<FILE>) {
+    /// Writes the line and a newline to `stream` and flushes it; false (errno set) when the stream
+    /// did not take it all — a closed pipe, a full disk.
+    @discardableResult
+    public func writeLine(to stream: UnsafeMutablePointer<FILE>) -> Bool {
         append(byte: UInt8(ascii: "\n"))
-        fwrite(storage, 1, count, stream)
-        fflush(stream)
+        let written = fwrite(storage, 1, count, stream)
+        let flushed = fflush(stream) == 0
         count -= 1
+        return written == count + 1 && flushed
     }
 }
 
