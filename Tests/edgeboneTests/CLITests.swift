@@ -16,6 +16,18 @@ func edgeboneExecutable() -> URL {
     return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("edgebone")
 }
 
+/// Waits for `p` at most `seconds`; a process still running then is killed and recorded as an issue
+/// (a regression must fail the test, not hang the suite).
+func waitOrKill(_ p: Process, seconds: Int, what: String) {
+    var waited = 0
+    while p.isRunning && waited < seconds * 10 { usleep(100_000); waited += 1 }
+    if p.isRunning {
+        Issue.record("\(what): still running after \(seconds) s")
+        kill(p.processIdentifier, SIGKILL)
+    }
+    p.waitUntilExit()
+}
+
 func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
     let binary = edgeboneExecutable()
     let p = Process()
@@ -171,13 +183,7 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         q.standardError = e
         try q.run()
         try closeAfterStart?.close()
-        var waited = 0
-        while q.isRunning && waited < 300 { usleep(100_000); waited += 1 }
-        if q.isRunning {
-            Issue.record("\(args) still running after 30 s with a broken stdout")
-            kill(q.processIdentifier, SIGKILL)
-        }
-        q.waitUntilExit()
+        waitOrKill(q, seconds: 30, what: "\(args) with a broken stdout")
         return (q.terminationStatus, String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 

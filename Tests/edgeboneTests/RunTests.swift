@@ -208,14 +208,7 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         if let write { p.stdinPipe?.fileHandleForWriting.write(Data(write.utf8)) }
         usleep(delay)
         kill(p.processIdentifier, signal)
-        // A process that ignores the signal would hang the suite: give it 15 s, then kill it.
-        var waited = 0
-        while p.isRunning && waited < 150 { usleep(100_000); waited += 1 }
-        if p.isRunning {
-            Issue.record("still running 15 s after signal \(signal)")
-            kill(p.processIdentifier, SIGKILL)
-        }
-        p.waitUntilExit()
+        waitOrKill(p, seconds: 15, what: "after signal \(signal)")
         try? p.stdinPipe?.fileHandleForWriting.close()
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (p.terminationStatus, p.terminationReason == .exit, text)
