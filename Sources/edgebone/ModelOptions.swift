@@ -62,45 +62,6 @@ struct ArchOptions: ParsableArguments {
     func validate() throws { _ = try options() }
 }
 
-/// An output file claimed when a command starts, so a bad path fails before the work, not after:
-/// a temporary file beside it is created at once and renamed into place when written whole. If the
-/// command fails first, the temporary file is removed and `path` is left as it was.
-final class OutputFile {
-    let path: String
-    private let temp: String
-    private var file: UnsafeMutablePointer<FILE>?
-
-    init(_ path: String) throws {
-        self.path = path
-        var st = stat()
-        if path.isEmpty || path.hasSuffix("/") || (stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR) {
-            throw ModelFileError.writeFailed(path: path.isEmpty ? "\"\"" : path, reason: "not a file path")
-        }
-        temp = path + ".partial-\(getpid())"
-        guard let f = fopen(temp, "wb") else { throw ModelFileError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        file = f
-    }
-
-    deinit {
-        if let file {
-            fclose(file)
-            unlink(temp)
-        }
-    }
-
-    func write(_ bytes: [UInt8]) throws {
-        guard let f = file else { throw ModelFileError.writeFailed(path: path, reason: "already written") }
-        file = nil
-        let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let closed = fclose(f)
-        guard n == bytes.count, closed == 0, rename(temp, path) == 0 else {
-            let reason = n == bytes.count && closed == 0 ? String(cString: strerror(errno)) : "short write"
-            unlink(temp)
-            throw ModelFileError.writeFailed(path: path, reason: reason)
-        }
-    }
-}
-
 /// Prints an error the way every subcommand does and exits non-zero.
 func fail(_ error: Error) -> ExitCode {
     var stderr = StandardError()

@@ -53,7 +53,9 @@ struct Run: ParsableCommand {
         let src: FrameSource
         let sourcePath: String
         let publisher: MQTTPublisher?
+        let metrics: MetricsFile?
         do {
+            metrics = try metricsFile.map { try MetricsFile($0) }  // a bad path fails now, not silently for months
             classifier = try model.load()
             publisher = try mqtt.makePublisher(classifier: classifier, threads: model.threads, top: top) { message in
                 var err = StandardError()
@@ -139,12 +141,12 @@ struct Run: ParsableCommand {
             if let m = maxFrames, processed >= m { break }
             if summaryInterval > 0 && Double(monotonicNanos() - lastSummary) / 1e9 >= summaryInterval {
                 lastSummary = monotonicNanos()
-                stats.report(dropped: slot.dropped, final: false, metricsFile: metricsFile)
+                stats.report(dropped: slot.dropped, final: false, metricsFile: metrics)
             }
         }
         _ = eb_sd_notify("STOPPING=1")
         capture.stop()
-        stats.report(dropped: slot.dropped, final: true, metricsFile: metricsFile)
+        stats.report(dropped: slot.dropped, final: true, metricsFile: metrics)
         if let fatal = stats.fatalError {
             print("edgebone: error: \(fatal)", to: &err)
             throw ExitCode(1)
@@ -273,7 +275,7 @@ final class RunStats: @unchecked Sendable {
 
     /// The periodic (or final) report: statistics to the broker, summary on stderr, metrics file.
     /// The final one then sends what is queued, the retained offline status and a clean disconnect.
-    func report(dropped: Int, final: Bool, metricsFile: String?) {
+    func report(dropped: Int, final: Bool, metricsFile: MetricsFile?) {
         if let publisher {
             var bytes = Array(summaryJSON(dropped: dropped).utf8)
             bytes.withUnsafeMutableBufferPointer { publisher.publish(.stats, UnsafeBufferPointer($0)) }
@@ -323,8 +325,8 @@ final class RunStats: @unchecked Sendable {
         return t + "}"
     }
 
-    /// Prometheus text format, written to a temporary file and renamed into place.
-    func writeMetrics(to path: String, dropped: Int, mqtt: MQTTCounters?) {
+    /// Prometheus text format (see MetricsFile for how it is written).
+    func writeMetrics(to file: MetricsFile, dropped: Int, mqtt: MQTTCounters?) {
         pthread_mutex_lock(&mutex)
         var t = "# HELP edgebone_inference_seconds Time to run the network on one frame.\n# TYPE edgebone_inference_seconds histogram\n"
         for (i, b) in RunStats.buckets.enumerated() { t += "edgebone_inference_seconds_bucket{le=\"\(b)\"} \(bucketCounts[i])\n" }
@@ -339,12 +341,11 @@ final class RunStats: @unchecked Sendable {
             t += "# HELP edgebone_mqtt_reconnects_total Connections to the broker after the first.\n# TYPE edgebone_mqtt_reconnects_total counter\nedgebone_mqtt_reconnects_total \(mqtt.reconnects)\n"
             t += "# HELP edgebone_mqtt_connected Whether the broker connection is up.\n# TYPE edgebone_mqtt_connected gauge\nedgebone_mqtt_connected \(mqtt.connected ? 1 : 0)\n"
         }
-        t += "# HELP edgebone_info Model and kernels.\n# TYPE edgebone_info gauge\nedgebone_info{arch=\"\(model.arch)\",precision=\"\(model.precision)\",isa=\"\(model.isa.rawValue)\"} 1\n"
+        t += "# HELP edgebone_info Model and kernels.\n# TYPE edgebone_info gauge\nedgebone_info{arch=\"\(prometheusLabel(model.arch))\",precision=\"\(prometheusLabel(model.precision))\",isa=\"\(model.isa.rawValue)\"} 1\n"
         pthread_mutex_unlock(&mutex)
-        let temp = path + ".tmp-\(getpid())"
-        guard let f = fopen(temp, "wb") else { return }
-        fputs(t, f)
-        fclose(f)
-        rename(temp, path)
+        file.write(t) { message in
+            var err = StandardError()
+            print("edgebone run: \(message)", to: &err)
+        }
     }
 }

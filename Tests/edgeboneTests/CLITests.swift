@@ -111,7 +111,7 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let bad = try edgebone(["bench", "--model", tiny, "--frames", "5", "--svg", "/nonexistent/dir/bench.svg"])
         #expect(bad.status != 0 && bad.err.contains("/nonexistent/dir/bench.svg") && !bad.out.contains("latency"), "\(bad.err)")
         let dir = try edgebone(["bench", "--model", tiny, "--frames", "5", "--svg", Fixtures.scratchDirectory()])
-        #expect(dir.status != 0 && dir.err.contains("not a file path") && !dir.out.contains("latency"), "\(dir.err)")
+        #expect(dir.status != 0 && dir.err.contains("is a folder") && !dir.out.contains("latency"), "\(dir.err)")
     }
 
     @Test func quantizeDrawsItsReport() throws {
@@ -204,5 +204,60 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
                                     closeAfterStart: pipe.fileHandleForReading)
         #expect(status == 1, "\(err)")
         #expect(err.contains("writing results to stdout failed: Broken pipe"), "\(err)")
+    }
+}
+
+@Suite struct OutputPathTests {
+    let dir = Fixtures.scratchDirectory()
+
+    /// A character device made here (the same device as /dev/null), or nil when not root.
+    func device() -> String? {
+        let p = dir + "/null-\(UInt32.random(in: 0...UInt32.max))"
+        return mknod(p, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 ? p : nil  // makedev(1, 3) in glibc's encoding
+    }
+
+    func isCharacterDevice(_ p: String) -> Bool {
+        var st = stat()
+        return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR
+    }
+
+    /// Outputs that name a device are written in place; the atomic rename used to replace the device
+    /// node by a regular file (as root, /dev/null itself).
+    @Test func devicesAreWrittenInPlace() throws {
+        guard let logits = device(), let metrics = device() else { return }
+        let c = try edgebone(["classify", "--logits", logits, Fixtures.path("photos/chelsea.png")])
+        #expect(c.status == 0, "\(c.err)")
+        #expect(isCharacterDevice(logits), "--logits replaced the device")
+        let r = try edgebone(["run", "--max-frames", "2", "--metrics-file", metrics])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(isCharacterDevice(metrics), "--metrics-file replaced the device")
+    }
+
+    /// A metrics path that cannot be written is an error at start, not months of silence.
+    @Test func badMetricsPathsFailAtStart() throws {
+        let missing = try edgebone(["run", "--max-frames", "1", "--metrics-file", dir + "/no/such/folder/m.prom"])
+        #expect(missing.status == 1 && missing.err.contains("no/such/folder/m.prom") && missing.err.contains("No such file"), "\(missing.err)")
+        #expect(!missing.out.contains("\"frame\""), "it ran before failing")
+        let fifo = dir + "/m.fifo"
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let pipe = try edgebone(["run", "--max-frames", "1", "--metrics-file", fifo])
+        #expect(pipe.status == 1 && pipe.err.contains("not a regular file or a character device"), "\(pipe.err)")
+    }
+
+    /// Text from a model file cannot add lines to the Prometheus file.
+    @Test func metricLabelsAreEscaped() throws {
+        let f = try SafeTensorsFile(path: Fixtures.path("../../Models/efficientnet_lite0.int8.safetensors"))
+        var w = SafeTensorsWriter()
+        for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
+        w.metadata = f.metadata
+        w.metadata["arch"] = "x\"} 1\nevil_metric 1\n# \\"
+        let model = dir + "/crafted.safetensors", metrics = dir + "/crafted.prom"
+        try w.write(to: model)
+        let r = try edgebone(["run", "--model", model, "--max-frames", "1", "--metrics-file", metrics])
+        #expect(r.status == 0, "\(r.err)")
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("evil_metric") }, "\(text)")
+        #expect(text.contains(#"edgebone_info{arch="x\"} 1\nevil_metric 1\n# \\","#), "\(text)")
     }
 }
