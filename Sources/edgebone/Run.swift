@@ -204,6 +204,7 @@ final class CaptureThread: @unchecked Sendable {
     private func loop() {
         var index = 0
         var err = StandardError()
+        var skipLog = LogThrottle()
         while !stopping && eb_stop_requested() == 0 {
             let image = slot.captureBuffer
             let result: FrameRead
@@ -220,7 +221,11 @@ final class CaptureThread: @unchecked Sendable {
                 }
             case let .bad(reason):
                 stats.badFrame()
-                print("edgebone run: skipped frame \(index): \(reason)", to: &err)
+                if let line = skipLog.admit(now: monotonicNanos()) {
+                    print(line == 0 ? "edgebone run: skipped frame \(index): \(reason)"
+                        : "edgebone run: \(line) more frames skipped in the last \(LogThrottle.windowSeconds) s (the metrics count them all)", to: &err)
+                    if line > 0 { print("edgebone run: skipped frame \(index): \(reason)", to: &err) }
+                }
             case .end:
                 slot.finish()
                 return
@@ -228,6 +233,28 @@ final class CaptureThread: @unchecked Sendable {
             index += 1
         }
         slot.finish()
+    }
+}
+
+/// At most `burst` lines per window: a source that turns bad would otherwise print a line per frame,
+/// hundreds of thousands a second from a looping file.
+struct LogThrottle {
+    static let windowSeconds = 10
+    static let burst = 5
+    private var windowStart: UInt64 = 0
+    private var printed = 0
+    private var suppressed = 0
+
+    /// nil: stay quiet; 0: print the line; n > 0: first say that n lines were held back, then print it.
+    mutating func admit(now: UInt64) -> Int? {
+        if now &- windowStart >= UInt64(LogThrottle.windowSeconds) * 1_000_000_000 {
+            let held = suppressed
+            windowStart = now; printed = 1; suppressed = 0
+            return held
+        }
+        guard printed < LogThrottle.burst else { suppressed += 1; return nil }
+        printed += 1
+        return 0
     }
 }
 

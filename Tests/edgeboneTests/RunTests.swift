@@ -240,3 +240,85 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         #expect(text.contains("summary: 0 frames"), "\(text)")
     }
 }
+
+@Suite struct HostileSourceTests {
+    let dir = Fixtures.scratchDirectory()
+
+    func run(_ args: [String], seconds: Int = 60) throws -> (Int32, String, String) {
+        let (p, out, err) = try startEdgebone(args)
+        // Read both pipes while waiting, so a chatty process cannot block on a full pipe.
+        let o = Drained(out), e = Drained(err)
+        waitOrKill(p, seconds: seconds, what: "\(args)")
+        return (p.terminationStatus, o.text, e.text)
+    }
+
+    /// A FIFO and a link to /dev/zero inside an image folder are passed over, not read forever.
+    @Test func foldersHoldOnlyRegularFiles() throws {
+        let folder = dir + "/mixed"
+        mkdir(folder, 0o755)
+        #expect(mkfifo(folder + "/a-fifo.png", 0o600) == 0)
+        #expect(symlink("/dev/zero", folder + "/b-zero.jpg") == 0)
+        let png = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("photos/chelsea.png")))
+        try png.write(to: URL(fileURLWithPath: folder + "/c-cat.png"))
+        let (status, out, err) = try run(["run", "--source", folder, "--summary-interval", "0"])
+        #expect(status == 0, "\(err)")
+        #expect(out.split(separator: "\n").count == 1, "\(out)")
+    }
+
+    /// An image path that is a device or too large is refused with the reason, at once.
+    @Test func imageFilesAreBounded() throws {
+        let zero = try edgebone(["classify", "/dev/zero"])
+        #expect(zero.status == 1 && zero.err.contains("/dev/zero: cannot read: not a regular file"), "\(zero.err)")
+        let big = dir + "/huge.png"
+        let fd = open(big, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        #expect(ftruncate(fd, 65 << 20) == 0)  // sparse: no disk used
+        close(fd)
+        let r = try edgebone(["classify", big])
+        #expect(r.status == 1 && r.err.contains("more than the 64 MiB limit for an image file"), "\(r.err)")
+    }
+
+    /// A looping source with nothing decodable stops with an error after one pass, and the log stays
+    /// short (it printed hundreds of thousands of "skipped" lines a second, forever).
+    @Test(arguments: ["folder", "mjpeg"])
+    func loopingOverNothingDecodableStops(kind: String) throws {
+        let source: String
+        if kind == "folder" {
+            source = dir + "/broken"
+            mkdir(source, 0o755)
+            for i in 0..<40 { try Data([0x89, 0x50, 0x4E, 0x47, 0, 1, 2, UInt8(i)]).write(to: URL(fileURLWithPath: source + "/\(i).png")) }
+        } else {
+            source = dir + "/broken.mjpeg"
+            var bytes = Data()
+            for i in 0..<40 { bytes.append(contentsOf: [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, UInt8(i), 0, 0xFF, 0xD9]) }
+            try bytes.write(to: URL(fileURLWithPath: source))
+        }
+        let (status, out, err) = try run(["run", "--source", source, "--loop", "--summary-interval", "0"])
+        #expect(status == 1, "\(err.suffix(500))")
+        #expect(err.contains("a whole pass gave no decodable frame"), "\(err.suffix(500))")
+        #expect(out.isEmpty)
+        let skipped = err.split(separator: "\n").filter { $0.contains("skipped frame") }.count
+        #expect(skipped <= LogLimits.burst, "\(skipped) skipped lines")
+    }
+}
+
+/// A pipe read to its end on a thread of its own.
+final class Drained: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        DispatchQueue.global().async {
+            self.data = pipe.fileHandleForReading.readDataToEndOfFile()
+            self.done.signal()
+        }
+    }
+
+    var text: String {
+        done.wait()
+        done.signal()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The daemon's log limit (edgebone's LogThrottle.burst).
+enum LogLimits { static let burst = 5 }

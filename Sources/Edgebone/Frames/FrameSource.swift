@@ -32,12 +32,14 @@ public enum FrameSourceError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     case unsupported(String)
     case readFailed(String, String)
+    case nothingDecodable(String)
 
     public var description: String {
         switch self {
         case let .notFound(p): return "\(p): no such file, folder or device"
         case let .unsupported(p): return "\(p): not a Y4M, MJPEG, PNG or JPEG source (by name or content)"
         case let .readFailed(p, why): return "\(p): read failed: \(why)"
+        case let .nothingDecodable(p): return "\(p): a whole pass gave no decodable frame; stopping rather than skipping forever"
         }
     }
 }
@@ -83,7 +85,10 @@ public final class ImageFilesSource: FrameSource {
             var names: [String] = []
             while let e = readdir(dir) {
                 let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if ImageFormat.byName(n) != nil { names.append(n) }
+                // Regular files only (through symlinks): a FIFO would block capture, a device never end.
+                var entry = stat()
+                guard ImageFormat.byName(n) != nil, stat(path + "/" + n, &entry) == 0, (entry.st_mode & S_IFMT) == S_IFREG else { continue }
+                names.append(n)
             }
             closedir(dir)
             paths = names.sorted().map { path + "/" + $0 }
@@ -93,16 +98,22 @@ public final class ImageFilesSource: FrameSource {
         }
     }
 
+    var decodedThisPass = 0
+
     public func next(into image: RGBImage) throws -> FrameRead {
         if index == paths.count {
             guard loop else { return .end }
+            // Looping over files none of which decodes would only print "skipped" forever.
+            guard decodedThisPass > 0 else { throw FrameSourceError.nothingDecodable(name) }
             index = 0
+            decodedThisPass = 0
         }
         let p = paths[index]
         index += 1
         do {
             buffer = try ImageDecoder.readFile(p)
             try buffer.withUnsafeBytes { try ImageDecoder.decode($0, name: p, into: image) }
+            decodedThisPass += 1
             return .frame
         } catch {
             return .bad(reason: "\(error)")
@@ -119,6 +130,7 @@ public final class StreamSource: FrameSource {
     var y4m: Y4MReader?
     var jpeg: [UInt8] = []
     var frames = 0
+    var decodedThisPass = 0
 
     init(file: UnsafeMutablePointer<FILE>, name: String, path: String?, loop: Bool) throws {
         self.file = file
@@ -146,8 +158,11 @@ public final class StreamSource: FrameSource {
     public func next(into image: RGBImage) throws -> FrameRead {
         while true {
             let r = try readOne(into: image)
+            if r == .frame { decodedThisPass += 1 }
             if r != .end { return r }
             guard loop, let path, frames > 0 else { return .end }
+            guard decodedThisPass > 0 else { throw FrameSourceError.nothingDecodable(name) }
+            decodedThisPass = 0
             // Restart the file: seek back to its first frame (nothing is allocated), or reopen it
             // when seeking fails.
             if fseek(file, y4m?.dataStart ?? 0, SEEK_SET) == 0 {

@@ -65,22 +65,40 @@ public enum ImageDecoder {
         return image
     }
 
-    /// Whole-file read with a clear error.
+    /// The largest image file read (a 16384×16384 JPEG at high quality is well below it).
+    public static let maxFileBytes = 64 << 20
+
+    /// Whole-file read with a clear error. Only regular files: a FIFO would block, and a device
+    /// (`/dev/zero`, or a symlink to it in a folder) would never end.
     public static func readFile(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else {
-            throw ImageError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        // O_NONBLOCK: opening a FIFO must not wait for a writer before the type check below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ImageError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ImageError.unreadable(path: path, reason: (st.st_mode & S_IFMT) == S_IFDIR ? "is a folder" : "not a regular file")
         }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count {
-                if ferror(f) != 0 { throw ImageError.unreadable(path: path, reason: "read error (is it a directory?)") }
-                break
+        guard st.st_size <= maxFileBytes else {
+            throw ImageError.unreadable(path: path, reason: "\(st.st_size) bytes, more than the \(maxFileBytes >> 20) MiB limit for an image file")
+        }
+        // Read what is there, up to one byte past the limit (a file that grows while read is cut off).
+        var out = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
+        var count = 0
+        while count < out.count {
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw ImageError.unreadable(path: path, reason: String(cString: strerror(errno)))
             }
+            if n == 0 { break }
+            count += n
         }
+        guard count <= maxFileBytes else {
+            throw ImageError.unreadable(path: path, reason: "more than the \(maxFileBytes >> 20) MiB limit for an image file")
+        }
+        out.removeLast(out.count - count)
         return out
     }
 
