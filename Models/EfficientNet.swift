@@ -243,6 +243,9 @@ struct CheckpointLoader {
     func batchNorm(_ p: String, channels c: Int) throws -> (scale: [Double], shift: [Double]) {
         let gamma = try file.floats(p + ".weight", shape: [c]), beta = try file.floats(p + ".bias", shape: [c])
         let mean = try file.floats(p + ".running_mean", shape: [c]), variance = try file.floats(p + ".running_var", shape: [c])
+        if let j = variance.firstIndex(where: { $0 < 0 }) {
+            throw ModelFileError.malformedEntry(path: file.path, tensor: p + ".running_var", detail: "element \(j) is \(variance[j]) (a variance cannot be negative)")
+        }
         var scale = [Double](repeating: 0, count: c), shift = scale
         for j in 0..<c {
             scale[j] = Double(gamma[j]) / (Double(variance[j]) + epsilon).squareRoot()

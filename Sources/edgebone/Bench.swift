@@ -31,8 +31,8 @@ struct Bench: ParsableCommand {
     var svg: String?
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard (1...10_000_000).contains(frames) else { throw ValidationError("--frames must be 1 to 10000000, got \(frames)") }
+        guard (0...1_000_000).contains(warmup) else { throw ValidationError("--warmup must be 0 to 1000000, got \(warmup)") }
     }
 
     func run() throws {

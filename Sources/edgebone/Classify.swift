@@ -44,7 +44,7 @@ struct Classify: ParsableCommand {
             all += l
             let best = TopK.select(l, k: top)
             if json {
-                let items = best.map { "{\"class\":\($0.index),\"label\":\(jsonString(classifier.labels[$0.index])),\"score\":\($0.score)}" }
+                let items = best.map { "{\"class\":\($0.index),\"label\":\(jsonString(classifier.labels[$0.index])),\"score\":\(jsonNumber($0.score))}" }
                 print("{\"image\":\(jsonString(path)),\"top\":[\(items.joined(separator: ","))]}")
             } else {
                 print(path)
@@ -63,11 +63,18 @@ struct Classify: ParsableCommand {
     }
 }
 
+/// A score with four decimals; what is not a finite probability-sized number is printed as is
+/// (a corrupt model's 3e38 or NaN used to trap the conversion to Int).
 func formatScore(_ v: Float) -> String {
+    guard v.isFinite, abs(v) < 1e9 else { return "\(v)" }
+    if v < 0 { return "-" + formatScore(-v) }
     let scaled = Int((v * 10000).rounded())
     let s = String(scaled / 10000) + "." + String(scaled % 10000).leftPad(4, "0")
     return s
 }
+
+/// A JSON number, or null for NaN and infinities (JSON has neither; `-nan` made invalid JSON).
+func jsonNumber(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
 
 func jsonString(_ s: String) -> String { JSONValue.string(s).serialized }
 

@@ -207,6 +207,68 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
     }
 }
 
+/// A copy of the safetensors file at `source` with its tensors and metadata edited, in a scratch folder.
+func rewritten(_ source: String, as name: String, _ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
+    let f = try SafeTensorsFile(path: source)
+    var tensors: [String: (DType, [Int], [UInt8])] = [:]
+    for n in f.names { let t = f.tensors[n]!; tensors[n] = (t.dtype, t.shape, Array(f.bytes(t))) }
+    var meta = f.metadata
+    edit(&tensors, &meta)
+    var w = SafeTensorsWriter()
+    for (n, t) in tensors { w.add(n, dtype: t.0, shape: t.1, bytes: t.2) }
+    w.metadata = meta
+    let p = Fixtures.scratchDirectory() + "/\(name).safetensors"
+    try w.write(to: p)
+    return p
+}
+
+/// Numbers a corrupt or careless file can hold: refused with the tensor or key named, never a trap.
+@Suite struct HostileNumberTests {
+    let tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+    let options = ["--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100"]
+
+    func poisoned(_ tensor: String, _ value: Float, as name: String) throws -> String {
+        try rewritten(tiny, as: name) { tensors, _ in
+            var t = tensors[tensor]!
+            withUnsafeBytes(of: value) { v in for i in 0..<4 { t.2[i] = v[i] } }
+            tensors[tensor] = t
+        }
+    }
+
+    @Test(arguments: [Float.nan, .infinity])
+    func nonFiniteWeightsAreNamed(value: Float) throws {
+        let model = try poisoned("conv_stem.weight", value, as: "poisoned-\(value)")
+        for command in [["classify", "--model", model] + options + [Fixtures.path("photos/chelsea.png")],
+                        ["quantize", "--weights", model] + options + ["--calibration", Fixtures.path("photos"), "--out", Fixtures.scratchDirectory() + "/q.safetensors"]] {
+            let r = try edgebone(command)
+            #expect(r.status == 1 && r.err.contains("conv_stem.weight") && r.err.contains("weights must be finite"), "\(command[0]): \(r.err)")
+        }
+    }
+
+    @Test func negativeVarianceIsNamed() throws {
+        let model = try poisoned("bn1.running_var", -1, as: "negative-variance")
+        let r = try edgebone(["classify", "--model", model] + options + [Fixtures.path("photos/chelsea.png")])
+        #expect(r.status == 1 && r.err.contains("bn1.running_var") && r.err.contains("cannot be negative"), "\(r.err)")
+    }
+
+    @Test func cropFractionIsBounded() throws {
+        for crop in ["1e-300", "1e-12", "0.1", "1.5"] {
+            let model = try rewritten(tiny, as: "crop") { _, meta in
+                meta["preprocessing"] = #"{"input_size":224,"crop_fraction":"# + crop + #","interpolation":"bicubic","mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]}"#
+            }
+            let r = try edgebone(["classify", "--model", model] + options + [Fixtures.path("photos/chelsea.png")])
+            #expect(r.status == 1 && r.err.contains("'crop_fraction' must be in [0.25, 1]"), "\(crop): \(r.err)")
+        }
+    }
+
+    @Test func benchCountsAreBounded() throws {
+        for (flag, value) in [("--warmup", "9223372036854775807"), ("--frames", "1000000000000"), ("--frames", "0")] {
+            let r = try edgebone(["bench", flag, value])
+            #expect(r.status != 0 && r.err.contains(flag + " must be"), "\(flag) \(value): \(r.err)")
+        }
+    }
+}
+
 @Suite struct OutputPathTests {
     let dir = Fixtures.scratchDirectory()
 
@@ -247,13 +309,10 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
 
     /// Text from a model file cannot add lines to the Prometheus file.
     @Test func metricLabelsAreEscaped() throws {
-        let f = try SafeTensorsFile(path: Fixtures.path("../../Models/efficientnet_lite0.int8.safetensors"))
-        var w = SafeTensorsWriter()
-        for n in f.names { let t = f.tensors[n]!; w.add(n, dtype: t.dtype, shape: t.shape, bytes: Array(f.bytes(t))) }
-        w.metadata = f.metadata
-        w.metadata["arch"] = "x\"} 1\nevil_metric 1\n# \\"
-        let model = dir + "/crafted.safetensors", metrics = dir + "/crafted.prom"
-        try w.write(to: model)
+        let model = try rewritten(Fixtures.path("../../Models/efficientnet_lite0.int8.safetensors"), as: "crafted") { _, meta in
+            meta["arch"] = "x\"} 1\nevil_metric 1\n# \\"
+        }
+        let metrics = dir + "/crafted.prom"
         let r = try edgebone(["run", "--model", model, "--max-frames", "1", "--metrics-file", metrics])
         #expect(r.status == 0, "\(r.err)")
         let text = try String(contentsOfFile: metrics, encoding: .utf8)

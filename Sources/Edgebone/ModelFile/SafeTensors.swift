@@ -92,14 +92,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// A copy of a float32 tensor's elements (load time only), checked against `shape`.
     public func floats(_ name: String, shape: [Int]) throws -> [Float] {
         let t = try expect(name, dtype: .f32, shape: shape)
-        return copyElements(t, as: Float.self)
+        return try finite(copyElements(t, as: Float.self), name)
     }
 
     /// A copy of any F32 tensor's elements, whatever its shape.
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
         guard t.dtype == .f32 else { throw ModelFileError.dtypeMismatch(path: path, tensor: name, expected: .f32, found: t.dtype) }
-        return copyElements(t, as: Float.self)
+        return try finite(copyElements(t, as: Float.self), name)
+    }
+
+    /// `values` when every one is finite: one NaN or infinity in a weight poisons every output (and
+    /// used to trap the quantizer's calibration histogram).
+    private func finite(_ values: [Float], _ name: String) throws -> [Float] {
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw ModelFileError.malformedEntry(path: path, tensor: name, detail: "element \(i) is \(values[i]) (weights must be finite)")
+        }
+        return values
     }
 
     /// Copies elements out, tolerating unaligned offsets.

@@ -17,7 +17,9 @@ extension Preprocessing {
             return v
         }
         guard let size = num(o["input_size"]), size >= 8, size <= 4096, size == size.rounded() else { throw bad("'input_size' must be an integer in 8…4096") }
-        guard let crop = num(o["crop_fraction"]), crop > 0, crop <= 1 else { throw bad("'crop_fraction' must be in (0, 1]") }
+        // Bounded below so that the resize before the crop stays a few times the input at most (1e-300
+        // trapped converting to Int, 1e-12 asked for petabytes).
+        guard let crop = num(o["crop_fraction"]), crop >= 0.25, crop <= 1 else { throw bad("'crop_fraction' must be in [0.25, 1]") }
         guard case let .string(interp)? = o["interpolation"], let interpolation = Interpolation(rawValue: interp) else {
             throw bad("'interpolation' must be bilinear or bicubic")
         }
