@@ -69,8 +69,8 @@ let package = Package(
         .testTarget(name: "CEdgeboneKernelsTests", dependencies: ["CEdgeboneKernels"]),
         .testTarget(name: "EdgeboneTests", dependencies: ["Edgebone", "EdgeboneTestSupport", "CEdgeboneTestSupport"]),
         .testTarget(name: "EdgeboneModelsTests", dependencies: ["EdgeboneModels", "Edgebone", "EdgeboneQuantize", "EdgeboneTestSupport"]),
-        // Fixture paths shared by the test targets.
-        .target(name: "EdgeboneTestSupport", path: "Tests/EdgeboneTestSupport"),
+        // Fixture paths and file editing shared by the test targets.
+        .target(name: "EdgeboneTestSupport", dependencies: ["Edgebone"], path: "Tests/EdgeboneTestSupport"),
         // Allocation counting for the zero-allocation tests (interposes malloc in the test process).
         .target(name: "CEdgeboneTestSupport", path: "Tests/CEdgeboneTestSupport"),
         .testTarget(name: "EdgeboneQuantizeTests", dependencies: ["EdgeboneQuantize", "EdgeboneModels", "Edgebone", "CEdgeboneTestSupport", "EdgeboneTestSupport"]),

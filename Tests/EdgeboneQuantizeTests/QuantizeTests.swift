@@ -124,17 +124,7 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
 @Suite struct CorruptInt8ModelTests {
     /// A copy of an int8 model (default: the tiny B0) with `edit` applied to its tensors and metadata.
     func rewritten(from source: String? = nil, _ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
-        let f = try SafeTensorsFile(path: try source ?? TinyModels.b0.get().path)
-        var tensors: [String: (DType, [Int], [UInt8])] = [:]
-        for n in f.names { let t = f.tensors[n]!; tensors[n] = (t.dtype, t.shape, Array(f.bytes(t))) }
-        var meta = f.metadata
-        edit(&tensors, &meta)
-        var w = SafeTensorsWriter()
-        for (n, t) in tensors { w.add(n, dtype: t.0, shape: t.1, bytes: t.2) }
-        w.metadata = meta
-        let p = Fixtures.scratchDirectory() + "/bad.safetensors"
-        try w.write(to: p)
-        return p
+        try Fixtures.rewritten(try source ?? TinyModels.b0.get().path, as: "bad", edit)
     }
 
     func description(_ meta: [String: String]) -> Graph.Description {

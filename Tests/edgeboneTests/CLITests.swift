@@ -207,28 +207,13 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
     }
 }
 
-/// A copy of the safetensors file at `source` with its tensors and metadata edited, in a scratch folder.
-func rewritten(_ source: String, as name: String, _ edit: (inout [String: (DType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
-    let f = try SafeTensorsFile(path: source)
-    var tensors: [String: (DType, [Int], [UInt8])] = [:]
-    for n in f.names { let t = f.tensors[n]!; tensors[n] = (t.dtype, t.shape, Array(f.bytes(t))) }
-    var meta = f.metadata
-    edit(&tensors, &meta)
-    var w = SafeTensorsWriter()
-    for (n, t) in tensors { w.add(n, dtype: t.0, shape: t.1, bytes: t.2) }
-    w.metadata = meta
-    let p = Fixtures.scratchDirectory() + "/\(name).safetensors"
-    try w.write(to: p)
-    return p
-}
-
 /// Numbers a corrupt or careless file can hold: refused with the tensor or key named, never a trap.
 @Suite struct HostileNumberTests {
     let tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
     let options = ["--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100"]
 
     func poisoned(_ tensor: String, _ value: Float, as name: String) throws -> String {
-        try rewritten(tiny, as: name) { tensors, _ in
+        try Fixtures.rewritten(tiny, as: name) { tensors, _ in
             var t = tensors[tensor]!
             withUnsafeBytes(of: value) { v in for i in 0..<4 { t.2[i] = v[i] } }
             tensors[tensor] = t
@@ -253,7 +238,7 @@ func rewritten(_ source: String, as name: String, _ edit: (inout [String: (DType
 
     @Test func cropFractionIsBounded() throws {
         for crop in ["1e-300", "1e-12", "0.1", "1.5"] {
-            let model = try rewritten(tiny, as: "crop") { _, meta in
+            let model = try Fixtures.rewritten(tiny, as: "crop") { _, meta in
                 meta["preprocessing"] = #"{"input_size":224,"crop_fraction":"# + crop + #","interpolation":"bicubic","mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]}"#
             }
             let r = try edgebone(["classify", "--model", model] + options + [Fixtures.path("photos/chelsea.png")])
@@ -309,7 +294,7 @@ func rewritten(_ source: String, as name: String, _ edit: (inout [String: (DType
 
     /// Text from a model file cannot add lines to the Prometheus file.
     @Test func metricLabelsAreEscaped() throws {
-        let model = try rewritten(Fixtures.path("../../Models/efficientnet_lite0.int8.safetensors"), as: "crafted") { _, meta in
+        let model = try Fixtures.rewritten(Fixtures.path("../../Models/efficientnet_lite0.int8.safetensors"), as: "crafted") { _, meta in
             meta["arch"] = "x\"} 1\nevil_metric 1\n# \\"
         }
         let metrics = dir + "/crafted.prom"
