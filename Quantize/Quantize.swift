@@ -23,7 +23,8 @@ public enum QuantizeJob {
         for (i, v) in views.enumerated() {
             if options.holdoutEvery > 0 && views.count >= 2 && i % options.holdoutEvery == options.holdoutEvery - 1 { heldout.append(v) } else { calib.append(v) }
         }
-        if heldout.isEmpty { heldout = views }
+        let heldOut = !heldout.isEmpty
+        if !heldOut { heldout = views }
         q.calibrate(calib, progress: progress)
 
         var keep = fixed
@@ -35,6 +36,7 @@ public enum QuantizeJob {
         let model = try q.quantize(method: options.method, keepFloat: keep)
         let net = try Network(graph: model.graph)
         var report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
+        report.heldOut = heldOut
         report.floatOps = graph.nodes.filter { keep.contains($0.name) && $0.op != .activation }.map(\.name)
         report.floatShare = q.floatShare(keep)
         report.allInt8Cosine = allInt8

@@ -20,6 +20,9 @@ public struct FidelityReport: Sendable {
     public var top1Agreement: Double
     public var method: String
     public var calibrationViews: Int
+    /// Whether the report's views were kept out of calibration. With too few views (or --holdout 0)
+    /// they are the calibration views themselves, and the figures are optimistic.
+    public var heldOut = true
     /// Nodes kept in float32, and their share of the network's multiply-adds.
     public var floatOps: [String] = []
     public var floatShare: Double = 0
@@ -41,14 +44,16 @@ public struct FidelityReport: Sendable {
 
     /// Human-readable table.
     public var text: String {
-        var out = "per-layer SQNR (int8 vs float, dB) over \(views) held-out view(s):\n"
+        let over = heldOut ? "\(views) held-out view(s)" : "the \(views) calibration view(s) themselves — none held out, so these figures are optimistic"
+        var out = "per-layer SQNR (int8 vs float, dB) over \(over):\n"
         for l in layers {
             out += "  " + l.name.padded(34) + l.kind.padded(11) + String(format1(l.sqnr)).leftPadded(7) + (l.sqnr < 15 ? "  ← low" : "") + "\n"
         }
         let worst = layers.min { $0.sqnr < $1.sqnr }
         out += "worst layer: \(worst?.name ?? "-") at \(format1(worst?.sqnr ?? 0)) dB\n"
         out += "end to end: logits cosine mean \(format4(meanCosine)), min \(format4(minCosine)); top-1 agreement \(format1(top1Agreement * 100))%"
-        out += " (\(views) held-out views; ranges by \(method) over \(calibrationViews) calibration views)\n"
+        out += heldOut ? " (\(views) held-out views; ranges by \(method) over \(calibrationViews) calibration views)\n"
+            : " (on the \(views) calibration views, none held out; ranges by \(method))\n"
         if let prefix = floatSummary {
             out += "kept in float32: " + prefix
             if let all = allInt8Cosine { out += "; all int8 reached \(format4(all))" }
@@ -65,7 +70,8 @@ public struct FidelityReport: Sendable {
     public var json: String {
         let layerJSON = layers.map { JSONValue.object(["name": .string($0.name), "kind": .string($0.kind), "sqnr_db": .double($0.sqnr.isFinite ? $0.sqnr : 999)]) }
         return JSONValue.object([
-            "layers": .array(layerJSON), "heldout_views": .int(views), "calibration_views": .int(calibrationViews),
+            "layers": .array(layerJSON), "heldout_views": .int(heldOut ? views : 0), "evaluation_views": .int(views),
+            "evaluated_on": .string(heldOut ? "held-out views" : "calibration views (none held out)"), "calibration_views": .int(calibrationViews),
             "logits_cosine_mean": .double(meanCosine), "logits_cosine_min": .double(minCosine),
             "top1_agreement": .double(top1Agreement), "range_method": .string(method),
             "float_ops": .array(floatOps.map { .string($0) }), "float_macs_share": .double(floatShare),

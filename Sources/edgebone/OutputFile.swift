@@ -152,3 +152,21 @@ func prometheusLabel(_ s: String) -> String {
     }
     return out
 }
+
+/// Whether two paths name the same file: the same inode when both exist (hard and symbolic links
+/// included), else the same absolute path once the folder is resolved.
+func samePath(_ a: String, _ b: String) -> Bool {
+    var sa = stat(), sb = stat()
+    if stat(a, &sa) == 0 && stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+    return resolved(a) == resolved(b)
+}
+
+/// `path` made absolute through the real path of its folder (the file itself may not exist yet).
+private func resolved(_ path: String) -> String {
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    guard let real = realpath(folder.isEmpty ? "/" : folder, nil) else { return path }
+    defer { free(real) }
+    return String(cString: real) + "/" + name
+}

@@ -51,6 +51,15 @@ struct Quantize: ParsableCommand {
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
         guard keepFloat == nil || floatPrefix == nil else { throw ValidationError("give --keep-float or --float-prefix, not both") }
+        // An output that is an input (or another output) would be destroyed or overwritten halfway:
+        // `--out X --weights X` replaced the checkpoint with the model.
+        let outputs = [("--out", out), ("--report", report), ("--svg", svg)].compactMap { name, path in path.map { (name, $0) } }
+        let inputs = [("--weights", weights), ("--calibration", calibration)]
+        for (i, (name, path)) in outputs.enumerated() {
+            for (other, otherPath) in inputs + outputs.prefix(i) where samePath(path, otherPath) {
+                throw ValidationError("\(name) \(path) is also \(other): give each output a path of its own")
+            }
+        }
     }
 
     var keepFloatChoice: KeepFloat {
@@ -80,7 +89,7 @@ struct Quantize: ParsableCommand {
             try reportFile?.write(Array(result.json.utf8))
             if let svgFile {
                 let summary = "logits cosine mean \(format3(result.meanCosine)), min \(format3(result.minCosine)); top-1 agreement " +
-                    "\(format1(result.top1Agreement * 100))% over \(result.views) held-out views (ranges: \(result.method))"
+                    "\(format1(result.top1Agreement * 100))% over \(result.views) \(result.heldOut ? "held-out views" : "calibration views, none held out") (ranges: \(result.method))"
                 let floatNote = result.floatSummary.map { "kept in float32: " + $0 }
                 let drawing = fidelitySVG(title: "edgebone quantize: \(config.arch), per-layer SQNR (int8 vs float)",
                                           layers: result.layers.map { ($0.name, $0.kind, $0.sqnr) }, summary: summary, floatNote: floatNote)

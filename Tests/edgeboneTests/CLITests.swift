@@ -305,3 +305,40 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         #expect(text.contains(#"edgebone_info{arch="x\"} 1\nevil_metric 1\n# \\","#), "\(text)")
     }
 }
+
+@Suite struct QuantizeOutputTests {
+    let tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+    let options = ["--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100"]
+
+    /// Outputs that alias an input or each other are refused before anything is written.
+    @Test func outputsMayNotAliasInputsOrEachOther() throws {
+        let dir = Fixtures.scratchDirectory()
+        let weights = dir + "/w.safetensors"
+        try FileManager.default.copyItem(atPath: tiny, toPath: weights)
+        let before = try Data(contentsOf: URL(fileURLWithPath: weights))
+        let link = dir + "/link.safetensors"
+        #expect(symlink(weights, link) == 0)
+        let cases: [([String], String)] = [
+            (["--out", weights], "--out \(weights) is also --weights"),
+            (["--out", link], "is also --weights"),
+            (["--out", dir + "/./w.safetensors"], "is also --weights"),
+            (["--out", dir + "/m.safetensors", "--report", dir + "/m.safetensors"], "--report \(dir)/m.safetensors is also --out"),
+        ]
+        for (extra, message) in cases {
+            let r = try edgebone(["quantize", "--weights", weights] + options + ["--calibration", Fixtures.path("photos")] + extra)
+            #expect(r.status != 0 && r.err.contains(message), "\(extra): \(r.err)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == before, "the checkpoint changed")
+    }
+
+    /// Fewer views than --holdout: the report says plainly that nothing was held out.
+    @Test func reportSaysWhenNothingWasHeldOut() throws {
+        let dir = Fixtures.scratchDirectory()
+        let r = try edgebone(["quantize", "--weights", tiny] + options + ["--calibration", Fixtures.path("photos/chelsea.png"),
+                              "--out", dir + "/one.safetensors", "--report", dir + "/one.json"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("none held out") && !r.out.contains("held-out view"), "\(r.out)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/one.json"))) as! [String: Any]
+        #expect(json["heldout_views"] as? Int == 0 && (json["evaluated_on"] as? String)?.contains("none held out") == true)
+    }
+}
