@@ -125,4 +125,26 @@ func makeY4M(_ rgb: [UInt8], width w: Int, height h: Int, chroma: String, frames
         #expect(throws: Y4MError.self) { try r2.next(into: f) }
         #expect(throws: Y4MError.self) { try Y4MReader(path: dir + "/missing.y4m") }
     }
+
+    /// Deeper samples are refused with the reason (they were read as 8-bit and classified wrong), and
+    /// XCOLORRANGE=FULL is honoured (it was decoded as limited range).
+    @Test func bitDepthAndRange() throws {
+        for tag in ["420p10", "444p12", "422p16", "mono16", "444alpha"] {
+            let path = dir + "/deep-\(tag).y4m"
+            Fixtures.write(Array("YUV4MPEG2 W4 H4 C\(tag)\n".utf8), to: path)
+            #expect { try Y4MReader(path: path) } throws: { "\($0)".contains("unsupported colour space C\(tag)") }
+        }
+        #expect { try Y4MReader(path: dir + "/deep-420p10.y4m") } throws: { "\($0)".contains("more than 8 bits per sample") }
+        // Grey levels 16 and 235 with neutral chroma: black and white in limited range, themselves in full.
+        func grey(_ range: String) throws -> [UInt8] {
+            let path = dir + "/range-\(range).y4m"
+            Fixtures.write(Array("YUV4MPEG2 W2 H1 C444 XCOLORRANGE=\(range)\nFRAME\n".utf8) + [16, 235, 128, 128, 128, 128], to: path)
+            let reader = try Y4MReader(path: path)
+            let f = RGBImage(width: 1, height: 1)
+            #expect(try reader.next(into: f))
+            return Array(f.bytes)
+        }
+        #expect(try grey("LIMITED") == [0, 0, 0, 255, 255, 255])
+        #expect(try grey("FULL") == [16, 16, 16, 235, 235, 235])
+    }
 }

@@ -134,6 +134,9 @@ void eb_f32_im2col(const float* x, size_t h, size_t w, size_t c, size_t k, size_
 /// 2^shift_x and 2^shift_y (4:2:0: 1, 1; 4:2:2: 1, 0; 4:4:4: 0, 0); u == NULL for monochrome.
 void eb_yuv_planar_to_rgb(const uint8_t* y, const uint8_t* u, const uint8_t* v, size_t w, size_t h,
                           size_t chroma_w, int shift_x, int shift_y, uint8_t* rgb);
+/// The same with the range chosen: full_range != 0 for full-range (JPEG) YUV, 0 for limited.
+void eb_yuv_planar_to_rgb_range(const uint8_t* y, const uint8_t* u, const uint8_t* v, size_t w, size_t h,
+                                size_t chroma_w, int shift_x, int shift_y, int full_range, uint8_t* rgb);
 /// Packed YUYV (4:2:2, rows `stride` bytes apart, even width) to packed RGB, same coefficients.
 void eb_yuyv_to_rgb(const uint8_t* yuyv, size_t stride, size_t w, size_t h, uint8_t* rgb);
 

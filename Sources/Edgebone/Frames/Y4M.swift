@@ -1,6 +1,7 @@
 // YUV4MPEG2 (Y4M) streams: what `ffmpeg -i anything -f yuv4mpegpipe -` writes. 4:2:0 (all siting
-// variants), 4:2:2, 4:4:4 and mono, 8-bit, converted to RGB with BT.601 limited-range coefficients
-// (swscale's default). Frames are read into reused buffers.
+// variants), 4:2:2, 4:4:4 and mono, 8-bit, converted to RGB with BT.601 coefficients, limited range
+// (swscale's default) unless the header says XCOLORRANGE=FULL. Deeper samples (C420p10, C444p12…)
+// are refused rather than read as 8-bit. Frames are read into reused buffers.
 import CEdgeboneKernels
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,8 @@ public final class Y4MReader {
     public let name: String
     public let width: Int, height: Int
     public let chroma: Chroma
+    /// Full-range samples (XCOLORRANGE=FULL), else limited (16–235).
+    public let fullRange: Bool
     public private(set) var framesRead = 0
     /// Byte offset of the first frame (right after the stream header), for rewinding a file.
     public private(set) var dataStart = 0
@@ -60,17 +63,22 @@ public final class Y4MReader {
             if owns { fclose(file) }
             throw Y4MError.badHeader(name, "missing YUV4MPEG2 signature")
         }
-        var w = 0, h = 0, c = Chroma.c420
+        var w = 0, h = 0, c = Chroma.c420, full = false
         for f in fields.dropFirst() {
             let key = f.first!, value = f.dropFirst()
             switch key {
             case "W": w = Int(value) ?? 0
             case "H": h = Int(value) ?? 0
             case "C":
-                if value.hasPrefix("420") { c = .c420 } else if value.hasPrefix("422") { c = .c422 } else if value.hasPrefix("444") && !value.contains("alpha") { c = .c444 } else if value.hasPrefix("mono") && value == "mono" { c = .mono } else {
+                guard let chroma = Y4MReader.eightBitChroma[String(value)] else {
                     if owns { fclose(file) }
-                    throw Y4MError.badHeader(name, "unsupported colour space C\(value) (8-bit 420, 422, 444 or mono)")
+                    let deep = value.contains("p") || value.hasPrefix("mono1")
+                    throw Y4MError.badHeader(name, "unsupported colour space C\(value) (" +
+                        (deep ? "more than 8 bits per sample; convert with ffmpeg -pix_fmt yuv420p" : "8-bit 420, 422, 444 or mono") + ")")
                 }
+                c = chroma
+            case "X":
+                if value == "COLORRANGE=FULL" { full = true } else if value == "COLORRANGE=LIMITED" { full = false }
             default: break
             }
         }
@@ -78,12 +86,18 @@ public final class Y4MReader {
             if owns { fclose(file) }
             throw Y4MError.badHeader(name, "bad frame size \(w)x\(h)")
         }
-        width = w; height = h; chroma = c
+        width = w; height = h; chroma = c; fullRange = full
         planes = [UInt8](repeating: 0, count: Y4MReader.frameBytes(w, h, c))
         dataStart = ftell(file)
     }
 
     deinit { if ownsFile { fclose(file) } }
+
+    /// The 8-bit colour-space tags ffmpeg and mjpegtools write.
+    static let eightBitChroma: [String: Chroma] = [
+        "420": .c420, "420jpeg": .c420, "420paldv": .c420, "420mpeg2": .c420,
+        "422": .c422, "444": .c444, "mono": .mono,
+    ]
 
     static func chromaSize(_ w: Int, _ h: Int, _ c: Chroma) -> (Int, Int) {
         switch c {
@@ -125,7 +139,7 @@ public final class Y4MReader {
         planes.withUnsafeBufferPointer { p in
             let y = p.baseAddress!
             let u = chroma == .mono ? nil : y + width * height
-            eb_yuv_planar_to_rgb(y, u, u.map { $0 + cw * ch }, width, height, cw, sx, sy, out)
+            eb_yuv_planar_to_rgb_range(y, u, u.map { $0 + cw * ch }, width, height, cw, sx, sy, fullRange ? 1 : 0, out)
         }
     }
 
