@@ -113,3 +113,32 @@ import Testing
         #expect(top.map(\.score).reduce(0, +) < 1)
     }
 }
+
+@Suite struct MJPEGSplitTests {
+    /// A JPEG carrying an EXIF thumbnail (a whole JPEG, FF D8 … FF D9, inside its APP1 segment) is one
+    /// frame: the stream used to be cut at the thumbnail's end, losing every such frame.
+    @Test func thumbnailsDoNotSplitFrames() throws {
+        let dir = Fixtures.scratchDirectory()
+        let photo = try ImageDecoder.readFile(Fixtures.path("photos/rocket.jpg"))
+        let thumbnail = try ImageDecoder.readFile(Fixtures.path("photos/astronaut.jpg"))
+        #expect(photo.count > 4 && thumbnail.count < 65_000)
+        let payload = Array("Exif\0\0".utf8) + thumbnail
+        let app1: [UInt8] = [0xFF, 0xE1, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
+        let frame = [0xFF, 0xD8] + app1 + photo.dropFirst(2)
+        var stream: [UInt8] = []
+        for _ in 0..<3 { stream += frame }
+        let path = dir + "/exif.mjpeg"
+        Fixtures.write(stream, to: path)
+        let source = try openFrameSource(path, loop: false)
+        let image = RGBImage(width: 1, height: 1)
+        var frames = 0, bad: [String] = []
+        while true {
+            let r = try source.next(into: image)
+            if r == .end { break }
+            if case let .bad(reason) = r { bad.append(reason) } else { frames += 1 }
+        }
+        #expect(frames == 3 && bad.isEmpty, "\(bad)")
+        let direct = try ImageDecoder.decode(path: Fixtures.path("photos/rocket.jpg"))
+        #expect(image.width == direct.width && image.height == direct.height && Array(image.bytes) == Array(direct.bytes))
+    }
+}

@@ -191,7 +191,9 @@ public final class StreamSource: FrameSource {
         return readJPEG(into: image)
     }
 
-    /// One JPEG from SOI (FF D8) to EOI (FF D9); bytes before an SOI are skipped.
+    /// One JPEG from SOI (FF D8) to its own EOI (FF D9); bytes before an SOI are skipped. The frame
+    /// is walked marker by marker (segment lengths, then the entropy-coded data after each SOS), so an
+    /// EXIF thumbnail — a whole JPEG inside APP1 — does not end the frame early.
     private func readJPEG(into image: RGBImage) -> FrameRead {
         jpeg.removeAll(keepingCapacity: true)
         var prev: Int32 = -1
@@ -202,14 +204,44 @@ public final class StreamSource: FrameSource {
             if prev == 0xFF && c == 0xD8 { jpeg.append(0xFF); jpeg.append(0xD8); break }
             prev = c
         }
-        prev = -1
-        while true {
+        let limit = 32 << 20
+        func byte() -> Int32? {
             let c = getc(file)
-            if c == EOF { return .bad(reason: "\(name): stream ended inside a JPEG (\(jpeg.count) bytes)") }
+            guard c != EOF, jpeg.count < limit else { return nil }
             jpeg.append(UInt8(c))
-            if prev == 0xFF && c == 0xD9 { break }
-            prev = c
-            if jpeg.count > 32 << 20 { return .bad(reason: "\(name): JPEG frame larger than 32 MiB") }
+            return c
+        }
+        func cut() -> FrameRead {
+            jpeg.count >= limit ? .bad(reason: "\(name): JPEG frame larger than 32 MiB")
+                : .bad(reason: "\(name): stream ended inside a JPEG (\(jpeg.count) bytes)")
+        }
+        var pending: Int32?  // a marker code already read (found at the end of entropy-coded data)
+        while true {
+            var marker: Int32
+            if let p = pending {
+                marker = p; pending = nil
+            } else {
+                guard let ff = byte() else { return cut() }
+                guard ff == 0xFF else { frames += 1; return .bad(reason: "frame \(frames - 1): \(name): JPEG marker expected, found 0x\(String(ff, radix: 16))") }
+                repeat { guard let m = byte() else { return cut() }; marker = m } while marker == 0xFF
+            }
+            if marker == 0xD9 { break }                                  // EOI
+            if marker == 0x01 || (0xD0...0xD7).contains(marker) { continue }  // no length
+            guard let hi = byte(), let lo = byte() else { return cut() }
+            let length = Int(hi) << 8 | Int(lo)
+            guard length >= 2 else { frames += 1; return .bad(reason: "frame \(frames - 1): \(name): JPEG segment length \(length)") }
+            for _ in 0..<(length - 2) { guard byte() != nil else { return cut() } }
+            guard marker == 0xDA else { continue }
+            // Entropy-coded data: ends at the first FF not followed by 00 (stuffing) or a restart marker.
+            while true {
+                guard let c = byte() else { return cut() }
+                guard c == 0xFF else { continue }
+                var n: Int32
+                repeat { guard let m = byte() else { return cut() }; n = m } while n == 0xFF
+                if n == 0x00 || (0xD0...0xD7).contains(n) { continue }
+                pending = n
+                break
+            }
         }
         do {
             try jpeg.withUnsafeBytes { try ImageDecoder.decode($0, name: name, into: image) }
