@@ -222,6 +222,18 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(node == name && detail.contains("3 or 5"), "\(node): \(detail)")
     }
 
+    /// Fields an op does not use are refused, not ignored: a linear op with a 3×3 kernel or stride 2
+    /// used to load and run as 1×1, stride 1.
+    @Test func unusedAttributesAreRefused() throws {
+        let f = try SafeTensorsFile(path: try TinyModels.b0.get().path)
+        let i = try #require(description(f.metadata).nodes.firstIndex { $0.op == .linear })
+        for edit in [{ (a: inout Attributes) in a.kernel = 3 }, { (a: inout Attributes) in a.stride = 2 }, { (a: inout Attributes) in a.window = 8 }] {
+            let p = try editedGraph { edit(&$0.nodes[i].attributes) }
+            guard case let .invalidGraph(_, _, detail)? = loadError(p) else { Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); continue }
+            #expect(detail.contains("unexpected attribute"), "\(detail)")
+        }
+    }
+
     @Test func hugeShapeIsRefusedNotTrapped() throws {
         let p = try editedGraph { $0.tensors[3].shape = [65536, 65536, 65536, 65536] }
         guard case .invalidGraph? = loadError(p) else { Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); return }
