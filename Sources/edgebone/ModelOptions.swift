@@ -13,8 +13,12 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads (fixed pool created at load).")
     var threads: Int = 1
 
+    @Option(name: .long, help: ArgumentHelp("Memory this process may plan for: half for the model (arena and weights), half for frames (about 16 bytes per pixel); what would exceed it is refused.", valueName: "MiB"))
+    var memoryBudget: Int = MemoryBudget.defaultMiB
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        guard (64...1_048_576).contains(memoryBudget) else { throw ValidationError("--memory-budget must be 64 to 1048576 MiB, got \(memoryBudget)") }
     }
 
     /// The model path: --model, or the bundled model.
@@ -27,15 +31,28 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> ImageClassifier {
+        MemoryBudget.set(mebibytes: memoryBudget)
         let cores = Int(eb_available_cpus())
         if threads > cores {
             var err = StandardError()
             print("edgebone: warning: --threads \(threads) exceeds the \(cores) core(s) this process may run on; " +
                   "the extra threads only wait for a core", to: &err)
         }
-        return try loadClassifier(path: try resolvedPath(), arch: architecture.arch, options: try architecture.options(),
-                           isa: try ISA.fromEnvironment(), threads: threads)
+        let classifier = try loadClassifier(path: try resolvedPath(), arch: architecture.arch, options: try architecture.options(),
+                                            isa: try ISA.fromEnvironment(), threads: threads)
+        let total = classifier.arenaBytes + classifier.weightsBytes
+        guard total <= MemoryBudget.modelBytes else {
+            throw BudgetError("\(try resolvedPath()): the model needs \(total >> 20) MiB (arena and weights), more than the " +
+                                  "\(MemoryBudget.modelBytes >> 20) MiB of the \(memoryBudget) MiB memory budget (--memory-budget) for the model")
+        }
+        return classifier
     }
+}
+
+/// What does not fit the memory budget.
+struct BudgetError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// How to read a float checkpoint that does not describe itself: the architecture registry's names

@@ -342,3 +342,50 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         #expect(json["heldout_views"] as? Int == 0 && (json["evaluated_on"] as? String)?.contains("none held out") == true)
     }
 }
+
+/// What would not fit the memory budget is refused before the memory is asked for.
+@Suite struct MemoryBudgetTests {
+    let dir = Fixtures.scratchDirectory()
+    let tiny = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+    let options = ["--arch-option", "channel_multiplier=0.25", "--arch-option", "depth_multiplier=0.3", "--arch-option", "num_classes=100"]
+
+    /// A Y4M header announcing 16384×16384 4:4:4: refused at the header (800 MB went resident before).
+    @Test func hugeY4MFramesAreRefusedAtTheHeader() throws {
+        let path = dir + "/huge.y4m"
+        Fixtures.write(Array("YUV4MPEG2 W16384 H16384 F25:1 C444\n".utf8), to: path)
+        let r = try edgebone(["run", "--source", path])
+        #expect(r.status == 1 && r.err.contains("16384x16384 frames need about 4096 MiB") && r.err.contains("512 MiB memory budget"), "\(r.err)")
+    }
+
+    /// A small PNG that would decode to 16000×16000: refused from its header; a larger budget lets the
+    /// same check pass.
+    @Test func hugeImagesAreRefusedFromTheirHeader() throws {
+        var png = try ImageDecoder.readFile(Fixtures.path("photos/chelsea.png"))
+        // IHDR: width and height at bytes 16…23, its CRC (over type and data) at 29…32.
+        for (i, b) in [UInt8](arrayLiteral: 0, 0, 0x3E, 0x80, 0, 0, 0x3E, 0x80).enumerated() { png[16 + i] = b }
+        let crc = crc32(Array(png[12..<29]))
+        for i in 0..<4 { png[29 + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32(i))) }
+        let path = dir + "/huge.png"
+        Fixtures.write(png, to: path)
+        let r = try edgebone(["classify", path])
+        #expect(r.status == 1 && r.err.contains("16000x16000 frames need about 3906 MiB"), "\(r.err)")
+    }
+
+    /// A checkpoint whose input size makes a 512 MiB+ arena: refused before the arena is allocated.
+    @Test func oversizedArenasAreRefused() throws {
+        let model = try Fixtures.rewritten(tiny, as: "huge-input") { _, meta in
+            meta["preprocessing"] = #"{"input_size":4096,"crop_fraction":1,"interpolation":"bicubic","mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]}"#
+        }
+        let r = try edgebone(["classify", "--model", model] + options + [Fixtures.path("photos/chelsea.png")])
+        #expect(r.status == 1 && r.err.contains("MiB arena, more than the 256 MiB of the 512 MiB memory budget"), "\(r.err)")
+    }
+
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return ~c
+    }
+}

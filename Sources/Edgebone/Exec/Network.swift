@@ -83,6 +83,10 @@ public final class Network: PoolTask, @unchecked Sendable {
             })
         }
         let plan = ArenaPlan(requests)
+        guard plan.arenaBytes <= MemoryBudget.modelBytes else {
+            throw GraphError(graph.nodes.first?.name ?? "network", "the network needs a \(plan.arenaBytes >> 20) MiB arena, more than the " +
+                             MemoryBudget.describe(MemoryBudget.modelBytes) + " for the model")
+        }
         self.plan = plan
         self.requests = requests
         requestNames = names

@@ -10,6 +10,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     case unsupportedFormat(path: String)
     case corrupt(path: String, detail: String)
     case tooLarge(path: String, width: Int, height: Int)
+    case overBudget(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedFormat(path): return "\(path): not a PNG or JPEG image"
         case let .corrupt(path, detail): return "\(path): corrupt image: \(detail)"
         case let .tooLarge(path, w, h): return "\(path): image \(w)x\(h) is larger than the 16384x16384 limit"
+        case let .overBudget(path, detail): return "\(path): image of \(detail)"
         }
     }
 }
@@ -49,6 +51,7 @@ public enum ImageDecoder {
         let w = Int(probe.width), h = Int(probe.height)
         guard w > 0, h > 0 else { throw ImageError.corrupt(path: name, detail: "zero-sized image") }
         guard w <= maxSide, h <= maxSide else { throw ImageError.tooLarge(path: name, width: w, height: h) }
+        if let why = MemoryBudget.frameProblem(width: w, height: h) { throw ImageError.overBudget(path: name, detail: why) }
         // PNG with alpha decodes as RGBA first, in place: leave room for 4 bytes per pixel.
         image.reshape(width: w, height: h, minimumCapacity: w * h * 4)
         let info = format == .png

@@ -12,6 +12,7 @@ public enum Y4MError: Error, Equatable, CustomStringConvertible {
     case badHeader(String, String)
     case badFrameHeader(String, Int)
     case truncatedFrame(String, Int)
+    case overBudget(String, String)
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum Y4MError: Error, Equatable, CustomStringConvertible {
         case let .badHeader(p, why): return "\(p): not a Y4M stream: \(why)"
         case let .badFrameHeader(p, n): return "\(p): frame \(n): bad frame header"
         case let .truncatedFrame(p, n): return "\(p): frame \(n): truncated"
+        case let .overBudget(p, why): return "\(p): \(why)"
         }
     }
 }
@@ -85,6 +87,10 @@ public final class Y4MReader {
         guard w > 0, h > 0, w <= 16384, h <= 16384 else {
             if owns { fclose(file) }
             throw Y4MError.badHeader(name, "bad frame size \(w)x\(h)")
+        }
+        if let why = MemoryBudget.frameProblem(width: w, height: h) {
+            if owns { fclose(file) }
+            throw Y4MError.overBudget(name, why)
         }
         width = w; height = h; chroma = c; fullRange = full
         planes = [UInt8](repeating: 0, count: Y4MReader.frameBytes(w, h, c))
