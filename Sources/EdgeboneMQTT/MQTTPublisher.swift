@@ -124,17 +124,16 @@ public final class MQTTPublisher: @unchecked Sendable {
         offlinePayload = Array("{\"state\":\"offline\",\"device\":\(device)}".utf8)
         var fds: [Int32] = [-1, -1]
         guard eb_mqtt_wake_pipe(&fds) == 0 else {
-            scratch.deallocate()
+            // Not fully initialized yet: deinit will not run, so free here.
+            scratch.deallocate(); pollSet.deallocate(); counterLock.deallocate(); exitedCondition.deallocate()
             throw MQTTConfigurationError("mqtt: cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         wakeRead = fds[0]; wakeWrite = fds[1]
         pthread_mutex_init(counterLock, nil)
         pthread_cond_init(exitedCondition, nil)
         MQTTPublisher.initializeLibrary()
-        do throws(MQTTConfigurationError) { try makeClient() } catch {
-            close(wakeRead); close(wakeWrite); scratch.deallocate(); pollSet.deallocate()
-            throw error
-        }
+        // Every property is set by now, so a failure here still runs deinit, which frees what init made.
+        try makeClient()
     }
 
     deinit {
