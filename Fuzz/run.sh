@@ -14,7 +14,7 @@ echo "fuzz: building (sanitizers: fuzzer, address)" >&2
 swift build --scratch-path "$cache/build" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
   -Xcc -fsanitize=fuzzer-no-link,address 2>&1 | grep -E "error|warning: unable|Compiling|Build complete" | tail -3 >&2
 exe="$cache/build/debug/edgebone-fuzz"
-declare -A max_len=([model]=200000 [y4m]=8192 [mjpeg]=16384 [image]=16384)
+declare -A max_len=([model]=300000 [y4m]=8192 [mjpeg]=16384 [image]=16384)
 failed=0
 for t in "${targets[@]}"; do
   work="$cache/corpus/$t" artifacts="$cache/findings/$t"
