@@ -31,7 +31,7 @@ suite=trixie
 target=$cache/target
 cross=$cache/cross
 target_packages=(swiftlang libopenblas-dev libjpeg-dev libpng-dev libmosquitto-dev)
-cross_packages=(swiftlang pkg-config git ca-certificates)
+cross_packages=(swiftlang libc6-dev pkg-config git ca-certificates)
 compare=(python3 "$repo/Tests/aarch64/compare-outputs.py")
 
 log() { printf 'aarch64: %s\n' "$*" >&2; }
@@ -73,20 +73,34 @@ unmount_all() {
 }
 trap unmount_all EXIT
 
-make_root() {  # make_root DIR ARCH PACKAGE...
+make_root() {  # make_root DIR ARCH PACKAGE...: made once; packages added later are installed into it
   local dir=$1 arch=$2; shift 2
-  local want="$suite $arch $*"
-  if [ -f "$dir/.edgebone-root" ] && [ "$(cat "$dir/.edgebone-root")" = "$want" ]; then return; fi
   local t=$SECONDS
+  if [ -f "$dir/.edgebone-root" ] && [ "$(head -1 "$dir/.edgebone-root")" = "$suite $arch" ]; then
+    local missing=() p
+    for p in "$@"; do
+      chroot "$dir" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      log "installing ${missing[*]} into the $arch root"
+      cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
+      chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+        sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends ${missing[*]} && apt-get clean" \
+        >"$cache/apt-$arch.log" 2>&1 || { tail -20 "$cache/apt-$arch.log" >&2; die "apt-get in the $arch root failed"; }
+    fi
+    return
+  fi
   unmount_all
   rm -rf "$dir" "$dir.partial"
   mkdir -p "$(dirname "$dir")"
-  log "making the $arch root at $dir: Debian $suite with $* (second stage under qemu for arm64: minutes)"
+  local how="native"
+  [ "$arch" = amd64 ] || how="its second stage under qemu: minutes"
+  log "making the $arch root at $dir: Debian $suite with $* ($how)"
   mmdebstrap --mode=root --variant=apt --architectures="$arch" --include="$(IFS=,; echo "$*")" \
     "$suite" "$dir.partial" "$mirror" >"$cache/mmdebstrap-$arch.log" 2>&1 \
     || { tail -20 "$cache/mmdebstrap-$arch.log" >&2; die "mmdebstrap failed (log: $cache/mmdebstrap-$arch.log)"; }
   mv "$dir.partial" "$dir"
-  echo "$want" >"$dir/.edgebone-root"
+  echo "$suite $arch" >"$dir/.edgebone-root"
   log "$arch root ready in $(elapsed $t)"
 }
 make_root "$target" arm64 "${target_packages[@]}"
@@ -115,6 +129,7 @@ rsync -a --delete --exclude '.build*' --exclude '.git' --exclude '/Models/genera
 log "building for aarch64 with $(chroot "$cross" swift --version 2>/dev/null | head -1)"
 # SwiftPM reads .pc files itself; Debian's openblas.pc is an absolute alternatives link, so its own
 # folder comes first. Runtime libraries are found where the board has them (/usr/libexec/swift).
+set +e
 chroot "$cross" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
   PKG_CONFIG_SYSROOT_DIR=/sysroot PKG_CONFIG_LIBDIR=/nonexistent \
   PKG_CONFIG_PATH=/sysroot/usr/lib/aarch64-linux-gnu/openblas-pthread/pkgconfig:/sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:/sysroot/usr/share/pkgconfig \
@@ -124,13 +139,16 @@ chroot "$cross" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
     -Xswiftc -use-ld=lld -Xlinker -rpath -Xlinker /usr/libexec/swift/lib/swift/linux \
   2>&1 | grep -v -e 'Could not read SDKSettings.json' -e "Invalid Exclude '/work/project/Models/generated'" >&2
 status=${PIPESTATUS[0]}
+set -e
 [ "$status" = 0 ] || die "the aarch64 build failed"
 log "built in $(elapsed $t)"
 
 # --- run both builds on the same inputs ----------------------------------------------------------
 work=$target/work/edgebone
 rm -rf "$work" && mkdir -p "$work/out"
-cp "$cross/work/build/aarch64-unknown-linux-gnu/release/edgebone" "$work/edgebone"
+# Installed as on a board: the bundled model and sample clip beside the executable.
+cp "$cross/work/build/aarch64-unknown-linux-gnu/release/edgebone" "$repo/Models/efficientnet_lite0.int8.safetensors" \
+  "$repo/Models/sample.y4m" "$work/"
 for d in Models Tests/Fixtures; do
   mkdir -p "$work/repo/$d" && rsync -a --exclude generated "$repo/$d/" "$work/repo/$d/"
 done
