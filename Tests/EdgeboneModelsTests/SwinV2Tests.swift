@@ -29,7 +29,7 @@ import Testing
         #expect(c.embedDim == 16 && c.depths == [2, 2, 2, 2] && c.heads == [1, 2, 2, 4] && c.numClasses == 10)
     }
 
-    @Test(arguments: ISA.supported.filter { $0 < .neon })
+    @Test(arguments: ISA.supported)
     func tinyMatchesTimm(isa: ISA) throws {
         let file = try SafeTensorsFile(path: Self.weights)
         let config = try Architectures.configuration(checkpoint: file)

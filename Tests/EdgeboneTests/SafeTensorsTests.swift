@@ -79,6 +79,25 @@ import Glibc
     @Test func garbageHeader() {
         guard case .headerNotJSON? = error(file(header: "this is {not json")) else { Issue.record("expected headerNotJSON"); return }
         guard case .headerNotJSON? = error(file(header: "[1, 2, 3]")) else { Issue.record("expected headerNotJSON for an array"); return }
+        // A raw control character inside a string is an error, not a trap (Swift 6.0's JSONDecoder traps).
+        for header in ["{\"__metadata__\":{\"a\":\"x\u{0}y\"}}", "{\"t\u{1c}\":1}", "{\"a\":\"\n\"}"] {
+            guard case .headerNotJSON? = error(file(header: header)) else { Issue.record("expected headerNotJSON for \(Array(header.utf8))"); return }
+        }
+    }
+
+    @Test func stringsJSONDecoderCannotDecodeAreRefusedFirst() throws {
+        let ok = ["{\n\t\"a\": \"b\\n\\\"\\u0000\\/\"\r\n}", #"{"é": "\ud83d\ude00 \u00e9"}"#, #"["\\", "\""]"#]
+        for text in ok {
+            try JSONValue.refuseUndecodableStrings(Array(text.utf8))
+            _ = try Array(text.utf8).withUnsafeBytes { try JSONValue.parse($0) }
+        }
+        let bad: [[UInt8]] = [Array("{\"a\": \"\\\"\t\"}".utf8), Array(#"["\x"]"#.utf8), Array(#"["\u12g4"]"#.utf8),
+                              Array(#"["\ud83d"]"#.utf8), Array(#"["\ude00"]"#.utf8), Array(#"["\ud83d\u0041"]"#.utf8),
+                              Array(#"["\u12"#.utf8), [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x5B, 0x22, 0xFF, 0x22, 0x5D]]
+        for text in bad {
+            #expect(throws: JSONValue.UndecodableString.self, "\(text)") { try JSONValue.refuseUndecodableStrings(text) }
+            #expect(throws: (any Error).self, "\(text)") { try text.withUnsafeBytes { try JSONValue.parse($0) } }
+        }
     }
 
     @Test func unsupportedDType() {

@@ -57,6 +57,7 @@ extension Graph {
         guard let text = m["edgebone.graph"] else { throw ModelFileError.invalidMetadata(path: file.path, key: "edgebone.graph", detail: "missing") }
         let d: Description
         do {
+            try JSONValue.refuseUndecodableStrings(text.utf8)
             d = try JSONDecoder().decode(Description.self, from: Data(text.utf8))
         } catch {
             throw ModelFileError.invalidMetadata(path: file.path, key: "edgebone.graph", detail: "not a valid graph: \(error)")
