@@ -17,8 +17,13 @@ public enum Fixtures {
     /// A fresh directory under /tmp for one test.
     public static func scratchDirectory() -> String {
         var template = Array("/tmp/edgebone-test-XXXXXX".utf8CString)
-        let dir = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        return String(cString: dir!)
+        // The name is read inside the closure: the pointer mkdtemp returns is the array's own storage,
+        // which an optimized build may free as soon as the closure returns (a release build for AArch64
+        // then copied the name out of memory the new String already occupied).
+        return template.withUnsafeMutableBufferPointer { buffer in
+            guard let dir = mkdtemp(buffer.baseAddress!) else { fatalError("mkdtemp: \(String(cString: strerror(errno)))") }
+            return String(cString: dir)
+        }
     }
 
     public static func write(_ bytes: [UInt8], to path: String) {

@@ -22,6 +22,8 @@
 #   inspect   the bundled model's op table
 #   quantize  the tiny B0 on the photos: the same layers, SQNR per layer and end-to-end cosine close to
 #             x86's; and the AArch64-made model gives bit-identical int8 logits on both machines
+# Then `swift test` for AArch64 (a release build with testing enabled) under cortex-a76: every suite but the CLI
+# one (EDGEBONE_AARCH64_TESTS=0 leaves it out; EDGEBONE_AARCH64_TEST_CPUS="cortex-a72 cortex-a76" runs it on both).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 x86=$(realpath "${1:-$repo/.build/release/edgebone}")
@@ -127,20 +129,23 @@ t=$SECONDS
 mkdir -p "$cross/work/project"
 rsync -a --delete --exclude '.build*' --exclude '.git' --exclude '/Models/generated' "$repo/" "$cross/work/project/"
 log "building for aarch64 with $(chroot "$cross" swift --version 2>/dev/null | head -1)"
-# SwiftPM reads .pc files itself; Debian's openblas.pc is an absolute alternatives link, so its own
-# folder comes first. Runtime libraries are found where the board has them (/usr/libexec/swift).
-set +e
-chroot "$cross" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
-  PKG_CONFIG_SYSROOT_DIR=/sysroot PKG_CONFIG_LIBDIR=/nonexistent \
-  PKG_CONFIG_PATH=/sysroot/usr/lib/aarch64-linux-gnu/openblas-pthread/pkgconfig:/sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:/sysroot/usr/share/pkgconfig \
-  swift build --package-path /work/project --scratch-path /work/build -c release \
-    --triple aarch64-unknown-linux-gnu --sdk /sysroot \
-    -Xswiftc -sdk -Xswiftc /sysroot -Xswiftc -resource-dir -Xswiftc /sysroot/usr/libexec/swift/lib/swift \
-    -Xswiftc -use-ld=lld -Xlinker -rpath -Xlinker /usr/libexec/swift/lib/swift/linux \
-  2>&1 | grep -v -e 'Could not read SDKSettings.json' -e "Invalid Exclude '/work/project/Models/generated'" >&2
-status=${PIPESTATUS[0]}
-set -e
-[ "$status" = 0 ] || die "the aarch64 build failed"
+cross_build() {  # cross_build SCRATCH ARGS...: swift build for aarch64 inside the cross root
+  # SwiftPM reads .pc files itself; Debian's openblas.pc is an absolute alternatives link, so its own
+  # folder comes first. Runtime libraries are found where the board has them (/usr/libexec/swift).
+  set +e
+  chroot "$cross" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    PKG_CONFIG_SYSROOT_DIR=/sysroot PKG_CONFIG_LIBDIR=/nonexistent \
+    PKG_CONFIG_PATH=/sysroot/usr/lib/aarch64-linux-gnu/openblas-pthread/pkgconfig:/sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:/sysroot/usr/share/pkgconfig \
+    swift build --package-path /work/project --scratch-path "$@" \
+      --triple aarch64-unknown-linux-gnu --sdk /sysroot \
+      -Xswiftc -sdk -Xswiftc /sysroot -Xswiftc -resource-dir -Xswiftc /sysroot/usr/libexec/swift/lib/swift \
+      -Xswiftc -use-ld=lld -Xlinker -rpath -Xlinker /usr/libexec/swift/lib/swift/linux \
+    2>&1 | grep -v -e 'Could not read SDKSettings.json' -e "Invalid Exclude '/work/project/Models/generated'" >&2
+  local status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" = 0 ] || die "the aarch64 build ($*) failed"
+}
+cross_build /work/build -c release
 log "built in $(elapsed $t)"
 
 # --- run both builds on the same inputs ----------------------------------------------------------
@@ -210,6 +215,35 @@ for spec in cortex-a72:neon cortex-a76:neondot; do
   fi
   log "$cpu done in $(elapsed $t)"
 done
+
+# --- the test suites under qemu ------------------------------------------------------------------
+# Everything but the CLI suite (edgeboneTests: it starts the binary dozens of times, too slow under
+# emulation; the comparisons above run the release binary instead). Release: a debug build runs the
+# quantizer's tests for tens of minutes under qemu. Fixture paths are compiled
+# in (#filePath), so the project and build folders appear at the same paths in the target root.
+if [ "${EDGEBONE_AARCH64_TESTS:-1}" = 1 ]; then
+  t=$SECONDS
+  cross_build /work/build-tests -c release --build-tests -Xswiftc -enable-testing
+  log "test build in $(elapsed $t)"
+  bind "$cross/work/project" "$target/work/project" ro
+  bind "$cross/work/build-tests" "$target/work/build-tests" ro
+  # Under cortex-a76 only by default: it runs every kernel test for scalar, neon and neondot (the suites
+  # take each ISA the CPU has as an argument), while the comparisons above already ran the whole program
+  # on cortex-a72. About 10 minutes a CPU.
+  for cpu in ${EDGEBONE_AARCH64_TEST_CPUS:-cortex-a76}; do
+    t=$SECONDS
+    if chroot "$target" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 QEMU_CPU="$cpu" TMPDIR=/tmp \
+         /work/build-tests/aarch64-unknown-linux-gnu/release/EdgebonePackageTests.xctest --testing-library swift-testing \
+         --skip '^edgeboneTests\.' >"$work/out/tests-$cpu.log" 2>&1; then
+      log "  ok  swift test on $cpu: $(sed -n 's/.*\(Test run with .*\)/\1/p' "$work/out/tests-$cpu.log" | tail -1) ($(elapsed $t))"
+    else
+      grep -E '✘|Fatal error|error:' "$work/out/tests-$cpu.log" | grep -v skipped | head -20 >&2 || true
+      tail -3 "$work/out/tests-$cpu.log" >&2
+      log "  FAIL swift test on $cpu (log: $work/out/tests-$cpu.log)"
+      failures=$((failures + 1))
+    fi
+  done
+fi
 
 log "total $(elapsed $start)"
 [ $failures = 0 ] || die "$failures check(s) failed"
