@@ -31,7 +31,7 @@ import Glibc
         return y
     }
 
-    static let isas = ISA.supported.filter { $0 < .neon }
+    static let isas = ISA.supported.filter { $0 != .neondot }  // neondot runs the NEON float builds
 
     @Test(arguments: isas)
     func depthwiseMatchesReference(isa: ISA) {
@@ -88,6 +88,26 @@ import Glibc
             for i in 0..<(rows * c) {
                 let ref = act(x[i] + b[i % c], a)
                 #expect(abs(y[i] - ref) <= 2e-6 * max(1, abs(ref)), "bias_act \(isa) act \(a) at \(i): \(y[i]) vs \(ref)")
+            }
+        }
+    }
+
+    /// Every level above scalar has its own build of every float helper: none falls back to the scalar
+    /// reference (on AArch64 the NEON builds; the reference there is compiled without AdvSIMD).
+    @Test func noFloatHelperFallsBackToScalar() {
+        func table(_ k: FloatKernels) -> [(String, UnsafeRawPointer)] {
+            [("dwconv", unsafeBitCast(k.dwconv, to: UnsafeRawPointer.self)),
+             ("biasAct", unsafeBitCast(k.biasAct, to: UnsafeRawPointer.self)),
+             ("squeezeExcite", unsafeBitCast(k.squeezeExcite, to: UnsafeRawPointer.self)),
+             ("convHWIO", unsafeBitCast(k.convHWIO, to: UnsafeRawPointer.self)),
+             ("layerNorm", unsafeBitCast(k.layerNorm, to: UnsafeRawPointer.self)),
+             ("gelu", unsafeBitCast(k.gelu, to: UnsafeRawPointer.self)),
+             ("attention", unsafeBitCast(k.attention, to: UnsafeRawPointer.self))]
+        }
+        let scalar = table(FloatKernels(isa: .scalar))
+        for isa in ISA.supported where isa != .scalar {
+            for ((name, f), (_, s)) in zip(table(FloatKernels(isa: isa)), scalar) {
+                #expect(f != s, "\(isa): the float \(name) kernel is the scalar reference")
             }
         }
     }

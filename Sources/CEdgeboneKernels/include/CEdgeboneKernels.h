@@ -42,6 +42,8 @@ void eb_f32_dwconv_ukernel__avx2(const float*, size_t, size_t, size_t, const flo
 void eb_f32_dwconv_ukernel__avx512f(const float*, size_t, size_t, size_t, const float*,
                                     const float*, size_t, size_t, size_t, size_t, float*, size_t,
                                     size_t, int);
+void eb_f32_dwconv_ukernel__neon(const float*, size_t, size_t, size_t, const float*, const float*,
+                                 size_t, size_t, size_t, size_t, float*, size_t, size_t, int);
 
 /// Direct dense convolution for few input channels (the stem), NHWC. weights: [k][k][cin][cout]
 /// (HWIO), bias: [cout]; vectorized over output channels.
@@ -58,6 +60,9 @@ void eb_f32_conv_hwio_ukernel__avx2(const float*, size_t, size_t, size_t, const 
 void eb_f32_conv_hwio_ukernel__avx512f(const float*, size_t, size_t, size_t, const float*,
                                        const float*, size_t, size_t, size_t, size_t, size_t,
                                        float*, size_t, size_t, int);
+void eb_f32_conv_hwio_ukernel__neon(const float*, size_t, size_t, size_t, const float*,
+                                    const float*, size_t, size_t, size_t, size_t, size_t, float*,
+                                    size_t, size_t, int);
 
 /// In place: y[r][j] = act(y[r][j] + bias[j]) for r < rows, j < channels (bias may be NULL).
 typedef void (*eb_f32_bias_act_fn)(float* y, size_t rows, size_t channels, const float* bias,
@@ -65,6 +70,7 @@ typedef void (*eb_f32_bias_act_fn)(float* y, size_t rows, size_t channels, const
 void eb_f32_bias_act_ukernel__scalar(float*, size_t, size_t, const float*, int);
 void eb_f32_bias_act_ukernel__avx2(float*, size_t, size_t, const float*, int);
 void eb_f32_bias_act_ukernel__avx512f(float*, size_t, size_t, const float*, int);
+void eb_f32_bias_act_ukernel__neon(float*, size_t, size_t, const float*, int);
 
 /// Squeeze-and-excite on x: [rows][c], in place. w_reduce: [rd][c], b_reduce: [rd], w_expand: [c][rd],
 /// b_expand: [c]; act applies after the reduce, the gate is a sigmoid. scratch: 2*c + rd floats.
@@ -78,6 +84,8 @@ void eb_f32_squeeze_excite_ukernel__avx2(float*, size_t, size_t, const float*, c
                                          size_t, const float*, const float*, int, float*);
 void eb_f32_squeeze_excite_ukernel__avx512f(float*, size_t, size_t, const float*, const float*,
                                             size_t, const float*, const float*, int, float*);
+void eb_f32_squeeze_excite_ukernel__neon(float*, size_t, size_t, const float*, const float*,
+                                         size_t, const float*, const float*, int, float*);
 
 /// y[i] = a[i] + b[i]. y may alias a or b.
 void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
@@ -114,6 +122,7 @@ typedef void (*eb_f32_window_attention_fn)(const float* qkv, float* out, size_t 
 EB_DECLARE_F32_TRANSFORMER(scalar)
 EB_DECLARE_F32_TRANSFORMER(avx2)
 EB_DECLARE_F32_TRANSFORMER(avx512f)
+EB_DECLARE_F32_TRANSFORMER(neon)
 /// [h][w][row] ↔ [windows][window²][row] with a cyclic shift of `shift` (both axes); rows of any byte size.
 /// reverse = 0: partition (x is the map); 1: reverse (x holds the windows).
 void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,

@@ -97,6 +97,17 @@ public struct FloatKernels: Sendable {
             attention = eb_f32_window_attention_ukernel__avx2
             return
         }
+        #elseif arch(arm64)
+        if isa >= .neon {
+            dwconv = eb_f32_dwconv_ukernel__neon
+            biasAct = eb_f32_bias_act_ukernel__neon
+            squeezeExcite = eb_f32_squeeze_excite_ukernel__neon
+            convHWIO = eb_f32_conv_hwio_ukernel__neon
+            layerNorm = eb_f32_layernorm_ukernel__neon
+            gelu = eb_f32_gelu_ukernel__neon
+            attention = eb_f32_window_attention_ukernel__neon
+            return
+        }
         #endif
         dwconv = eb_f32_dwconv_ukernel__scalar
         biasAct = eb_f32_bias_act_ukernel__scalar
