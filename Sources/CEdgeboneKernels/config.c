@@ -45,12 +45,12 @@ static const eb_kernel_config eb_configs[] = {
 #if defined(__aarch64__)
     {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon,
      "qs8_qc8w_gemm_fp32_2x8c8__neon", 2, {8, 8, 8, 1, 0},
-     eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon, "qs8_qc8w_dwconv_fp32_8c__neon", {8, 2, 0},
+     eb_qs8_qc8w_dwconv_fp32_ukernel_16c__neon, "qs8_qc8w_dwconv_fp32_16c__neon", {16, 1, 0},
      eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon,
      eb_qs8_qc8w_gemv_f32__neon},
     {EB_ISA_NEONDOT, "neondot", eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot,
      "qs8_qc8w_gemm_fp32_4x8c4__neondot", 4, {8, 8, 4, 1, 0},
-     eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon, "qs8_qc8w_dwconv_fp32_8c__neon", {8, 2, 0},
+     eb_qs8_qc8w_dwconv_fp32_ukernel_16c__neon, "qs8_qc8w_dwconv_fp32_16c__neon", {16, 1, 0},
      eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon,
      eb_qs8_qc8w_gemv_f32__neon},
 #endif

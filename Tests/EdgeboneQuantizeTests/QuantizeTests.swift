@@ -222,6 +222,22 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(node == name && detail.contains("3 or 5"), "\(node): \(detail)")
     }
 
+    /// Int8 depthwise weights are symmetric like every int8 weight (−127…127): the NEON kernel sums two
+    /// products in int16, which a −128 weight could overflow. A file with one is refused, naming the op.
+    @Test func int8DepthwiseWeightMinus128IsRefused() throws {
+        let f = try SafeTensorsFile(path: try TinyModels.b0.get().path)
+        let d = description(f.metadata)
+        let i = try #require(d.nodes.firstIndex { $0.op == .depthwise })
+        let name = d.nodes[i].name
+        let p = try rewritten { t, _ in
+            var w = t[name + ".weight"]!
+            w.2[w.2.count / 2] = 0x80
+            t[name + ".weight"] = w
+        }
+        guard case let .invalidGraph(_, node, detail)? = loadError(p) else { Issue.record("expected invalidGraph: \(String(describing: loadError(p)))"); return }
+        #expect(node == name && detail.contains("-127…127"), "\(node): \(detail)")
+    }
+
     /// Fields an op does not use are refused, not ignored: a linear op with a 3×3 kernel or stride 2
     /// used to load and run as 1×1, stride 1.
     @Test func unusedAttributesAreRefused() throws {

@@ -87,6 +87,10 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, 3 * mr, 4100, 64, -2, 0, -2048, 2047, 2e-3f, 1);
 }
 
+// When set, test_dwconv fills inputs with -128 and weights with -127/127: the largest products, which
+// kernels that sum two of them in int16 must still get exact.
+static int dwconv_extremes = 0;
+
 static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t c, size_t k,
                         size_t stride, int same, int32_t xz, int32_t zp, int32_t qmin, int32_t qmax,
                         int with_lut) {
@@ -110,6 +114,10 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   int8_t* zero = malloc(c + EB_EXTRA_BYTES);
   for (size_t i = 0; i < h * w * c + EB_EXTRA_BYTES; i++) x[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)rnd_in(-127, 127);
+  if (dwconv_extremes) {
+    for (size_t i = 0; i < h * w * c; i++) x[i] = -128;
+    for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)(rnd_in(0, 1) ? 127 : -127);
+  }
   const float typical = 40.0f / (8192.0f * __builtin_sqrtf((float)taps));
   for (size_t j = 0; j < c; j++) { scale[j] = rnd_f(typical / 2, typical * 2); bias[j] = rnd_in(-(int32_t)(32 / typical), (int32_t)(32 / typical)); }
   for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
@@ -166,6 +174,11 @@ static void test_dwconv_family(const eb_kernel_config* cfg) {
   test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
   test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
   test_dwconv(cfg, 9, 10, 19, 5, 1, 0, 3, 700, -2048, 2047, 1);
+  dwconv_extremes = 1;
+  test_dwconv(cfg, 9, 10, 35, 5, 1, 1, -128, 0, -128, 127, 0);
+  test_dwconv(cfg, 9, 10, 35, 3, 1, 1, 127, 0, -128, 127, 0);
+  test_dwconv(cfg, 9, 10, 35, 3, 2, 0, 0, 0, -2048, 2047, 1);
+  dwconv_extremes = 0;
 }
 
 // Elementwise kernels and the stem convolution: each variant against the scalar build (which the

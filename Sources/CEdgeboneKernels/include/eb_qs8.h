@@ -135,7 +135,7 @@ typedef void (*eb_qs8_dwconv_ukernel_fn)(const int8_t* x, size_t h, size_t w, si
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_4c__scalar)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni)
-EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__neon)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_16c__neon)
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise int8 kernels (one C body, built per ISA and vectorized by the compiler).

@@ -21,6 +21,7 @@ void eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, 
   int8_t* c0 = c;
   int8_t* c1 = mr > 1 ? c + c_stride : c;
   const size_t kpad = (kc + 7) & ~(size_t)7;
+  const eb_neon_requant rq = eb_neon_requant_init(params);
   const int8_t* p = (const int8_t*)w;
   while (nc > 0) {
     int32x4_t acc0[8], acc1[8];
@@ -58,10 +59,10 @@ void eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, 
     p += 32;
     const size_t n = nc < 8 ? nc : 8;
     if (mr > 1)
-      eb_requant8(eb_reduce4(acc1[0], acc1[1], acc1[2], acc1[3]), eb_reduce4(acc1[4], acc1[5], acc1[6], acc1[7]), s0, s1,
-                  params, c1, n);
-    eb_requant8(eb_reduce4(acc0[0], acc0[1], acc0[2], acc0[3]), eb_reduce4(acc0[4], acc0[5], acc0[6], acc0[7]), s0, s1,
-                params, c0, n);
+      eb_neon_store8(eb_neon_requant8(eb_reduce4(acc1[0], acc1[1], acc1[2], acc1[3]),
+                                      eb_reduce4(acc1[4], acc1[5], acc1[6], acc1[7]), s0, s1, &rq), &rq, c1, n);
+    eb_neon_store8(eb_neon_requant8(eb_reduce4(acc0[0], acc0[1], acc0[2], acc0[3]),
+                                    eb_reduce4(acc0[4], acc0[5], acc0[6], acc0[7]), s0, s1, &rq), &rq, c0, n);
     c0 += n;
     c1 += n;
     nc -= n;

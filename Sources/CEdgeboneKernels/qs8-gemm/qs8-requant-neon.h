@@ -1,23 +1,73 @@
-// Requantization of 8 int32 lanes (two int32x4) for the NEON GEMMs: fp32 scale, clamp, round half
-// to even (vcvtnq), zero point; saturating narrow to bytes, or a table lookup. Internal header.
+// Requantization for the NEON kernels (GEMMs, depthwise): fp32 scale, round half to even (vcvtnq),
+// zero point, clamp; then saturating narrow to bytes, or a table lookup. Internal header.
+//
+// The clamp happens after rounding, in int16: with integer bounds, clamp(rint(v)) == rint(clamp(v)),
+// and the saturating conversions and narrowing only move values that the clamp moves anyway (the zero
+// point and bounds lie within the 12-bit grid), so the result is the scalar reference's (float
+// clamp, then round, then zero point) bit for bit, in fewer instructions.
 #pragma once
 #include <CEdgeboneKernels.h>
 #include <arm_neon.h>
+#include <string.h>
 
-static inline void eb_requant8(int32x4_t lo4, int32x4_t hi4, float32x4_t s0, float32x4_t s1,
-                               const eb_qs8_requant_params* p, int8_t* out, size_t n) {
-  const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
-  const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
-  const int32x4_t zp = vdupq_n_s32(p->zero_point);
-  float32x4_t v0 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(lo4), s0), lo), hi);
-  float32x4_t v1 = vminq_f32(vmaxq_f32(vmulq_f32(vcvtq_f32_s32(hi4), s1), lo), hi);
-  const int32x4_t q0 = vaddq_s32(vcvtnq_s32_f32(v0), zp), q1 = vaddq_s32(vcvtnq_s32_f32(v1), zp);
-  if (p->lut == NULL && n == 8) {
-    vst1_s8(out, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
-    return;
+/// The epilogue's constants, read once per kernel call.
+typedef struct {
+  int16x8_t zp, qmin, qmax;
+  const int8_t* base;  // lut - qmin, or NULL: no table
+} eb_neon_requant;
+
+static inline eb_neon_requant eb_neon_requant_init(const eb_qs8_requant_params* p) {
+  const eb_neon_requant r = {vdupq_n_s16((int16_t)p->zero_point), vdupq_n_s16((int16_t)p->qmin),
+                             vdupq_n_s16((int16_t)p->qmax), p->lut != NULL ? p->lut - p->qmin : NULL};
+  return r;
+}
+
+/// Eight accumulators → eight clamped values on the output grid (int8 range, or the table's 12-bit grid).
+static inline int16x8_t eb_neon_requant8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
+                                         const eb_neon_requant* r) {
+  const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a0), s0));
+  const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a1), s1));
+  const int16x8_t q = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
+  return vminq_s16(vmaxq_s16(q, r->qmin), r->qmax);
+}
+
+/// Stores n <= 8 requantized lanes: as bytes, or through the table.
+static inline void eb_neon_store8(int16x8_t q, const eb_neon_requant* r, int8_t* out, size_t n) {
+  if (r->base == NULL) {
+    const int8x8_t v = vqmovn_s16(q);
+    if (n == 8) {
+      vst1_s8(out, v);
+    } else {
+      int8_t t[8];
+      vst1_s8(t, v);
+      memcpy(out, t, n);
+    }
+  } else {
+    int16_t t[8];
+    vst1q_s16(t, q);
+    for (size_t j = 0; j < n; j++) out[j] = r->base[t[j]];
   }
-  int32_t t[8];
-  vst1q_s32(t, q0);
-  vst1q_s32(t + 4, q1);
-  eb_qs8_store_q(out, t, n, p);
+}
+
+/// Stores n <= 16 requantized lanes (two halves): as bytes, or through the table.
+static inline void eb_neon_store16(int16x8_t lo, int16x8_t hi, const eb_neon_requant* r, int8_t* out, size_t n) {
+  if (r->base == NULL) {
+    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(lo), hi);
+    if (n == 16) {
+      vst1q_s8(out, v);
+    } else {
+      int8_t t[16];
+      vst1q_s8(t, v);
+      memcpy(out, t, n);
+    }
+  } else {
+    int16_t t[16];
+    vst1q_s16(t, lo);
+    vst1q_s16(t + 8, hi);
+    if (n == 16) {
+      for (size_t j = 0; j < 16; j++) out[j] = r->base[t[j]];
+    } else {
+      for (size_t j = 0; j < n; j++) out[j] = r->base[t[j]];
+    }
+  }
 }

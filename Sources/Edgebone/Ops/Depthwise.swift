@@ -1,7 +1,7 @@
 // depthwise: k×k convolution of each channel on its own, [h, w, c] → [oh, ow, c], with an optional
 // activation in its epilogue. Weights [k·k, c] (tap-major), bias [c].
 // f32: any kernel 1…7 (register-blocked rows for 3 and 5). qs8: kernels 3 and 5 — every int8
-// depthwise kernel keeps its taps in fixed arrays sized for 5×5 — per-channel weights.
+// depthwise kernel keeps its taps in fixed arrays sized for 5×5 — per-channel symmetric weights.
 import CEdgeboneKernels
 
 enum DepthwiseOp: Operator {
@@ -26,7 +26,9 @@ enum DepthwiseOp: Operator {
             let w = try graph.expectConstant(node, "weight", .f32, [k * k, c]), b = try graph.expectConstant(node, "bias", .f32, [c])
             guard w.floats.allSatisfy(\.isFinite), b.floats.allSatisfy(\.isFinite) else { throw node.fail("weights and bias must be finite") }
         case .qs8:
-            try graph.expectConstant(node, "weight", .i8, [k * k, c])
+            // Symmetric weights (−127…127), as for every int8 weight: the NEON kernel sums two products in int16.
+            let w = try graph.expectConstant(node, "weight", .i8, [k * k, c])
+            guard !w.bytes.contains(0x80) else { throw node.fail("weights must lie in -127…127 (symmetric int8)") }
             try graph.expectConstant(node, "bias", .i32, [c])
             try graph.expectScales(node, count: c)
             try graph.checkQuantizedEpilogue(node)
