@@ -80,7 +80,7 @@ trap 'umount -l "$target/proc" 2>/dev/null || true' EXIT
 count() {
   local cpu=$1 name=$2 frames=$3
   shift 3
-  chroot "$target" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PYTHONPATH=/opt/ort-py PYTHONHASHSEED=0 \
+  chroot "$target" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PYTHONPATH=/opt/ort-py PYTHONHASHSEED=0 SWIFT_DETERMINISTIC_HASHING=1 \
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
     /opt/insn-count/ld-linux-x86-64.so.2 --library-path /opt/insn-count /opt/insn-count/qemu-aarch64 \
     -cpu "$cpu" -plugin "/opt/insn-count/insn-count.so,out=/tmp/insn-count/run.tsv" "$@" >/dev/null 2>"$work/stderr" ||
