@@ -43,8 +43,8 @@ static const eb_kernel_config eb_configs[] = {
      eb_qs8_qc8w_gemv_f32__avx512skx},
 #endif
 #if defined(__aarch64__)
-    {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon,
-     "qs8_qc8w_gemm_fp32_2x8c8__neon", 2, {8, 8, 8, 1, 0},
+    {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon,
+     "qs8_qc8w_gemm_fp32_2x8c16__neon", 2, {8, 8, 16, 1, 0},
      eb_qs8_qc8w_dwconv_fp32_ukernel_16c__neon, "qs8_qc8w_dwconv_fp32_16c__neon", {16, 1, 0},
      eb_qs8_vadd_ukernel__neon, eb_qs8_vmulc_ukernel__neon, eb_qs8_gavgpool_ukernel__neon, eb_x8_lut_ukernel__neon,
      eb_qs8_qc8w_gemv_f32__neon},

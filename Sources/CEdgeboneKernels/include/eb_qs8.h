@@ -92,7 +92,7 @@ typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const in
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni)
-EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c8__neon)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
 
 /// A ^ 0x80 for n bytes (int8 -> the uint8 view VNNI kernels read). y may alias x.

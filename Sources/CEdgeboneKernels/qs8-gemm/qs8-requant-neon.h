@@ -16,14 +16,14 @@ typedef struct {
   const int8_t* base;  // lut - qmin, or NULL: no table
 } eb_neon_requant;
 
-static inline eb_neon_requant eb_neon_requant_init(const eb_qs8_requant_params* p) {
+static inline __attribute__((always_inline)) eb_neon_requant eb_neon_requant_init(const eb_qs8_requant_params* p) {
   const eb_neon_requant r = {vdupq_n_s16((int16_t)p->zero_point), vdupq_n_s16((int16_t)p->qmin),
                              vdupq_n_s16((int16_t)p->qmax), p->lut != NULL ? p->lut - p->qmin : NULL};
   return r;
 }
 
 /// Eight accumulators → eight clamped values on the output grid (int8 range, or the table's 12-bit grid).
-static inline int16x8_t eb_neon_requant8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
+static inline __attribute__((always_inline)) int16x8_t eb_neon_requant8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
                                          const eb_neon_requant* r) {
   const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a0), s0));
   const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a1), s1));
@@ -32,7 +32,7 @@ static inline int16x8_t eb_neon_requant8(int32x4_t a0, int32x4_t a1, float32x4_t
 }
 
 /// Stores n <= 8 requantized lanes: as bytes, or through the table.
-static inline void eb_neon_store8(int16x8_t q, const eb_neon_requant* r, int8_t* out, size_t n) {
+static inline __attribute__((always_inline)) void eb_neon_store8(int16x8_t q, const eb_neon_requant* r, int8_t* out, size_t n) {
   if (r->base == NULL) {
     const int8x8_t v = vqmovn_s16(q);
     if (n == 8) {
@@ -50,7 +50,7 @@ static inline void eb_neon_store8(int16x8_t q, const eb_neon_requant* r, int8_t*
 }
 
 /// Stores n <= 16 requantized lanes (two halves): as bytes, or through the table.
-static inline void eb_neon_store16(int16x8_t lo, int16x8_t hi, const eb_neon_requant* r, int8_t* out, size_t n) {
+static inline __attribute__((always_inline)) void eb_neon_store16(int16x8_t lo, int16x8_t hi, const eb_neon_requant* r, int8_t* out, size_t n) {
   if (r->base == NULL) {
     const int8x16_t v = vqmovn_high_s16(vqmovn_s16(lo), hi);
     if (n == 16) {
