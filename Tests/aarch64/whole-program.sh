@@ -37,6 +37,7 @@ cross_packages=(swiftlang libc6-dev pkg-config git ca-certificates)
 compare=(python3 "$repo/Tests/aarch64/compare-outputs.py")
 
 log() { printf 'aarch64: %s\n' "$*" >&2; }
+. "$repo/Tests/aarch64/root-packages.sh"
 die() { log "error: $*"; exit 1; }
 elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -79,17 +80,7 @@ make_root() {  # make_root DIR ARCH PACKAGE...: made once; packages added later 
   local dir=$1 arch=$2; shift 2
   local t=$SECONDS
   if [ -f "$dir/.edgebone-root" ] && [ "$(head -1 "$dir/.edgebone-root")" = "$suite $arch" ]; then
-    local missing=() p
-    for p in "$@"; do
-      chroot "$dir" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-      log "installing ${missing[*]} into the $arch root"
-      cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
-      chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-        sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends ${missing[*]} && apt-get clean" \
-        >"$cache/apt-$arch.log" 2>&1 || { tail -20 "$cache/apt-$arch.log" >&2; die "apt-get in the $arch root failed"; }
-    fi
+    install_missing "$dir" "$cache/apt-$arch.log" "$@"
     return
   fi
   unmount_all
