@@ -37,8 +37,8 @@ cross_packages=(swiftlang libc6-dev pkg-config git ca-certificates)
 compare=(python3 "$repo/Tests/aarch64/compare-outputs.py")
 
 log() { printf 'aarch64: %s\n' "$*" >&2; }
-. "$repo/Tests/aarch64/root-packages.sh"
 die() { log "error: $*"; exit 1; }
+. "$repo/Tests/aarch64/root-packages.sh"
 elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
 [ "$(id -u)" = 0 ] || die "run as root (debootstrapping, chroot and bind mounts need it)"

@@ -46,18 +46,6 @@ static inline int8_t eb_qs8_requantize(int32_t acc, float scale, const eb_qs8_re
   return p->lut != NULL ? p->lut[q - p->qmin] : (int8_t)q;
 }
 
-/// Writes n requantized lanes: through the table, or as saturated bytes.
-static inline void eb_qs8_store_q(int8_t* out, const int32_t* q, size_t n, const eb_qs8_requant_params* p) {
-  // Locals: int8 stores may alias *p, which would force a reload of p->lut every iteration.
-  const int8_t* lut = p->lut;
-  if (lut != NULL) {
-    const int8_t* base = lut - p->qmin;
-    for (size_t j = 0; j < n; j++) out[j] = base[q[j]];
-  } else {
-    for (size_t j = 0; j < n; j++) out[j] = (int8_t)q[j];
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // GEMM: C[m][n] = requant(bias[n] + sum_k (A[m][k] - a_zero_point) * W[n][k]), for 1x1 convolutions
 // (A = NHWC pixels x channels) and linear layers.

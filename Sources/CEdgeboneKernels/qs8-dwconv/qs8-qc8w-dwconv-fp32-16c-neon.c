@@ -53,19 +53,25 @@ static inline __attribute__((always_inline)) void eb_dw16_taps(const int8_t* con
   }
 }
 
-// One output pixel: all channel tiles (bias, kk x 16 int8 taps, scales).
+// One channel tile of one pixel (p: bias, kk x 16 int8 taps, scales): in[t] + off are the tap inputs;
+// n <= 16 channels are stored.
+static inline __attribute__((always_inline)) void eb_dw16_tile(const int8_t* const* in, size_t off, size_t kk,
+                                                                const uint8_t* p, int8_t* out, size_t n,
+                                                                const eb_neon_requant* r) {
+  int32x4_t acc[4] = {vld1q_s32((const int32_t*)p), vld1q_s32((const int32_t*)p + 4), vld1q_s32((const int32_t*)p + 8),
+                      vld1q_s32((const int32_t*)p + 12)};
+  eb_dw16_taps(in, off, kk, (const int8_t*)(p + 64), acc);
+  const float* s = (const float*)(p + 64 + kk * 16);
+  eb_neon_store16(eb_neon_requant8(acc[0], acc[1], vld1q_f32(s), vld1q_f32(s + 4), r),
+                  eb_neon_requant8(acc[2], acc[3], vld1q_f32(s + 8), vld1q_f32(s + 12), r), r, out, n);
+}
+
+// One output pixel: all channel tiles.
 static inline __attribute__((always_inline)) void eb_dw16_pixel(const int8_t* const* taps, size_t kk, size_t c,
                                                                  const uint8_t* p, int8_t* out, const eb_neon_requant* r) {
   const size_t tile = 16 * 4 + kk * 16 + 16 * 4;
   size_t c0 = 0;
-  for (; c0 + 16 <= c; c0 += 16, p += tile) {
-    int32x4_t acc[4] = {vld1q_s32((const int32_t*)p), vld1q_s32((const int32_t*)p + 4), vld1q_s32((const int32_t*)p + 8),
-                        vld1q_s32((const int32_t*)p + 12)};
-    eb_dw16_taps(taps, c0, kk, (const int8_t*)(p + 64), acc);
-    const float* s = (const float*)(p + 64 + kk * 16);
-    eb_neon_store16(eb_neon_requant8(acc[0], acc[1], vld1q_f32(s), vld1q_f32(s + 4), r),
-                    eb_neon_requant8(acc[2], acc[3], vld1q_f32(s + 8), vld1q_f32(s + 12), r), r, out + c0, 16);
-  }
+  for (; c0 + 16 <= c; c0 += 16, p += tile) eb_dw16_tile(taps, c0, kk, p, out + c0, 16, r);
   if (c0 < c) {
     // Last, partial tile: the channels left, copied out so that no load reads past a row's end.
     const size_t n = c - c0;
@@ -76,12 +82,7 @@ static inline __attribute__((always_inline)) void eb_dw16_pixel(const int8_t* co
       memcpy(x[t], taps[t] + c0, n);
       in[t] = x[t];
     }
-    int32x4_t acc[4] = {vld1q_s32((const int32_t*)p), vld1q_s32((const int32_t*)p + 4), vld1q_s32((const int32_t*)p + 8),
-                        vld1q_s32((const int32_t*)p + 12)};
-    eb_dw16_taps(in, 0, kk, (const int8_t*)(p + 64), acc);
-    const float* s = (const float*)(p + 64 + kk * 16);
-    eb_neon_store16(eb_neon_requant8(acc[0], acc[1], vld1q_f32(s), vld1q_f32(s + 4), r),
-                    eb_neon_requant8(acc[2], acc[3], vld1q_f32(s + 8), vld1q_f32(s + 12), r), r, out + c0, n);
+    eb_dw16_tile(in, 0, kk, p, out + c0, n, r);
   }
 }
 

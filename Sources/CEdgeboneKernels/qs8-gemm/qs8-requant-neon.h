@@ -31,6 +31,13 @@ static inline __attribute__((always_inline)) int16x8_t eb_neon_requant8(int32x4_
   return vminq_s16(vmaxq_s16(q, r->qmin), r->qmax);
 }
 
+/// Writes n clamped values through the table (base = lut - qmin). Inlined where n is a constant, the
+/// loop unrolls.
+static inline __attribute__((always_inline)) void eb_neon_lookup(const int16_t* q, const int8_t* base, int8_t* out,
+                                                                  size_t n) {
+  for (size_t j = 0; j < n; j++) out[j] = base[q[j]];
+}
+
 /// Stores n <= 8 requantized lanes: as bytes, or through the table.
 static inline __attribute__((always_inline)) void eb_neon_store8(int16x8_t q, const eb_neon_requant* r, int8_t* out, size_t n) {
   if (r->base == NULL) {
@@ -45,7 +52,7 @@ static inline __attribute__((always_inline)) void eb_neon_store8(int16x8_t q, co
   } else {
     int16_t t[8];
     vst1q_s16(t, q);
-    for (size_t j = 0; j < n; j++) out[j] = r->base[t[j]];
+    eb_neon_lookup(t, r->base, out, n);
   }
 }
 
@@ -64,10 +71,6 @@ static inline __attribute__((always_inline)) void eb_neon_store16(int16x8_t lo, 
     int16_t t[16];
     vst1q_s16(t, lo);
     vst1q_s16(t + 8, hi);
-    if (n == 16) {
-      for (size_t j = 0; j < 16; j++) out[j] = r->base[t[j]];
-    } else {
-      for (size_t j = 0; j < n; j++) out[j] = r->base[t[j]];
-    }
+    eb_neon_lookup(t, r->base, out, n);
   }
 }

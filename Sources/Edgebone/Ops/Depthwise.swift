@@ -26,11 +26,7 @@ enum DepthwiseOp: Operator {
             let w = try graph.expectConstant(node, "weight", .f32, [k * k, c]), b = try graph.expectConstant(node, "bias", .f32, [c])
             guard w.floats.allSatisfy(\.isFinite), b.floats.allSatisfy(\.isFinite) else { throw node.fail("weights and bias must be finite") }
         case .qs8:
-            // Symmetric weights (−127…127), as for every int8 weight: the NEON kernel sums two products in int16.
-            let w = try graph.expectConstant(node, "weight", .i8, [k * k, c])
-            guard !w.bytes.contains(0x80) else { throw node.fail("weights must lie in -127…127 (symmetric int8)") }
-            try graph.expectConstant(node, "bias", .i32, [c])
-            try graph.expectScales(node, count: c)
+            try graph.expectQuantizedWeights(node, shape: [k * k, c], channels: c)
             try graph.checkQuantizedEpilogue(node)
         }
     }

@@ -40,10 +40,16 @@ extension Graph {
     /// int8 weights NODE.weight [rows, k] (symmetric: −127…127), NODE.bias [rows] int32 and
     /// NODE.weight_scale [rows].
     func expectQuantizedWeights(_ node: Node, rows: Int, k: Int) throws(GraphError) {
-        let w = try expectConstant(node, "weight", .i8, [rows, k])
+        try expectQuantizedWeights(node, shape: [rows, k], channels: rows)
+    }
+
+    /// int8 weights NODE.weight of `shape` (symmetric: −127…127 — the NEON kernels sum two products in
+    /// int16), NODE.bias [channels] int32 and NODE.weight_scale [channels].
+    func expectQuantizedWeights(_ node: Node, shape: [Int], channels: Int) throws(GraphError) {
+        let w = try expectConstant(node, "weight", .i8, shape)
         guard !w.bytes.contains(0x80) else { throw node.fail("weights must lie in -127…127 (symmetric int8)") }
-        try expectConstant(node, "bias", .i32, [rows])
-        try expectScales(node, count: rows)
+        try expectConstant(node, "bias", .i32, [channels])
+        try expectScales(node, count: channels)
     }
 
     /// float weights NODE.weight [rows, k] and NODE.bias [rows], all finite.
