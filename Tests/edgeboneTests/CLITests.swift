@@ -354,7 +354,7 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let path = dir + "/huge.y4m"
         Fixtures.write(Array("YUV4MPEG2 W16384 H16384 F25:1 C444\n".utf8), to: path)
         let r = try edgebone(["run", "--source", path])
-        #expect(r.status == 1 && r.err.contains("16384x16384 frames need about 4096 MiB") && r.err.contains("512 MiB memory budget"), "\(r.err)")
+        #expect(r.status == 1 && r.err.contains("a 16384x16384 frame needs about 4096 MiB") && r.err.contains("512 MiB memory budget"), "\(r.err)")
     }
 
     /// A small PNG that would decode to 16000×16000: refused from its header; a larger budget lets the
@@ -368,7 +368,7 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let path = dir + "/huge.png"
         Fixtures.write(png, to: path)
         let r = try edgebone(["classify", path])
-        #expect(r.status == 1 && r.err.contains("16000x16000 frames need about 3906 MiB"), "\(r.err)")
+        #expect(r.status == 1 && r.err.contains("a 16000x16000 frame needs about 3906 MiB"), "\(r.err)")
     }
 
     /// A checkpoint whose input size makes a 512 MiB+ arena: refused before the arena is allocated.

@@ -34,7 +34,7 @@ public enum MemoryBudget {
     public static func frameProblem(width: Int, height: Int) -> String? {
         let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
         guard overflow || pixels > maxFramePixels else { return nil }
-        return "\(width)x\(height) frames need about \(overflow ? Int.max >> 20 : (pixels * bytesPerFramePixel) >> 20) MiB, " +
+        return "a \(width)x\(height) frame needs about \(overflow ? Int.max >> 20 : (pixels * bytesPerFramePixel) >> 20) MiB, " +
             "more than the \(describe(bytes / 2)) allows for frames"
     }
 }

@@ -18,7 +18,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedFormat(path): return "\(path): not a PNG or JPEG image"
         case let .corrupt(path, detail): return "\(path): corrupt image: \(detail)"
         case let .tooLarge(path, w, h): return "\(path): image \(w)x\(h) is larger than the 16384x16384 limit"
-        case let .overBudget(path, detail): return "\(path): image of \(detail)"
+        case let .overBudget(path, detail): return "\(path): \(detail)"
         }
     }
 }
