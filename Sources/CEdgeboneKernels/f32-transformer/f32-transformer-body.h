@@ -5,20 +5,52 @@
 #include <math.h>
 #include "../f32-misc/f32-math.h"
 
+// Sums in a fixed order that vectorizes without reassociation: element j goes to lane j % 16 (in
+// ascending j), then the lanes are added as a tree (l + 8, l + 4, l + 2, l + 1). Every ISA build adds
+// in this same order.
+static inline __attribute__((always_inline)) float EB_NAME(eb_lane_total)(float* acc) {
+  for (size_t w = 8; w > 0; w /= 2) {
+    for (size_t l = 0; l < w; l++) acc[l] += acc[l + w];
+  }
+  return acc[0];
+}
+
+static inline __attribute__((always_inline)) float EB_NAME(eb_sum16)(const float* x, size_t n) {
+  float acc[16] = {0};
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    for (size_t l = 0; l < 16; l++) acc[l] += x[j + l];
+  }
+  for (size_t l = 0; j + l < n; l++) acc[l] += x[j + l];
+  return EB_NAME(eb_lane_total)(acc);
+}
+
+/// Σ (x − m)² in the same lane order.
+static inline __attribute__((always_inline)) float EB_NAME(eb_sum_sq16)(const float* x, size_t n, float m) {
+  float acc[16] = {0};
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    for (size_t l = 0; l < 16; l++) {
+      const float d = x[j + l] - m;
+      acc[l] += d * d;
+    }
+  }
+  for (size_t l = 0; j + l < n; l++) {
+    const float d = x[j + l] - m;
+    acc[l] += d * d;
+  }
+  return EB_NAME(eb_lane_total)(acc);
+}
+
+// Mean and variance in two passes over the row (float, 16 lanes each: enough for the widths
+// transformers use, and what lets the loop vectorize), then one pass that scales and shifts.
 void EB_NAME(eb_f32_layernorm_ukernel)(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta, float eps) {
   for (size_t r = 0; r < rows; r++) {
     const float* xr = x + r * c;
     float* yr = y + r * c;
-    double sum = 0.0;
-    for (size_t j = 0; j < c; j++) sum += xr[j];
-    const double mean = sum / (double)c;
-    double var = 0.0;
-    for (size_t j = 0; j < c; j++) {
-      const double d = xr[j] - mean;
-      var += d * d;
-    }
-    const float inv = (float)(1.0 / sqrt(var / (double)c + (double)eps));
-    const float m = (float)mean;
+    const float m = EB_NAME(eb_sum16)(xr, c) / (float)c;
+    const float var = EB_NAME(eb_sum_sq16)(xr, c, m) / (float)c;
+    const float inv = 1.0f / sqrtf(var + eps);
     if (xr == yr) {
       for (size_t j = 0; j < c; j++) yr[j] = (yr[j] - m) * inv * gamma[j] + beta[j];
     } else {
@@ -55,57 +87,133 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + EB_NAME(eb_erf_inline)(x[i] * 0.70710678118654752f));
 }
 
-// Loops are ordered so that the innermost runs over independent outputs (tokens j, or features e),
-// which the compiler vectorizes without reordering any sum: each logit still adds its d products in
-// feature order, each output its n terms in token order.
-void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads, size_t head_dim,
-                             const float* logit_scale, const float* bias, const float* mask, float* scratch) {
-  const size_t c = heads * head_dim, n = tokens, d = head_dim;
-  float* qn = scratch;            // [n][d] normalized queries of one head
-  float* kt = scratch + n * d;    // [d][n] normalized keys, transposed
-  float* row = kt + n * d;        // [n] one row of attention logits, then weights
-  for (size_t w = 0; w < windows; w++) {
-    const float* base = qkv + w * n * 3 * c;
-    for (size_t h = 0; h < heads; h++) {
-      for (size_t i = 0; i < n; i++) {
-        const float* q = base + i * 3 * c + h * d;
-        const float* k = q + c;
-        double sq = 0.0, sk = 0.0;
-        for (size_t e = 0; e < d; e++) { sq += (double)q[e] * q[e]; sk += (double)k[e] * k[e]; }
-        const float iq = 1.0f / fmaxf((float)sqrt(sq), 1e-12f), ik = 1.0f / fmaxf((float)sqrt(sk), 1e-12f);
-        for (size_t e = 0; e < d; e++) { qn[i * d + e] = q[e] * iq; kt[e * n + i] = k[e] * ik; }
-      }
-      const float s = logit_scale[h];
-      const float* bh = bias + h * n * n;
-      const float* mw = mask != NULL ? mask + w * n * n : NULL;
-      for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < n; j++) row[j] = 0.0f;
-        for (size_t e = 0; e < d; e++) {
-          const float qe = qn[i * d + e];
-          const float* ke = kt + e * n;
-          for (size_t j = 0; j < n; j++) row[j] += qe * ke[j];
-        }
-        const float* bi = bh + i * n;
-        for (size_t j = 0; j < n; j++) row[j] = row[j] * s + bi[j];
-        if (mw != NULL) {
-          const float* mi = mw + i * n;
-          for (size_t j = 0; j < n; j++) row[j] += mi[j];
-        }
-        float mx = -INFINITY;
-        for (size_t j = 0; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-        for (size_t j = 0; j < n; j++) row[j] = eb_expf_inline(row[j] - mx);
-        double total = 0.0;
-        for (size_t j = 0; j < n; j++) total += row[j];
-        const float inv = (float)(1.0 / total);
-        float* o = out + (w * n + i) * c + h * d;
-        for (size_t e = 0; e < d; e++) o[e] = 0.0f;
-        for (size_t j = 0; j < n; j++) {
-          const float p = row[j] * inv;
-          const float* v = base + j * 3 * c + 2 * c + h * d;
-          for (size_t e = 0; e < d; e++) o[e] += p * v[e];
-        }
-      }
+// Window attention, per window and head, blocked so that the compiler keeps the accumulators of
+// EB_ATT_ROWS query rows × EB_ATT_LANES keys (or features) in registers. Blocking never changes the
+// order of a sum: each logit adds its d products in feature order, each output its n terms in token
+// order, and norms and softmax totals use the fixed 16-lane order above, so every ISA build computes
+// the same sums, up to fused multiply-adds. Cosine similarity as q · k̂ times scale / |q|: only the
+// keys are normalized (and transposed, so that a row of logits is a run of vector multiply-adds).
+#ifndef EB_ATT_LANES
+#define EB_ATT_LANES 16
+#endif
+#define EB_ATT_ROWS 4
+
+/// Largest of n floats (exact in any order).
+static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
+  float acc[16];
+  for (size_t l = 0; l < 16; l++) acc[l] = -INFINITY;
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    for (size_t l = 0; l < 16; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  }
+  for (size_t l = 0; j + l < n; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  for (size_t w = 8; w > 0; w /= 2) {
+    for (size_t l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
+  }
+  return acc[0];
+}
+
+/// 1 / max(|x|, 1e-12) for a row of d floats: F.normalize's divisor.
+static inline __attribute__((always_inline)) float EB_NAME(eb_inverse_norm)(const float* x, size_t d) {
+  float acc[16] = {0};
+  size_t e = 0;
+  for (; e + 16 <= d; e += 16) {
+    for (size_t l = 0; l < 16; l++) acc[l] += x[e + l] * x[e + l];
+  }
+  for (size_t l = 0; e + l < d; l++) acc[l] += x[e + l] * x[e + l];
+  return 1.0f / fmaxf(sqrtf(EB_NAME(eb_lane_total)(acc)), 1e-12f);
+}
+
+// Logits of query rows r0 … r0 + rows − 1 (EB_ATT_ROWS computed; past `rows` they repeat the last)
+// against keys j0 … j0 + m − 1: (q · k̂) · qs[i] + bias (+ mask), into p[r][j]. qs[i] = scale / |q_i|.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const float* q, size_t stride, const float* kt, size_t n, size_t d,
+                                                                         size_t r0, size_t rows, size_t j0, size_t m, const float* qs,
+                                                                         const float* bh, const float* mw, float* p) {
+  float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
+  const float* qr[EB_ATT_ROWS];
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) qr[r] = q + (r0 + (r < rows ? r : rows - 1)) * stride;
+  for (size_t e = 0; e < d; e++) {
+    const float* ke = kt + e * n + j0;
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+      const float qe = qr[r][e];
+      for (size_t l = 0; l < m; l++) acc[r][l] += qe * ke[l];
+    }
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const float f = qs[r0 + r];
+    const float* bi = bh + (r0 + r) * n + j0;
+    float* pr = p + r * n + j0;
+    for (size_t l = 0; l < m; l++) pr[l] = acc[r][l] * f + bi[l];
+    if (mw != NULL) {
+      const float* mi = mw + (r0 + r) * n + j0;
+      for (size_t l = 0; l < m; l++) pr[l] += mi[l];
     }
   }
 }
 
+// Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e].
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const float* p, const float* v, size_t stride, size_t n, size_t rows,
+                                                                         size_t e0, size_t m, float* o, size_t c) {
+  float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
+  const float* pr[EB_ATT_ROWS];
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) pr[r] = p + (r < rows ? r : rows - 1) * n;
+  for (size_t j = 0; j < n; j++) {
+    const float* vj = v + j * stride + e0;
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+      const float pj = pr[r][j];
+      for (size_t l = 0; l < m; l++) acc[r][l] += pj * vj[l];
+    }
+  }
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t l = 0; l < m; l++) o[r * c + e0 + l] = acc[r][l];
+  }
+}
+
+// One block of query rows: logits, softmax, outputs.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_rows)(const float* q, const float* kt, const float* v, size_t stride, size_t n,
+                                                                       size_t d, size_t r0, size_t rows, const float* qs, const float* bh,
+                                                                       const float* mw, float* p, float* o, size_t c) {
+  size_t j0 = 0;
+  for (; j0 + EB_ATT_LANES <= n; j0 += EB_ATT_LANES) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, EB_ATT_LANES, qs, bh, mw, p);
+  if (j0 < n) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, n - j0, qs, bh, mw, p);
+  for (size_t r = 0; r < rows; r++) {
+    float* pr = p + r * n;
+    const float mx = EB_NAME(eb_max16)(pr, n);
+    for (size_t j = 0; j < n; j++) pr[j] = eb_expf_inline(pr[j] - mx);
+    const float inv = 1.0f / EB_NAME(eb_sum16)(pr, n);
+    for (size_t j = 0; j < n; j++) pr[j] *= inv;
+  }
+  size_t e0 = 0;
+  for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, o, c);
+  if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, o, c);
+}
+
+void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads, size_t head_dim,
+                             const float* logit_scale, const float* bias, const float* mask, float* scratch) {
+  const size_t c = heads * head_dim, n = tokens, d = head_dim, stride = 3 * c;
+  float* kt = scratch;                // [d][n] normalized keys of one head, transposed
+  float* qs = scratch + n * d;        // [n] scale / |q_i|
+  float* p = qs + n;                  // [EB_ATT_ROWS][n] logits, then weights, of a block of rows
+  for (size_t w = 0; w < windows; w++) {
+    const float* base = qkv + w * n * stride;
+    const float* mw = mask != NULL ? mask + w * n * n : NULL;
+    for (size_t h = 0; h < heads; h++) {
+      const float* q = base + h * d;
+      const float* k = base + c + h * d;
+      const float* v = base + 2 * c + h * d;
+      const float s = logit_scale[h];
+      for (size_t i = 0; i < n; i++) {
+        qs[i] = s * EB_NAME(eb_inverse_norm)(q + i * stride, d);
+        const float ik = EB_NAME(eb_inverse_norm)(k + i * stride, d);
+        for (size_t e = 0; e < d; e++) kt[e * n + i] = k[i * stride + e] * ik;
+      }
+      const float* bh = bias + h * n * n;
+      float* o = out + w * n * c + h * d;
+      size_t r0 = 0;
+      for (; r0 + EB_ATT_ROWS <= n; r0 += EB_ATT_ROWS) {
+        EB_NAME(eb_att_rows)(q, kt, v, stride, n, d, r0, EB_ATT_ROWS, qs, bh, mw, p, o + r0 * c, c);
+      }
+      if (r0 < n) EB_NAME(eb_att_rows)(q, kt, v, stride, n, d, r0, n - r0, qs, bh, mw, p, o + r0 * c, c);
+    }
+  }
+}

@@ -4,7 +4,7 @@
 #include <string.h>
 
 size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim) {
-  return (2 * tokens * head_dim + tokens) * sizeof(float);
+  return (tokens * head_dim + 5 * tokens) * sizeof(float);  // k̂ᵀ, scale / |q|, a block of 4 rows
 }
 
 void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,
