@@ -1,5 +1,5 @@
-// The float transformer kernels (LayerNorm, GELU, windowed attention): every ISA build against the
-// scalar build, within stated bounds (the SIMD builds fuse multiply-adds: LayerNorm within 5e-5 and
+// The float transformer kernels (LayerNorm, GELU, windowed attention, quantize / dequantize): every ISA
+// build against the scalar build, exactly for the precision boundaries and otherwise within stated bounds (the SIMD builds fuse multiply-adds: LayerNorm within 5e-5 and
 // attention within 1e-4 of the output scale), and GELU against erf (3e-7).
 import CEdgeboneKernels
 import Testing
@@ -31,6 +31,27 @@ import Glibc
         var z = x
         FloatKernels(isa: isa).gelu(z, &z, z.count)
         #expect(z == y)
+    }
+
+    /// Precision boundaries are exact: every build gives the scalar build's bytes and floats, ties to even.
+    @Test(arguments: isas)
+    func quantizeAndDequantizeAreExact(isa: ISA) {
+        var t = self
+        let x = t.values(1029, 6) + [1e9, -1e9, 0, -0.0]
+        // Halves, exactly representable after division by 0.25: rounded to even.
+        var ties = [Int8](repeating: 0, count: 6)
+        FloatKernels(isa: isa).quantize([0.125, 0.375, 0.625, -0.125, -0.375, -0.625], &ties, 6, 0.25, 0)
+        #expect(ties == [0, 2, 2, 0, -2, -2], "\(isa) ties \(ties)")
+        for (scale, zero) in [(Float(0.05), Int32(0)), (0.013, -17), (0.1, 127), (0.02, -128)] {
+            var want = [Int8](repeating: 0, count: x.count), got = want
+            FloatKernels(isa: .scalar).quantize(x, &want, x.count, scale, zero)
+            FloatKernels(isa: isa).quantize(x, &got, x.count, scale, zero)
+            #expect(got == want, "\(isa) quantize scale \(scale) zero \(zero)")
+            var back = [Float](repeating: 0, count: x.count), backWant = back
+            FloatKernels(isa: .scalar).dequantize(want, &backWant, x.count, scale, zero)
+            FloatKernels(isa: isa).dequantize(want, &back, x.count, scale, zero)
+            #expect(back == backWant && back.indices.allSatisfy { back[$0] == Float(Int32(want[$0]) - zero) * scale })
+        }
     }
 
     @Test(arguments: isas)

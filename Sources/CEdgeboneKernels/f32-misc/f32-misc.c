@@ -13,20 +13,6 @@ void eb_f32_mul_channels(const float* x, const float* gate, float* y, size_t row
   }
 }
 
-void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point) {
-  const float lo = (float)(-128 - zero_point), hi = (float)(127 - zero_point);
-  for (size_t i = 0; i < n; i++) {
-    float v = x[i] / scale;
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
-    y[i] = (int8_t)((int32_t)__builtin_rintf(v) + zero_point);
-  }
-}
-
-void eb_qs8_f32_dequantize(const int8_t* x, float* y, size_t n, float scale, int32_t zero_point) {
-  for (size_t i = 0; i < n; i++) y[i] = (float)((int32_t)x[i] - zero_point) * scale;
-}
-
 void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset) {
   const float s0 = scale[0], s1 = scale[1], s2 = scale[2], o0 = offset[0], o1 = offset[1], o2 = offset[2];
   for (size_t i = 0; i < n; i++) {

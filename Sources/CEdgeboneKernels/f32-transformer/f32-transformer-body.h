@@ -59,6 +59,22 @@ void EB_NAME(eb_f32_layernorm_ukernel)(const float* x, float* y, size_t rows, si
   }
 }
 
+// Precision boundaries of mixed graphs (SwinV2 crosses one around every LayerNorm and attention).
+// Exact in every build: a division, a clamp and round-half-even; an integer subtraction and a product.
+void EB_NAME(eb_f32_qs8_quantize_ukernel)(const float* restrict x, int8_t* restrict y, size_t n, float scale, int32_t zero_point) {
+  const float lo = (float)(-128 - zero_point), hi = (float)(127 - zero_point);
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i] / scale;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    y[i] = (int8_t)((int32_t)__builtin_rintf(v) + zero_point);
+  }
+}
+
+void EB_NAME(eb_qs8_f32_dequantize_ukernel)(const int8_t* restrict x, float* restrict y, size_t n, float scale, int32_t zero_point) {
+  for (size_t i = 0; i < n; i++) y[i] = (float)((int32_t)x[i] - zero_point) * scale;
+}
+
 // erf(z) = 1 − erfc(|z|) (sign restored), erfc by the Chebyshev-fitted form in Numerical Recipes
 // (fractional error below 1.2e-7): branch-free over eb_expf_inline, so the loop vectorizes.
 static inline __attribute__((always_inline)) float EB_NAME(eb_erf_inline)(float z) {
@@ -126,9 +142,10 @@ static inline __attribute__((always_inline)) float EB_NAME(eb_inverse_norm)(cons
 
 // Logits of query rows r0 … r0 + rows − 1 (EB_ATT_ROWS computed; past `rows` they repeat the last)
 // against keys j0 … j0 + m − 1: (q · k̂) · qs[i] + bias (+ mask), into p[r][j]. qs[i] = scale / |q_i|.
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const float* q, size_t stride, const float* kt, size_t n, size_t d,
-                                                                         size_t r0, size_t rows, size_t j0, size_t m, const float* qs,
-                                                                         const float* bh, const float* mw, float* p) {
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const float* q, size_t stride, const float* restrict kt, size_t n,
+                                                                         size_t d, size_t r0, size_t rows, size_t j0, size_t m,
+                                                                         const float* restrict qs, const float* restrict bh,
+                                                                         const float* restrict mw, float* restrict p) {
   float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
   const float* qr[EB_ATT_ROWS];
   for (size_t r = 0; r < EB_ATT_ROWS; r++) qr[r] = q + (r0 + (r < rows ? r : rows - 1)) * stride;
@@ -152,8 +169,8 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const f
 }
 
 // Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e].
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const float* p, const float* v, size_t stride, size_t n, size_t rows,
-                                                                         size_t e0, size_t m, float* o, size_t c) {
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const float* restrict p, const float* restrict v, size_t stride, size_t n,
+                                                                         size_t rows, size_t e0, size_t m, float* restrict o, size_t c) {
   float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
   const float* pr[EB_ATT_ROWS];
   for (size_t r = 0; r < EB_ATT_ROWS; r++) pr[r] = p + (r < rows ? r : rows - 1) * n;

@@ -92,16 +92,15 @@ void eb_f32_vadd(const float* a, const float* b, float* y, size_t n);
 /// y[r][j] = x[r][j] * gate[j] over rows x c (squeeze-and-excite scaling); y may be x.
 void eb_f32_mul_channels(const float* x, const float* gate, float* y, size_t rows, size_t c);
 
-/// Float -> int8 at a float/int8 boundary: y[i] = clamp(rint(x[i] / scale) + zero_point, -128, 127).
-void eb_f32_qs8_quantize(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point);
-
-/// Int8 -> float at an int8/float boundary: y[i] = (x[i] - zero_point) * scale.
-void eb_qs8_f32_dequantize(const int8_t* x, float* y, size_t n, float scale, int32_t zero_point);
 /// pixel (uint8, HWC, 3 channels) -> float: y = p * scale[c] + offset[c]; n pixels.
 void eb_u8_f32_normalize_rgb(const uint8_t* p, float* y, size_t n, const float* scale, const float* offset);
 
 // Transformer ops (SwinV2), float: f32-transformer/.
-/// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over rows of c (statistics in double).
+/// Float -> int8 at a float/int8 boundary: y[i] = clamp(rint(x[i] / scale) + zero_point, -128, 127).
+typedef void (*eb_f32_qs8_quantize_fn)(const float* x, int8_t* y, size_t n, float scale, int32_t zero_point);
+/// Int8 -> float at an int8/float boundary: y[i] = (x[i] - zero_point) * scale.
+typedef void (*eb_qs8_f32_dequantize_fn)(const int8_t* x, float* y, size_t n, float scale, int32_t zero_point);
+/// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over rows of c (statistics in float, 16 lanes).
 typedef void (*eb_f32_layernorm_fn)(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta,
                                     float eps);
 /// GELU, 0.5 x (1 + erf(x / sqrt 2)), erf to about 1e-7; y may be x.
@@ -117,6 +116,8 @@ typedef void (*eb_f32_window_attention_fn)(const float* qkv, float* out, size_t 
 #define EB_DECLARE_F32_TRANSFORMER(isa)                                                                       \
   void eb_f32_layernorm_ukernel__##isa(const float*, float*, size_t, size_t, const float*, const float*, float); \
   void eb_f32_gelu_ukernel__##isa(const float*, float*, size_t);                                              \
+  void eb_f32_qs8_quantize_ukernel__##isa(const float*, int8_t*, size_t, float, int32_t);                     \
+  void eb_qs8_f32_dequantize_ukernel__##isa(const int8_t*, float*, size_t, float, int32_t);                   \
   void eb_f32_window_attention_ukernel__##isa(const float*, float*, size_t, size_t, size_t, size_t, const float*,  \
                                               const float*, const float*, float*);
 EB_DECLARE_F32_TRANSFORMER(scalar)

@@ -72,6 +72,8 @@ public struct FloatKernels: Sendable {
     public let layerNorm: eb_f32_layernorm_fn
     public let gelu: eb_f32_gelu_fn
     public let attention: eb_f32_window_attention_fn
+    public let quantize: eb_f32_qs8_quantize_fn
+    public let dequantize: eb_qs8_f32_dequantize_fn
 
     public init(isa: ISA) {
         self.isa = isa
@@ -85,6 +87,8 @@ public struct FloatKernels: Sendable {
             layerNorm = eb_f32_layernorm_ukernel__avx512f
             gelu = eb_f32_gelu_ukernel__avx512f
             attention = eb_f32_window_attention_ukernel__avx512f
+            quantize = eb_f32_qs8_quantize_ukernel__avx512f
+            dequantize = eb_qs8_f32_dequantize_ukernel__avx512f
             return
         }
         if isa >= .avx2 && isa <= .avx512vnni {
@@ -95,6 +99,8 @@ public struct FloatKernels: Sendable {
             layerNorm = eb_f32_layernorm_ukernel__avx2
             gelu = eb_f32_gelu_ukernel__avx2
             attention = eb_f32_window_attention_ukernel__avx2
+            quantize = eb_f32_qs8_quantize_ukernel__avx2
+            dequantize = eb_qs8_f32_dequantize_ukernel__avx2
             return
         }
         #elseif arch(arm64)
@@ -106,6 +112,8 @@ public struct FloatKernels: Sendable {
             layerNorm = eb_f32_layernorm_ukernel__neon
             gelu = eb_f32_gelu_ukernel__neon
             attention = eb_f32_window_attention_ukernel__neon
+            quantize = eb_f32_qs8_quantize_ukernel__neon
+            dequantize = eb_qs8_f32_dequantize_ukernel__neon
             return
         }
         #endif
@@ -116,5 +124,7 @@ public struct FloatKernels: Sendable {
         layerNorm = eb_f32_layernorm_ukernel__scalar
         gelu = eb_f32_gelu_ukernel__scalar
         attention = eb_f32_window_attention_ukernel__scalar
+        quantize = eb_f32_qs8_quantize_ukernel__scalar
+        dequantize = eb_qs8_f32_dequantize_ukernel__scalar
     }
 }

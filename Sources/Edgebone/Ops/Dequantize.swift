@@ -14,6 +14,11 @@ enum DequantizeOp: Operator {
     static func bind(_ node: Node, _ b: Binder) -> Step {
         let x = b.tensor(node.inputs[0]), n = x.elementCount, q = x.quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Float.self)
-        return Step { _, _ in eb_qs8_f32_dequantize(xp, yp, n, q.scale, q.zeroPoint) }
+        let dequantize = b.kernels.float.dequantize
+        return Step(parallel: b.parallel(n, threshold: 65_536)) { part, parts in
+            let r = partRange(part, of: parts, count: n, granule: 64)
+            guard !r.isEmpty else { return }
+            dequantize(xp + r.lowerBound, yp + r.lowerBound, r.count, q.scale, q.zeroPoint)
+        }
     }
 }

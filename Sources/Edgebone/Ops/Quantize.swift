@@ -14,6 +14,11 @@ enum QuantizeOp: Operator {
     static func bind(_ node: Node, _ b: Binder) -> Step {
         let y = b.tensor(node.output), n = y.elementCount, q = y.quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Int8.self)
-        return Step { _, _ in eb_f32_qs8_quantize(xp, yp, n, q.scale, q.zeroPoint) }
+        let quantize = b.kernels.float.quantize
+        return Step(parallel: b.parallel(n, threshold: 65_536)) { part, parts in
+            let r = partRange(part, of: parts, count: n, granule: 64)
+            guard !r.isEmpty else { return }
+            quantize(xp + r.lowerBound, yp + r.lowerBound, r.count, q.scale, q.zeroPoint)
+        }
     }
 }
