@@ -112,6 +112,7 @@ def main():
     exe = ROOT / ".build/release/edgebone"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
+        os.chdir(tmp)  # ONNX Runtime's quantization tools leave temporary files in the working directory
         calib = views(a.calib, 1, tmp / "calib", size)
         held = views(a.heldout, 2, tmp / "held", size)
         fp32 = session(onnx_fp32)
