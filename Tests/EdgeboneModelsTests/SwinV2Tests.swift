@@ -29,19 +29,25 @@ import Testing
         #expect(c.embedDim == 16 && c.depths == [2, 2, 2, 2] && c.heads == [1, 2, 2, 4] && c.numClasses == 10)
     }
 
-    @Test(arguments: ISA.supported)
-    func tinyMatchesTimm(isa: ISA) throws {
-        let file = try SafeTensorsFile(path: Self.weights)
+    /// window 8 (shifted windows in every stage but the last) and window 16 (256-token windows, shifted
+    /// in the first two stages; the 16×16 and 8×8 maps are one window each).
+    static let tinyFixtures = ["swinv2_tiny", "swinv2_tiny_w16"]
+
+    @Test(arguments: ISA.supported, tinyFixtures)
+    func tinyMatchesTimm(isa: ISA, fixture: String) throws {
+        let file = try SafeTensorsFile(path: Fixtures.path("tiny/\(fixture).safetensors"))
         let config = try Architectures.configuration(checkpoint: file)
         let classifier = try Classifier(checkpoint: file, config: config, isa: isa)
-        let ref = try #require(NPY.decode(try ImageDecoder.readFile(Fixtures.path("tiny/swinv2_tiny.logits.npy"))))
+        let ref = try #require(NPY.decode(try ImageDecoder.readFile(Fixtures.path("tiny/\(fixture).logits.npy"))))
         #expect(ref.shape == [Self.photos.count, 10])
+        func top5(_ v: [Float]) -> [Int] { Array(v.indices.sorted { v[$0] > v[$1] }.prefix(5)) }
         for (row, name) in Self.photos.enumerated() {
             let got = classifier.logits(try ImageDecoder.decode(path: Fixtures.path("photos/" + name)))
             let want = Array(ref.values[(row * 10)..<((row + 1) * 10)])
             let maxAbs = want.map(abs).max()!, maxDelta = zip(got, want).map { abs($0 - $1) }.max()!
-            #expect(maxDelta <= 1e-4 * maxAbs, "swinv2 \(name) [\(isa)]: max|Δlogit| \(maxDelta) > 1e-4 × \(maxAbs)")
-            print("parity swinv2_tiny \(name) [\(isa)]: max|Δlogit| \(maxDelta), max|logit| \(maxAbs)")
+            #expect(maxDelta <= 1e-4 * maxAbs, "\(fixture) \(name) [\(isa)]: max|Δlogit| \(maxDelta) > 1e-4 × \(maxAbs)")
+            #expect(top5(got) == top5(want), "\(fixture) \(name) [\(isa)]: top-5 \(top5(got)) vs timm's \(top5(want))")
+            print("parity \(fixture) \(name) [\(isa)]: max|Δlogit| \(maxDelta), max|logit| \(maxAbs)")
         }
     }
 

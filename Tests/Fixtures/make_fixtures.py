@@ -13,9 +13,12 @@ Default (committed, small):
   tiny/*.logits.npy timm's logits for inputs/*.png, rows in sorted input-name order
 --full (git-ignored, Tests/Fixtures/full/): the same for full-size efficientnet_b0 and
   tf_efficientnet_lite0, 1000 classes, plus ONNX exports for benchmarks.
---swin --full: the same for the full-size swinv2_tiny_window8_256 (1000 classes) in full/, with ONNX.
+--swin --full: the same for the full-size swinv2_tiny_window8_256 and swinv2_tiny_window16_256 (1000 classes)
+  in full/, with ONNX.
 --swin: tiny/swinv2_tiny.safetensors (swinv2_tiny_window8_256's code with embed_dim 16, depths 2,2,2,2,
-  heads 1,2,2,4, 10 classes, seeded) and its timm logits on the five photos (timm's own 256 eval crop).
+  heads 1,2,2,4, 10 classes, seeded) and its timm logits on the five photos (timm's own 256 eval crop);
+  tiny/swinv2_tiny_w16.* the same with swinv2_tiny_window16_256's code. (The window-8 file in git was made
+  with an earlier torch; regenerating it gives other seeded weights, equally valid.)
 """
 import argparse
 import json
@@ -186,11 +189,12 @@ def main():
     photos = copy_photos()
     if args.swin and args.full:
         (HERE / "full").mkdir(exist_ok=True)
-        make_swin("swinv2_tiny_window8_256", "swinv2_tiny_window8_256", 96, (2, 2, 6, 2), (3, 6, 12, 24), 1000, photos, HERE / "full",
-                  onnx=True)
+        for arch in ("swinv2_tiny_window8_256", "swinv2_tiny_window16_256"):
+            make_swin(arch, arch, 96, (2, 2, 6, 2), (3, 6, 12, 24), 1000, photos, HERE / "full", onnx=True)
         return
     if args.swin:
         make_swin("swinv2_tiny", "swinv2_tiny_window8_256", 16, (2, 2, 2, 2), (1, 2, 2, 4), 10, photos, HERE / "tiny")
+        make_swin("swinv2_tiny_w16", "swinv2_tiny_window16_256", 16, (2, 2, 2, 2), (1, 2, 2, 4), 10, photos, HERE / "tiny")
         return
     inputs = make_inputs(photos)
     if args.full:
