@@ -90,9 +90,9 @@ public final class Classifier: ImageClassifier {
     /// "fp32", "int8", or "int8+fp32" for a mixed graph.
     public var precision: String {
         let g = network.graph
-        let compute = g.nodes.filter { $0.op != .quantize && $0.op != .dequantize }
-        let quantized = compute.filter { n in n.inputs.contains { g.tensors[$0].type == .qs8 } }.count
-        return quantized == 0 ? "fp32" : quantized == compute.count ? "int8" : "int8+fp32"
+        let compute = g.nodes.indices.filter { g.nodes[$0].op != .quantize && g.nodes[$0].op != .dequantize }
+        let float = compute.filter { g.computesInFloat($0) }.count
+        return float == compute.count ? "fp32" : float == 0 ? "int8" : "int8+fp32"
     }
     public var isa: ISA { network.isa }
     public var arenaBytes: Int { network.plan.arenaBytes }
@@ -114,7 +114,11 @@ public final class Classifier: ImageClassifier {
 /// A network for `graph`, its graph errors as model-file errors naming `path`. (Through Result: Swift 6.0
 /// types a do/catch error as `any Error` even for typed throws.)
 func makeNetwork(_ graph: Graph, path: String, isa: ISA, threads: Int, splitEveryStep: Bool = false) throws -> Network {
-    switch Result(catching: { () throws(GraphError) in try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep) }) {
+    // Precision boundaries fold into the f32 ops they surround once the graph is known to be valid.
+    switch Result(catching: { () throws(GraphError) in
+        try graph.validate()
+        return try Network(graph: graph.foldingPrecisionBoundaries(), isa: isa, threads: threads, splitEveryStep: splitEveryStep)
+    }) {
     case let .success(network): return network
     case let .failure(error):
         if let tensor = error.missingConstant { throw ModelFileError.missingTensor(path: path, tensor: tensor) }

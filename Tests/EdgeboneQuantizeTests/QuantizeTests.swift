@@ -392,12 +392,37 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         let c = try Classifier(modelFile: path)
         let g = c.network.graph
         #expect(c.precision == "int8+fp32")
-        #expect(g.nodes.filter { $0.op == .layerNorm || $0.op == .attention }.allSatisfy { g.tensors[$0.output].type == .f32 })
+        // Every LayerNorm and attention reads and writes int8 at run time (the boundaries folded into
+        // them): no quantize or dequantize step is left.
+        #expect(g.nodes.filter { $0.op == .layerNorm || $0.op == .attention }.allSatisfy { g.tensors[$0.output].type == .qs8 && g.tensors[$0.inputs[0]].type == .qs8 })
+        #expect(!g.nodes.contains { $0.op == .quantize || $0.op == .dequantize })
         let fc1 = try #require(g.nodes.first { $0.name.hasSuffix("mlp.fc1") })
         #expect(g.tensors[fc1.output].type == .qs8 && fc1.attributes.activation == .gelu && fc1.attributes.preQuant != nil)
         #expect(g.nodes.filter { $0.op == .linear && $0.name.hasSuffix("qkv") }.allSatisfy { g.tensors[$0.output].type == .qs8 })
         #expect(try allocationsIn100Invokes(c) == 0)
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
         #expect(try Classifier(modelFile: path, threads: 2, splitEveryStep: true).logits(image) == c.logits(image))
+    }
+
+    /// Folding the precision boundaries into LayerNorm and attention changes no value: the plain graph
+    /// (separate quantize and dequantize steps) and the folded one give identical logits on every ISA,
+    /// on one thread and split across two.
+    @Test(arguments: ISA.supported)
+    func foldedBoundariesAreExact(isa: ISA) throws {
+        let plain = try Graph(file: SafeTensorsFile(path: try Self.model.get().path))
+        let folded = plain.foldingPrecisionBoundaries()
+        #expect(folded.nodes.count < plain.nodes.count)
+        let size = plain.tensors[plain.input].shape[0]
+        var rng = SplitMix64(seed: 5)
+        let pixels = (0..<(size * size * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        func logits(_ g: Graph, threads: Int) throws -> [Float] {
+            let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: threads > 1)
+            pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
+            net.run()
+            return Array(net.output)
+        }
+        let want = try logits(plain, threads: 1)
+        #expect(try logits(folded, threads: 1) == want, "\(isa)")
+        #expect(try logits(folded, threads: 2) == want, "\(isa), 2 threads")
     }
 }

@@ -1,5 +1,5 @@
 // Graph passes: fusion (an activation into its producer's epilogue; squeeze-and-excite into one f32
-// op) and pruning. Builders make plain graphs, one op per step of the model; the passes make them
+// op; precision boundaries into the f32 ops they surround) and pruning. Builders make plain graphs, one op per step of the model; the passes make them
 // fast, so a fused network computes exactly what its plain graph describes.
 
 extension Graph {
@@ -57,6 +57,30 @@ extension Graph {
         }
         g.nodes = nodes.indices.filter { !removed.contains($0) }.map { replaced[$0] ?? g.nodes[$0] }
         return g
+    }
+
+    /// Lets layer_norm and attention read and write int8 where a dequantize alone feeds them and a
+    /// quantize alone reads them: the boundary moves inside the op, which converts a block of rows (or
+    /// one window) at a time in cache instead of a whole tensor through memory. The same kernels run on
+    /// the same values, so the result is exactly the plain graph's. Pruned (tensors renumbered).
+    public func foldingPrecisionBoundaries() -> Graph {
+        let consumers = self.consumers, producers = self.producers
+        var g = self
+        var removed = Set<Int>()
+        for (i, node) in nodes.enumerated() where node.op == .layerNorm || node.op == .attention {
+            let x = node.inputs[0]
+            if let d = producers[x], nodes[d].op == .dequantize, consumers[x] == [i] {
+                g.nodes[i].inputs[0] = nodes[d].inputs[0]
+                removed.insert(d)
+            }
+            let y = node.output
+            if y != output, consumers[y].count == 1, let q = consumers[y].first, nodes[q].op == .quantize {
+                g.nodes[i].output = nodes[q].output
+                removed.insert(q)
+            }
+        }
+        g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        return g.pruned()
     }
 
     /// Every fusion the f32 runtime benefits from.

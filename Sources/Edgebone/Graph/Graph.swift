@@ -335,9 +335,20 @@ public struct Graph: Sendable {
         var s = n.op.rawValue
         if let k = n.attributes.kernel, n.op == .conv || n.op == .depthwise { s += " \(k)x\(k)/\(n.attributes.stride ?? 1)" }
         if let a = n.attributes.activation, a != .none { s += "+" + a.rawValue }
-        let t = tensors[n.output].type
-        if n.op != .quantize && n.op != .dequantize && t == .f32 && (n.inputs.allSatisfy { tensors[$0].type == .f32 }) { s = "f32 " + s }
+        if computesInFloat(i) { s = "f32 " + s }
         return s
+    }
+
+    /// Whether node `i` computes in f32: every tensor it touches is f32, or it is a LayerNorm or
+    /// attention, which compute in f32 even where their edges are int8 (folded boundaries). Conversions
+    /// (quantize, dequantize) are neither.
+    public func computesInFloat(_ i: Int) -> Bool {
+        let n = nodes[i]
+        switch n.op {
+        case .quantize, .dequantize: return false
+        case .layerNorm, .attention: return true
+        default: return tensors[n.output].type == .f32 && n.inputs.allSatisfy { tensors[$0].type == .f32 }
+        }
     }
 }
 

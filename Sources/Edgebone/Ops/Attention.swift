@@ -3,7 +3,8 @@
 // + bias_h + mask_w) · v, with q̂, k̂ L2-normalized. Constants: logit_scale [heads] (exp of the clamped
 // learned value), position_bias [heads, tokens, tokens] (16·sigmoid of the continuous position MLP,
 // computed once when the graph is built), optional mask [windows, tokens, tokens] (shifted windows).
-// Windows split across threads.
+// Windows split across threads. Input and output may each be qs8 (a folded precision boundary, see
+// Int8Edges): each window is then converted through scratch.
 import CEdgeboneKernels
 
 enum AttentionOp: Operator {
@@ -11,7 +12,7 @@ enum AttentionOp: Operator {
         try node.expectInputs(1)
         try node.allowAttributes(["heads", "tokens"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
-        guard try graph.sameType(node) == .f32 else { throw node.fail("runs in f32 only") }
+        try graph.expectFloatOrInt8Edges(node)
         guard let heads = node.attributes.heads, heads >= 1, let n = node.attributes.tokens, n >= 1, n <= 4096 else {
             throw node.fail("needs heads ≥ 1 and tokens per window in 1…4096")
         }
@@ -31,8 +32,9 @@ enum AttentionOp: Operator {
     }
 
     static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
-        let y = graph.tensors[node.output], a = node.attributes
-        return OpNeeds(scratch: [eb_f32_window_attention_scratch(a.tokens!, y.shape[1] / a.heads!) * kernels.tiles])
+        let y = graph.tensors[node.output], a = node.attributes, n = a.tokens!, c = y.shape[1]
+        let edges = Int8Edges.scratchFloats(node, in: graph, inCount: n * 3 * c, outCount: n * c)
+        return OpNeeds(scratch: [(eb_f32_window_attention_scratch(n, c / a.heads!) + 4 * edges) * kernels.tiles])
     }
 
     static func bind(_ node: Node, _ b: Binder) -> Step {
@@ -41,13 +43,28 @@ enum AttentionOp: Operator {
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
         let scale = b.persist(b.constant(node, "logit_scale").floats), bias = b.persist(b.constant(node, "position_bias").floats)
         let mask = b.graph.constant(node, "mask").map { b.persist($0.floats) }
-        let slice = eb_f32_window_attention_scratch(n, d) / 4
+        let kernelFloats = eb_f32_window_attention_scratch(n, d) / 4
         let scratch = b.scratch(0, as: Float.self), attention = b.kernels.float.attention
+        let edges = Int8Edges(node, b)
+        guard edges.any else {
+            return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
+                let r = partRange(part, of: parts, count: windows)
+                guard !r.isEmpty else { return }
+                attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
+                          mask.map { $0 + r.lowerBound * n * n }, scratch + part * kernelFloats)
+            }
+        }
+        // One window at a time through scratch: [kernel scratch][window input][window output].
+        let inFloats = edges.inQuant == nil ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
+        let xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
-            let r = partRange(part, of: parts, count: windows)
-            guard !r.isEmpty else { return }
-            attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
-                                    mask.map { $0 + r.lowerBound * n * n }, scratch + part * slice)
+            let s = scratch + part * slice
+            for w in partRange(part, of: parts, count: windows) {
+                let out = edges.output(yr, at: w * n * c, scratch: s + kernelFloats + inFloats)
+                attention(edges.input(xr, at: w * n * 3 * c, count: n * 3 * c, scratch: s + kernelFloats), out, 1, n, heads, d,
+                          scale, bias, mask.map { $0 + w * n * n }, s)
+                edges.store(yr, at: w * n * c, count: n * c, from: out)
+            }
         }
     }
 }

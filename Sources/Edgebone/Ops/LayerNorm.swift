@@ -1,5 +1,6 @@
-// layer_norm: y = (x − mean) / sqrt(var + ε) · γ + β over the last axis (f32). Constants weight [c]
-// and bias [c]; attribute epsilon.
+// layer_norm: y = (x − mean) / sqrt(var + ε) · γ + β over the last axis, computed in f32. Constants
+// weight [c] and bias [c]; attribute epsilon. Input and output may each be qs8 (a folded precision
+// boundary, see Int8Edges): rows then go through scratch 16 at a time.
 import CEdgeboneKernels
 
 enum LayerNormOp: Operator {
@@ -7,24 +8,48 @@ enum LayerNormOp: Operator {
         try node.expectInputs(1)
         try node.allowAttributes(["epsilon"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
-        guard try graph.sameType(node) == .f32 else { throw node.fail("runs in f32 only") }
+        try graph.expectFloatOrInt8Edges(node)
         guard x.shape == y.shape, let c = x.shape.last else { throw node.fail("keeps the shape, has \(x.shape) → \(y.shape)") }
         guard let eps = node.attributes.epsilon, eps.isFinite, eps > 0, eps < 1 else { throw node.fail("needs an epsilon in (0, 1)") }
         let w = try graph.expectConstant(node, "weight", .f32, [c]), b = try graph.expectConstant(node, "bias", .f32, [c])
         guard w.floats.allSatisfy(\.isFinite), b.floats.allSatisfy(\.isFinite) else { throw node.fail("weight and bias must be finite") }
     }
 
-    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds { OpNeeds(inPlace: true) }
+    static let blockRows = 16
+
+    static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
+        let c = graph.tensors[node.output].shape.last!, block = min(blockRows, graph.tensors[node.output].elementCount / c)
+        let floats = Int8Edges.scratchFloats(node, in: graph, inCount: block * c, outCount: block * c)
+        // In place row block by row block: each block is read (converted) before it is written.
+        return OpNeeds(scratch: floats > 0 ? [floats * 4 * kernels.tiles] : [], inPlace: true)
+    }
 
     static func bind(_ node: Node, _ b: Binder) -> Step {
         let x = b.tensor(node.inputs[0]), c = x.shape.last!, rows = x.elementCount / c
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
         let w = b.persist(b.constant(node, "weight").floats), bias = b.persist(b.constant(node, "bias").floats)
         let eps = node.attributes.epsilon!, layerNorm = b.kernels.float.layerNorm
+        let edges = Int8Edges(node, b)
+        guard edges.any else {
+            return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
+                let r = partRange(part, of: parts, count: rows)
+                guard !r.isEmpty else { return }
+                layerNorm(xp + r.lowerBound * c, yp + r.lowerBound * c, r.count, c, w, bias, eps)
+            }
+        }
+        let block = min(blockRows, rows), xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
+        let inFloats = edges.inQuant == nil ? 0 : block * c, slice = inFloats + (edges.outQuant == nil ? 0 : block * c)
+        let scratch = b.scratch(0, as: Float.self)
         return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
-            let r = partRange(part, of: parts, count: rows)
-            guard !r.isEmpty else { return }
-            layerNorm(xp + r.lowerBound * c, yp + r.lowerBound * c, r.count, c, w, bias, eps)
+            let r = partRange(part, of: parts, count: rows), s = scratch + part * slice
+            var row = r.lowerBound
+            while row < r.upperBound {
+                let m = min(block, r.upperBound - row), at = row * c
+                let out = edges.output(yr, at: at, scratch: s + inFloats)
+                layerNorm(edges.input(xr, at: at, count: m * c, scratch: s), out, m, c, w, bias, eps)
+                edges.store(yr, at: at, count: m * c, from: out)
+                row += m
+            }
         }
     }
 }

@@ -139,6 +139,58 @@ public final class Binder {
     func parallel(_ work: Int, threshold: Int) -> Bool { threads > 1 && (splitEveryStep || work >= threshold) }
 }
 
+// MARK: - Float ops with int8 edges
+
+/// An f32 op (layer_norm, attention) whose input or output may be qs8 (see
+/// `Graph.foldingPrecisionBoundaries`): it converts one block at a time through scratch, with the
+/// quantize and dequantize kernels of the ISA, so the values are exactly those of separate
+/// dequantize / op / quantize steps.
+struct Int8Edges {
+    let inQuant: QuantParams?, outQuant: QuantParams?
+    let dequantize: eb_qs8_f32_dequantize_fn, quantize: eb_f32_qs8_quantize_fn
+
+    init(_ node: Node, _ b: Binder) {
+        inQuant = b.tensor(node.inputs[0]).type == .qs8 ? b.tensor(node.inputs[0]).quant : nil
+        outQuant = b.tensor(node.output).type == .qs8 ? b.tensor(node.output).quant : nil
+        dequantize = b.kernels.float.dequantize
+        quantize = b.kernels.float.quantize
+    }
+
+    /// Float scratch per part for blocks of `inCount` input and `outCount` output values.
+    static func scratchFloats(_ node: Node, in graph: Graph, inCount: Int, outCount: Int) -> Int {
+        (graph.tensors[node.inputs[0]].type == .qs8 ? inCount : 0) + (graph.tensors[node.output].type == .qs8 ? outCount : 0)
+    }
+
+    var any: Bool { inQuant != nil || outQuant != nil }
+
+    /// The block's input as floats: the tensor itself (offset `at`), or its int8 values converted into `scratch`.
+    func input(_ x: UnsafeMutableRawPointer, at: Int, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        guard let q = inQuant else { return UnsafePointer(x.assumingMemoryBound(to: Float.self) + at) }
+        dequantize(x.assumingMemoryBound(to: Int8.self) + at, scratch, count, q.scale, q.zeroPoint)
+        return UnsafePointer(scratch)
+    }
+
+    /// Where the op writes the block's output: the tensor itself, or `scratch` when it is int8.
+    func output(_ y: UnsafeMutableRawPointer, at: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        outQuant == nil ? y.assumingMemoryBound(to: Float.self) + at : scratch
+    }
+
+    /// Converts the block written by `output` into the int8 tensor (nothing when the output is f32).
+    func store(_ y: UnsafeMutableRawPointer, at: Int, count: Int, from scratch: UnsafeMutablePointer<Float>) {
+        guard let q = outQuant else { return }
+        quantize(scratch, y.assumingMemoryBound(to: Int8.self) + at, count, q.scale, q.zeroPoint)
+    }
+}
+
+extension Graph {
+    /// f32 or qs8 on each side (the op computes in f32), same shape; returns nothing, throws otherwise.
+    func expectFloatOrInt8Edges(_ node: Node) throws(GraphError) {
+        guard ([node.inputs[0], node.output].allSatisfy { tensors[$0].type == .f32 || tensors[$0].type == .qs8 }) else {
+            throw node.fail("reads and writes f32 or qs8 tensors")
+        }
+    }
+}
+
 // MARK: - Checks shared by the op files
 
 extension Node {
