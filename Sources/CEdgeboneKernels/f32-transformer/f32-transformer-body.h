@@ -6,9 +6,22 @@
 #include "../f32-misc/f32-math.h"
 
 // Sums in a fixed order that vectorizes without reassociation: element j goes to lane j % 16 (in
-// ascending j), then the lanes are added as a tree (l + 8, l + 4, l + 2, l + 1). Every ISA build adds
-// in this same order.
-static inline __attribute__((always_inline)) float EB_NAME(eb_lane_total)(float* acc) {
+// ascending j) of a 16-float vector (clang's generic vectors: one zmm, two ymm, four NEON registers, or
+// scalar code in the reference build), then the lanes are added as a tree (l + 8, l + 4, l + 2, l + 1).
+// Every ISA build adds in this same order.
+typedef float eb_f32x16 __attribute__((vector_size(64)));
+// The helpers below take and return such vectors but are always inlined: no call, so no ABI to change.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+static inline __attribute__((always_inline)) eb_f32x16 EB_NAME(eb_load16)(const float* p) {
+  eb_f32x16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline __attribute__((always_inline)) float EB_NAME(eb_lane_total)(eb_f32x16 v) {
+  float acc[16];
+  memcpy(acc, &v, sizeof acc);
   for (size_t w = 8; w > 0; w /= 2) {
     for (size_t l = 0; l < w; l++) acc[l] += acc[l + w];
   }
@@ -16,24 +29,20 @@ static inline __attribute__((always_inline)) float EB_NAME(eb_lane_total)(float*
 }
 
 static inline __attribute__((always_inline)) float EB_NAME(eb_sum16)(const float* x, size_t n) {
-  float acc[16] = {0};
+  eb_f32x16 acc = {0};
   size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    for (size_t l = 0; l < 16; l++) acc[l] += x[j + l];
-  }
+  for (; j + 16 <= n; j += 16) acc += EB_NAME(eb_load16)(x + j);
   for (size_t l = 0; j + l < n; l++) acc[l] += x[j + l];
   return EB_NAME(eb_lane_total)(acc);
 }
 
 /// Σ (x − m)² in the same lane order.
 static inline __attribute__((always_inline)) float EB_NAME(eb_sum_sq16)(const float* x, size_t n, float m) {
-  float acc[16] = {0};
+  eb_f32x16 acc = {0};
   size_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    for (size_t l = 0; l < 16; l++) {
-      const float d = x[j + l] - m;
-      acc[l] += d * d;
-    }
+    const eb_f32x16 d = EB_NAME(eb_load16)(x + j) - m;
+    acc += d * d;
   }
   for (size_t l = 0; j + l < n; l++) {
     const float d = x[j + l] - m;
@@ -116,25 +125,29 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 
 /// Largest of n floats (exact in any order).
 static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
-  float acc[16];
-  for (size_t l = 0; l < 16; l++) acc[l] = -INFINITY;
+  float m = x[0];
   size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    for (size_t l = 0; l < 16; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  if (n >= 16) {
+    eb_f32x16 acc = EB_NAME(eb_load16)(x);
+    for (j = 16; j + 16 <= n; j += 16) acc = __builtin_elementwise_max(acc, EB_NAME(eb_load16)(x + j));
+    float lanes[16];
+    memcpy(lanes, &acc, sizeof lanes);
+    for (size_t w = 8; w > 0; w /= 2) {
+      for (size_t l = 0; l < w; l++) lanes[l] = lanes[l + w] > lanes[l] ? lanes[l + w] : lanes[l];
+    }
+    m = lanes[0];
   }
-  for (size_t l = 0; j + l < n; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
-  for (size_t w = 8; w > 0; w /= 2) {
-    for (size_t l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
-  }
-  return acc[0];
+  for (; j < n; j++) m = x[j] > m ? x[j] : m;
+  return m;
 }
 
 /// 1 / max(|x|, 1e-12) for a row of d floats: F.normalize's divisor.
 static inline __attribute__((always_inline)) float EB_NAME(eb_inverse_norm)(const float* x, size_t d) {
-  float acc[16] = {0};
+  eb_f32x16 acc = {0};
   size_t e = 0;
   for (; e + 16 <= d; e += 16) {
-    for (size_t l = 0; l < 16; l++) acc[l] += x[e + l] * x[e + l];
+    const eb_f32x16 v = EB_NAME(eb_load16)(x + e);
+    acc += v * v;
   }
   for (size_t l = 0; e + l < d; l++) acc[l] += x[e + l] * x[e + l];
   return 1.0f / fmaxf(sqrtf(EB_NAME(eb_lane_total)(acc)), 1e-12f);
