@@ -199,6 +199,59 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const f
   }
 }
 
+// Lane indices of the transpose rounds: LO keeps row r's lanes with bit w clear and takes row r + w's
+// lanes shifted down by w where it is set; HI the converse.
+#define EB_T8_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define EB_T8_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define EB_T4_LO 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define EB_T4_HI 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define EB_T2_LO 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define EB_T2_HI 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define EB_T1_LO 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define EB_T1_HI 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+// 16 floats gathered from lanes of a and b by constant indices (16..31 select b).
+#define EB_SHUF16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+
+// Transposes a 16×16 block in place: four rounds swap 8-, 4-, 2- and 1-lane blocks between rows
+// r and r + w (rows whose bit w is clear), as one two-source shuffle each on AVX-512.
+static inline __attribute__((always_inline)) void EB_NAME(eb_transpose16)(eb_f32x16* v) {
+#define EB_SWAP(w, LO, HI)                                    \
+  for (size_t r = 0; r < 16; r++) {                           \
+    if (r & (w)) continue;                                    \
+    const eb_f32x16 a = v[r], b = v[r + (w)];                 \
+    v[r] = EB_SHUF16(a, b, LO);                               \
+    v[r + (w)] = EB_SHUF16(a, b, HI);                         \
+  }
+  EB_SWAP(8, EB_T8_LO, EB_T8_HI)
+  EB_SWAP(4, EB_T4_LO, EB_T4_HI)
+  EB_SWAP(2, EB_T2_LO, EB_T2_HI)
+  EB_SWAP(1, EB_T1_LO, EB_T1_HI)
+#undef EB_SWAP
+}
+
+// kt[e][i] = k[i][e] · inv[i] for i < n, e < d (rows of k `stride` apart): 16×16 blocks through
+// registers, the edges element by element. Each value is one product, so any order gives the same.
+static inline __attribute__((always_inline)) void EB_NAME(eb_scaled_transpose)(const float* k, size_t stride, size_t n, size_t d,
+                                                                               const float* inv, float* kt) {
+  size_t i0 = 0;
+  for (; i0 + 16 <= n; i0 += 16) {
+    size_t e0 = 0;
+    for (; e0 + 16 <= d; e0 += 16) {
+      eb_f32x16 v[16];
+      for (size_t r = 0; r < 16; r++) v[r] = EB_NAME(eb_load16)(k + (i0 + r) * stride + e0) * inv[i0 + r];
+      EB_NAME(eb_transpose16)(v);
+      for (size_t e = 0; e < 16; e++) memcpy(kt + (e0 + e) * n + i0, &v[e], sizeof v[e]);
+    }
+    for (size_t i = i0; i < i0 + 16; i++) {
+      for (size_t e = e0; e < d; e++) kt[e * n + i] = k[i * stride + e] * inv[i];
+    }
+  }
+  for (size_t i = i0; i < n; i++) {
+    for (size_t e = 0; e < d; e++) kt[e * n + i] = k[i * stride + e] * inv[i];
+  }
+}
+
 // One block of query rows: logits, softmax, outputs.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_rows)(const float* q, const float* kt, const float* v, size_t stride, size_t n,
                                                                        size_t d, size_t r0, size_t rows, const float* qs, const float* bh,
@@ -234,9 +287,9 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, float* out, size
       const float s = logit_scale[h];
       for (size_t i = 0; i < n; i++) {
         qs[i] = s * EB_NAME(eb_inverse_norm)(q + i * stride, d);
-        const float ik = EB_NAME(eb_inverse_norm)(k + i * stride, d);
-        for (size_t e = 0; e < d; e++) kt[e * n + i] = k[i * stride + e] * ik;
+        p[i] = EB_NAME(eb_inverse_norm)(k + i * stride, d);  // p holds 1/|k_i| until the first logits
       }
+      EB_NAME(eb_scaled_transpose)(k, stride, n, d, p, kt);
       const float* bh = bias + h * n * n;
       float* o = out + w * n * c + h * d;
       size_t r0 = 0;
