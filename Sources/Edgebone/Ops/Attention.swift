@@ -42,16 +42,20 @@ enum AttentionOp: Operator {
         let n = a.tokens!, heads = a.heads!, c = y.shape[1], d = c / heads, windows = y.shape[0] / n
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
         let scale = b.persist(b.constant(node, "logit_scale").floats), bias = b.persist(b.constant(node, "position_bias").floats)
-        let mask = b.graph.constant(node, "mask").map { b.persist($0.floats) }
+        let maskFloats = b.graph.constant(node, "mask")?.floats
+        let mask = maskFloats.map { b.persist($0) }
+        // Windows away from the shifted map's seams have an all-zero mask: they skip adding it (exactly
+        // the same logits: x + 0 = x, and a −0 that becomes +0 gives the same softmax).
+        let masked = (0..<windows).map { w in maskFloats.map { m in m[(w * n * n)..<((w + 1) * n * n)].contains { $0 != 0 } } ?? false }
         let kernelFloats = eb_f32_window_attention_scratch(n, d) / 4
         let scratch = b.scratch(0, as: Float.self), attention = b.kernels.float.attention
         let edges = Int8Edges(node, b)
         guard edges.any else {
             return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
-                let r = partRange(part, of: parts, count: windows)
-                guard !r.isEmpty else { return }
-                attention(xp + r.lowerBound * n * 3 * c, yp + r.lowerBound * n * c, r.count, n, heads, d, scale, bias,
-                          mask.map { $0 + r.lowerBound * n * n }, scratch + part * kernelFloats)
+                for w in partRange(part, of: parts, count: windows) {
+                    attention(xp + w * n * 3 * c, yp + w * n * c, 1, n, heads, d, scale, bias,
+                              masked[w] ? mask.map { $0 + w * n * n } : nil, scratch + part * kernelFloats)
+                }
             }
         }
         // One window at a time through scratch: [kernel scratch][window input][window output].
@@ -62,7 +66,7 @@ enum AttentionOp: Operator {
             for w in partRange(part, of: parts, count: windows) {
                 let out = edges.output(yr, at: w * n * c, scratch: s + kernelFloats + inFloats)
                 attention(edges.input(xr, at: w * n * 3 * c, count: n * 3 * c, scratch: s + kernelFloats), out, 1, n, heads, d,
-                          scale, bias, mask.map { $0 + w * n * n }, s)
+                          scale, bias, masked[w] ? mask.map { $0 + w * n * n } : nil, s)
                 edges.store(yr, at: w * n * c, count: n * c, from: out)
             }
         }
