@@ -8,7 +8,7 @@ enum LayerNormOp: Operator {
         try node.expectInputs(1)
         try node.allowAttributes(["epsilon"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
-        try graph.expectFloatOrInt8Edges(node)
+        // Input and output may each be f32 or qs8 (every tensor type): it computes in f32, Int8Edges converts.
         guard x.shape == y.shape, let c = x.shape.last else { throw node.fail("keeps the shape, has \(x.shape) → \(y.shape)") }
         guard let eps = node.attributes.epsilon, eps.isFinite, eps > 0, eps < 1 else { throw node.fail("needs an epsilon in (0, 1)") }
         let w = try graph.expectConstant(node, "weight", .f32, [c]), b = try graph.expectConstant(node, "bias", .f32, [c])

@@ -182,15 +182,6 @@ struct Int8Edges {
     }
 }
 
-extension Graph {
-    /// f32 or qs8 on each side (the op computes in f32), same shape; returns nothing, throws otherwise.
-    func expectFloatOrInt8Edges(_ node: Node) throws(GraphError) {
-        guard ([node.inputs[0], node.output].allSatisfy { tensors[$0].type == .f32 || tensors[$0].type == .qs8 }) else {
-            throw node.fail("reads and writes f32 or qs8 tensors")
-        }
-    }
-}
-
 // MARK: - Checks shared by the op files
 
 extension Node {
