@@ -277,9 +277,11 @@ public final class MQTTPublisher: @unchecked Sendable {
                 pthread_mutex_unlock(counterLock)
             }
             if stopping {
-                if case .up = link {} else { break }
+                // No connection and none under way: nothing can leave. A handshake under way (TLS takes
+                // a few round trips) may still finish within the deadline and deliver what is queued.
+                if case .down = link { break }
                 if now >= deadline { break }
-                if !drainedAtStop && ring.waiting == 0 && !mosquitto_want_write(mosq) {
+                if case .up = link, !drainedAtStop && ring.waiting == 0 && !mosquitto_want_write(mosq) {
                     drainedAtStop = true
                     sendOffline()
                 }
@@ -307,6 +309,8 @@ public final class MQTTPublisher: @unchecked Sendable {
             }
         }
         setConnected(false)
+        // What could not be sent by the end is lost: counted with the drops, never silently gone.
+        ring.abandon()
     }
 
     private func pollTimeout(now: UInt64, stopping: Bool) -> Int32 {

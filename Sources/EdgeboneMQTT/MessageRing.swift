@@ -13,7 +13,7 @@ public final class MessageRing: @unchecked Sendable {
     private let kinds: UnsafeMutablePointer<UInt8>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var head = 0, count = 0
-    private var droppedOldest = 0, tooLarge = 0
+    private var droppedOldest = 0, tooLarge = 0, abandoned = 0
 
     public init(slots: Int, slotBytes: Int) {
         precondition(slots >= 1 && slotBytes >= 1)
@@ -80,10 +80,17 @@ public final class MessageRing: @unchecked Sendable {
         return count
     }
 
-    /// Messages lost: overwritten while waiting, or too large for a slot.
+    /// Messages lost: overwritten while waiting, too large for a slot, or still waiting at the end.
     public var dropped: Int {
         pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
-        return droppedOldest + tooLarge
+        return droppedOldest + tooLarge + abandoned
+    }
+
+    /// Empties the queue at the end (nothing will send it), counting what it held as dropped.
+    public func abandon() {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        abandoned += count
+        count = 0
     }
 
     public var oversized: Int {

@@ -112,6 +112,17 @@ struct MessageRingTests {
         #expect(ring.dropped == 1 && ring.oversized == 1 && ring.waiting == 2)
         #expect(pop(ring)!.1 == "1234" && pop(ring)!.1 == "")
     }
+
+    /// What is still queued when the publisher ends is counted as dropped, not lost silently (a run
+    /// that ended before its TLS handshake finished used to report 0 published and 0 dropped).
+    @Test func abandonedMessagesCountAsDropped() {
+        let ring = MessageRing(slots: 4, slotBytes: 8)
+        for i in 0..<3 { #expect(push(ring, "m\(i)")) }
+        _ = pop(ring)
+        ring.abandon()
+        #expect(ring.waiting == 0 && ring.dropped == 2 && pop(ring) == nil)
+        #expect(push(ring, "m3") && ring.waiting == 1 && ring.dropped == 2)
+    }
 }
 
 struct PublishPolicyTests {
