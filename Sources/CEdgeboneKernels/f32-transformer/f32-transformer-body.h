@@ -1,7 +1,8 @@
-// Body of the float transformer kernels (LayerNorm, GELU, windowed cosine attention), compiled once
-// per ISA by the including file, which defines EB_NAME(name) to append its ISA suffix. Loops keep each
-// sum in one order; the SIMD builds may fuse multiply-adds, so they agree with the scalar build to a
-// few ulp (tested), not bit for bit.
+// Body of the float transformer kernels (LayerNorm, GELU, windowed cosine attention) and of the
+// precision-boundary conversions (quantize, dequantize), compiled once per ISA by the including file,
+// which defines EB_NAME(name) to append its ISA suffix. Loops keep each sum in one order; the SIMD
+// builds may fuse multiply-adds, so they agree with the scalar build to a few ulp (tested), not bit for
+// bit. The conversions are exact in every build.
 #include <math.h>
 #include "../f32-misc/f32-math.h"
 
