@@ -114,10 +114,8 @@ public final class Classifier: ImageClassifier {
 /// A network for `graph`, its graph errors as model-file errors naming `path`. (Through Result: Swift 6.0
 /// types a do/catch error as `any Error` even for typed throws.)
 func makeNetwork(_ graph: Graph, path: String, isa: ISA, threads: Int, splitEveryStep: Bool = false) throws -> Network {
-    // Precision boundaries fold into the f32 ops they surround once the graph is known to be valid.
     switch Result(catching: { () throws(GraphError) in
-        try graph.validate()
-        return try Network(graph: graph.foldingPrecisionBoundaries(), isa: isa, threads: threads, splitEveryStep: splitEveryStep)
+        try Network(graph: graph, isa: isa, threads: threads, splitEveryStep: splitEveryStep, foldingBoundaries: true)
     }) {
     case let .success(network): return network
     case let .failure(error):

@@ -1,6 +1,7 @@
 // Graph passes: fusion (an activation into its producer's epilogue; squeeze-and-excite into one f32
-// op; precision boundaries into the f32 ops they surround) and pruning. Builders make plain graphs, one op per step of the model; the passes make them
-// fast, so a fused network computes exactly what its plain graph describes.
+// op; precision boundaries into the f32 ops they surround) and pruning. Builders make plain graphs, one
+// op per step of the model; the passes make them fast, so a fused network computes exactly what its
+// plain graph describes.
 
 extension Graph {
     /// Folds each `activation` node into the conv, depthwise or linear that produces its only input

@@ -49,16 +49,9 @@ enum AttentionOp: Operator {
         let masked = (0..<windows).map { w in maskFloats.map { m in m[(w * n * n)..<((w + 1) * n * n)].contains { $0 != 0 } } ?? false }
         let kernelFloats = eb_f32_window_attention_scratch(n, d) / 4
         let scratch = b.scratch(0, as: Float.self), attention = b.kernels.float.attention
+        // One window at a time; per part [kernel scratch][window input][window output], the last two only
+        // for int8 edges (Int8Edges reads and writes f32 ones directly).
         let edges = Int8Edges(node, b)
-        guard edges.any else {
-            return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
-                for w in partRange(part, of: parts, count: windows) {
-                    attention(xp + w * n * 3 * c, yp + w * n * c, 1, n, heads, d, scale, bias,
-                              masked[w] ? mask.map { $0 + w * n * n } : nil, scratch + part * kernelFloats)
-                }
-            }
-        }
-        // One window at a time through scratch: [kernel scratch][window input][window output].
         let inFloats = edges.inQuant == nil ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
         let xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in

@@ -29,23 +29,17 @@ enum LayerNormOp: Operator {
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Float.self)), yp = b.pointer(node.output, as: Float.self)
         let w = b.persist(b.constant(node, "weight").floats), bias = b.persist(b.constant(node, "bias").floats)
         let eps = node.attributes.epsilon!, layerNorm = b.kernels.float.layerNorm
+        // Blocks of 16 rows: Int8Edges reads and writes f32 edges directly and converts int8 ones.
         let edges = Int8Edges(node, b)
-        guard edges.any else {
-            return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
-                let r = partRange(part, of: parts, count: rows)
-                guard !r.isEmpty else { return }
-                layerNorm(xp + r.lowerBound * c, yp + r.lowerBound * c, r.count, c, w, bias, eps)
-            }
-        }
         let block = min(blockRows, rows), xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
         let inFloats = edges.inQuant == nil ? 0 : block * c, slice = inFloats + (edges.outQuant == nil ? 0 : block * c)
-        let scratch = b.scratch(0, as: Float.self)
+        let scratch = slice > 0 ? b.scratch(0, as: Float.self) : nil  // none is planned for f32 edges
         return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
-            let r = partRange(part, of: parts, count: rows), s = scratch + part * slice
+            let r = partRange(part, of: parts, count: rows), s = scratch.map { $0 + part * slice }
             var row = r.lowerBound
             while row < r.upperBound {
                 let m = min(block, r.upperBound - row), at = row * c
-                let out = edges.output(yr, at: at, scratch: s + inFloats)
+                let out = edges.output(yr, at: at, scratch: s.map { $0 + inFloats })
                 layerNorm(edges.input(xr, at: at, count: m * c, scratch: s), out, m, c, w, bias, eps)
                 edges.store(yr, at: at, count: m * c, from: out)
                 row += m

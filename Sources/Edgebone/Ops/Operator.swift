@@ -161,18 +161,18 @@ struct Int8Edges {
         (graph.tensors[node.inputs[0]].type == .qs8 ? inCount : 0) + (graph.tensors[node.output].type == .qs8 ? outCount : 0)
     }
 
-    var any: Bool { inQuant != nil || outQuant != nil }
-
-    /// The block's input as floats: the tensor itself (offset `at`), or its int8 values converted into `scratch`.
-    func input(_ x: UnsafeMutableRawPointer, at: Int, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    /// The block's input as floats: the tensor itself (offset `at`), or its int8 values converted into
+    /// `scratch` (present whenever the input is int8).
+    func input(_ x: UnsafeMutableRawPointer, at: Int, count: Int, scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
         guard let q = inQuant else { return UnsafePointer(x.assumingMemoryBound(to: Float.self) + at) }
-        dequantize(x.assumingMemoryBound(to: Int8.self) + at, scratch, count, q.scale, q.zeroPoint)
-        return UnsafePointer(scratch)
+        dequantize(x.assumingMemoryBound(to: Int8.self) + at, scratch!, count, q.scale, q.zeroPoint)
+        return UnsafePointer(scratch!)
     }
 
-    /// Where the op writes the block's output: the tensor itself, or `scratch` when it is int8.
-    func output(_ y: UnsafeMutableRawPointer, at: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
-        outQuant == nil ? y.assumingMemoryBound(to: Float.self) + at : scratch
+    /// Where the op writes the block's output: the tensor itself, or `scratch` (present whenever the
+    /// output is int8).
+    func output(_ y: UnsafeMutableRawPointer, at: Int, scratch: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<Float> {
+        outQuant == nil ? y.assumingMemoryBound(to: Float.self) + at : scratch!
     }
 
     /// Converts the block written by `output` into the int8 tensor (nothing when the output is f32).
