@@ -24,6 +24,8 @@ public protocol ImageClassifier: AnyObject {
     func opMACs(_ i: Int) -> Int
     /// Runs once, adding each op's nanoseconds to `nanos`.
     func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>)
+    /// How the split steps ran so far (nil with one thread).
+    var threadStats: ThreadPool.Stats? { get }
 }
 
 extension ImageClassifier {
@@ -97,6 +99,7 @@ public final class Classifier: ImageClassifier {
     public var isa: ISA { network.isa }
     public var arenaBytes: Int { network.plan.arenaBytes }
     public var weightsBytes: Int { network.weightsBytes }
+    public var threadStats: ThreadPool.Stats? { network.threadStats }
     public func runCropped() -> UnsafeBufferPointer<Float> {
         network.setInput(rgb: preprocessor.cropped.pixels)
         network.run()

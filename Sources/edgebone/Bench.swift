@@ -75,12 +75,20 @@ struct Bench: ParsableCommand {
                 "peak_rss_bytes": .int(peakRSS),
             ]
             if usesOpenBLAS { fields["openblas_core"] = .string(core) }
+            if let t = classifier.threadStats {
+                fields["split_steps"] = .int(t.split); fields["steps_alone"] = .int(t.alone); fields["thread_fallbacks"] = .int(t.fallbacks)
+            }
             if let prof { fields["profile"] = prof.json }
             print(JSONValue.object(fields).serialized)
         } else {
             print(heading + (usesOpenBLAS ? ", OpenBLAS core \(core)" : ""))
             print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
+            if let t = classifier.threadStats, t.fallbacks > 0 {
+                let share = Double(t.alone) / Double(max(t.split + t.alone, 1)) * 100
+                print("threads: splitting did not pay \(t.fallbacks) time(s) (the other threads were late: a busy machine); " +
+                      "\(format1(share))% of split steps ran on the calling thread alone")
+            }
             print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
             if histogram { textHistogram(samples, stats: st).forEach { print($0) } }
             if let prof { prof.printTable() }

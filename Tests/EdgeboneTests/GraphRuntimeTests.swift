@@ -326,3 +326,54 @@ func processThreads() -> Int {
         }
     }
 }
+
+/// A step whose parts take 100 µs on the calling thread and `workerDelay` µs on any other thread (a
+/// worker preempted in the middle of each of its tiles). Counts how often each part ran (each part is
+/// claimed once per step, and steps follow one another, so plain increments do).
+private final class StragglerTask: PoolTask, @unchecked Sendable {
+    let caller = pthread_self()
+    var workerDelay: UInt32
+    let counts: UnsafeMutablePointer<Int>
+    let parts: Int
+    init(parts: Int, workerDelay: UInt32) {
+        self.parts = parts
+        self.workerDelay = workerDelay
+        counts = .allocate(capacity: parts)
+        counts.initialize(repeating: 0, count: parts)
+    }
+    deinit { counts.deallocate() }
+    func runPart(_ part: Int, of parts: Int) {
+        usleep(pthread_equal(pthread_self(), caller) != 0 ? 100 : workerDelay)
+        counts[part] += 1
+    }
+}
+
+@Suite(.serialized) struct ThreadPoolFallbackTests {
+    /// A worker that holds up every step makes the pool run steps on the calling thread alone, every
+    /// part still exactly once; once the back-off ends, steps are split again.
+    @Test func lateWorkersMakeStepsRunOnTheCallerAlone() {
+        let pool = ThreadPool(threads: 2)
+        let task = StragglerTask(parts: 8, workerDelay: 3_000)
+        for _ in 0..<40 { pool.run(task, tiles: 8) }
+        for p in 0..<8 { #expect(task.counts[p] == 40, "part \(p) ran \(task.counts[p]) times in 40 steps") }
+        #expect(pool.stats.fallbacks >= 1 && pool.stats.alone > 0, "\(pool.stats)")
+        // The steps after the fallback did not wait for the worker: far fewer than 40 split steps.
+        #expect(pool.stats.split < 20, "\(pool.stats)")
+        // Back-offs start at 16 ms and double (40 steps of 0.8 ms allow two or three): after the
+        // back-off, the next step is split again.
+        usleep(300_000)
+        task.workerDelay = 0
+        let split = pool.stats.split
+        pool.run(task, tiles: 8)
+        #expect(pool.stats.split == split + 1, "\(pool.stats)")
+    }
+
+    /// Tests of the split itself turn the fallback off: every step is split, however late the workers.
+    @Test func aNonAdaptivePoolAlwaysSplits() {
+        let pool = ThreadPool(threads: 2, adaptive: false)
+        let task = StragglerTask(parts: 8, workerDelay: 1_000)
+        for _ in 0..<10 { pool.run(task, tiles: 8) }
+        #expect(pool.stats.split == 10 && pool.stats.alone == 0 && pool.stats.fallbacks == 0, "\(pool.stats)")
+        for p in 0..<8 { #expect(task.counts[p] == 10) }
+    }
+}

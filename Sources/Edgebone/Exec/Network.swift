@@ -22,6 +22,8 @@ public final class Network: PoolTask, @unchecked Sendable {
     /// Bytes of packed weights, tables and per-op parameters.
     public let weightsBytes: Int
     public var threads: Int { pool?.threads ?? 1 }
+    /// How the split steps ran so far (nil with one thread).
+    public var threadStats: ThreadPool.Stats? { pool?.stats }
     public var kernelName: String { String(cString: kernels.config.pointee.gemm_name) }
 
     private let arena: Arena
@@ -40,7 +42,8 @@ public final class Network: PoolTask, @unchecked Sendable {
     private let outputCount: Int
 
     /// Validates `graph` and prepares it for `isa`. `threads` > 1 creates the pool now; `splitEveryStep`
-    /// splits even the steps too small to pay for the hand-off (tests). `foldingBoundaries` runs the
+    /// splits even the steps too small to pay for the hand-off, and always on every thread, even when
+    /// the pool measures that splitting does not pay (tests). `foldingBoundaries` runs the
     /// valid graph through `foldingPrecisionBoundaries` (same values, fewer steps; `graph` is then the
     /// folded one): what classifiers do, not the quantizer, whose report compares tensors by name.
     public init(graph: Graph, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false,
@@ -112,7 +115,7 @@ public final class Network: PoolTask, @unchecked Sendable {
         blocks = binder.blocks
         weightsBytes = binder.persistentBytes
         inputSize = graph.tensors[graph.input].shape[0]
-        pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        pool = threads > 1 ? ThreadPool(threads: threads, adaptive: !splitEveryStep) : nil
         inputStorage = arena.base + tensorOffsets[graph.input]
         inputIsFloat = graph.tensors[graph.input].type == .f32
         outputStorage = (arena.base + tensorOffsets[graph.output]).assumingMemoryBound(to: Float.self)

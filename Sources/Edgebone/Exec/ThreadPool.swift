@@ -3,6 +3,15 @@
 // thread the system has descheduled holds up at most the tile it is running: the others take the
 // rest. No allocation, no thread creation after init. Waiters spin briefly (steps come every few tens
 // of microseconds while a frame runs), then sleep on a condition variable.
+//
+// What dynamic tiles cannot fix: a worker preempted in the middle of a tile (its core shared with
+// another busy process) keeps the step waiting for a whole scheduler slice, milliseconds, and a frame
+// has dozens of steps. So the pool measures whether splitting pays: for each split step, the time it
+// took against the time the calling thread alone would have needed (its own time per tile × tiles).
+// When, over a few milliseconds of steps, splitting was not clearly faster, steps run on the calling
+// thread alone (the workers sleep and leave their cores to whoever needs them) for a back-off that
+// doubles while the condition lasts (16 ms up to 1 s) and halves after each window where splitting
+// paid, then splitting is tried again.
 import CEdgeboneSystem
 #if canImport(Glibc)
 import Glibc
@@ -20,10 +29,31 @@ public final class ThreadPool: @unchecked Sendable {
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
+    public struct Stats: Sendable {
+        /// Split steps that ran on several threads, and on the calling thread alone because splitting
+        /// did not pay (see the top of the file); how many times the pool fell back to the calling thread.
+        public var split = 0, alone = 0, fallbacks = 0
+    }
+    public private(set) var stats = Stats()
+    /// The measurement since the last decision: nanoseconds the split steps took, and the calling
+    /// thread's estimate of the time alone.
+    private var window = (taken: UInt64(0), alone: UInt64(0))
+    /// While nonzero, steps run on the calling thread until this monotonic time.
+    private var aloneUntil: UInt64 = 0
+    private var backoff = ThreadPool.minBackoff
+    static let minBackoff: UInt64 = 16_000_000, maxBackoff: UInt64 = 1_000_000_000
+    /// Nanoseconds of split steps over which one decision is taken.
+    static let windowNanos: UInt64 = 8_000_000
+
+    /// Whether the pool falls back to the calling thread when splitting does not pay (tests of the
+    /// split turn it off, so that every step is really split).
+    public let adaptive: Bool
+
     /// `threads` − 1 workers; the caller is the last thread.
-    public init(threads: Int) {
+    public init(threads: Int, adaptive: Bool = true) {
         precondition(threads >= 1)
         self.threads = threads
+        self.adaptive = adaptive
         shared = PoolShared()
         for _ in 1..<threads {
             // Each worker owns a strong reference to the shared state, never to the pool: the pool's
@@ -45,12 +75,36 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
+    /// One caller at a time (the network that owns the pool).
     public func run(_ task: PoolTask, tiles: Int) {
         guard threads > 1, tiles > 1 else {
             for t in 0..<max(tiles, 1) { task.runPart(t, of: max(tiles, 1)) }
             return
         }
-        shared.run(task, tiles: tiles)
+        if aloneUntil != 0 {
+            if monotonicNanos() < aloneUntil {
+                stats.alone += 1
+                for t in 0..<tiles { task.runPart(t, of: tiles) }
+                return
+            }
+            aloneUntil = 0
+        }
+        stats.split += 1
+        let (own, taken, mine) = shared.run(task, tiles: tiles)
+        guard adaptive else { return }
+        // The calling thread's pace: `own` nanoseconds for `mine` tiles (it always claims at least one).
+        window.taken &+= taken
+        window.alone &+= mine > 0 ? own * UInt64(tiles) / UInt64(mine) : taken
+        guard window.taken >= ThreadPool.windowNanos else { return }
+        // Splitting must save at least a twentieth; on an idle two-core machine it saves about 40%.
+        if window.taken * 20 > window.alone * 19 {
+            stats.fallbacks += 1
+            aloneUntil = monotonicNanos() &+ backoff
+            backoff = min(backoff * 2, ThreadPool.maxBackoff)
+        } else {
+            backoff = max(backoff / 2, ThreadPool.minBackoff)
+        }
+        window = (0, 0)
     }
 }
 
@@ -96,7 +150,10 @@ private final class PoolShared {
         pthread_mutex_unlock(mutex)
     }
 
-    func run(_ task: PoolTask, tiles: Int) {
+    /// Runs a step on every thread. Returns the nanoseconds the calling thread spent on its own tiles,
+    /// the nanoseconds until all were done, and how many tiles it ran.
+    func run(_ task: PoolTask, tiles: Int) -> (own: UInt64, taken: UInt64, mine: Int) {
+        let t0 = monotonicNanos()
         pthread_mutex_lock(mutex)
         self.task = task
         self.tiles = tiles
@@ -106,7 +163,8 @@ private final class PoolShared {
         eb_atomic_store(generation, g)  // publishes task and tiles
         pthread_cond_broadcast(start)
         pthread_mutex_unlock(mutex)
-        participate(generation: g, tiles: tiles)
+        let mine = participate(generation: g, tiles: tiles)
+        let t1 = monotonicNanos()
         var n = 0
         while eb_atomic_load(finished) < Int64(tiles) && n < spins { eb_cpu_relax(); n += 1 }
         if eb_atomic_load(finished) < Int64(tiles) {
@@ -115,20 +173,25 @@ private final class PoolShared {
             pthread_mutex_unlock(mutex)
         }
         self.task = nil
+        return (t1 &- t0, monotonicNanos() &- t0, mine)
     }
 
-    /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun).
+    /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun); returns
+    /// how many it ran.
     ///
     /// The task is read afresh for each claimed tile and never held past it. A tile of generation `g`
     /// that is claimed but not yet counted as finished keeps `run` waiting, so the task is alive (its
     /// caller holds it) and still published while the tile runs. A worker that kept a reference
     /// beyond its last tile could end up releasing the task's last reference on its own thread.
-    private func participate(generation g: Int64, tiles: Int) {
+    @discardableResult
+    private func participate(generation g: Int64, tiles: Int) -> Int {
+        var ran = 0
         while true {
             let v = eb_atomic_load(claim)
-            guard v >> 32 == g, Int(v & 0xFFFF_FFFF) < tiles else { return }
+            guard v >> 32 == g, Int(v & 0xFFFF_FFFF) < tiles else { return ran }
             guard eb_atomic_cas(claim, v, v + 1) != 0 else { continue }
             runClaimed(Int(v & 0xFFFF_FFFF), of: tiles)
+            ran += 1
             if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
                 pthread_mutex_lock(mutex)
                 pthread_cond_signal(done)
