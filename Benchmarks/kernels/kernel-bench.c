@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   }
 #endif
   const char* only = argc > 1 ? argv[1] : NULL;
-  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_NEONDOT; isa++) {
+  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_AVX512VBMI; isa++) {
     const eb_kernel_config* cfg = eb_kernel_config_for(isa);
     if (cfg == NULL || !eb_isa_supported(isa, f)) continue;
     if (only != NULL && strcmp(only, cfg->name) != 0) continue;

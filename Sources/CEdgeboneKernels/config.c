@@ -8,6 +8,7 @@ int eb_isa_supported(int isa, uint32_t f) {
 #if defined(__x86_64__)
     case EB_ISA_AVX2: return (f & EB_CPU_X86_AVX2) != 0;
     case EB_ISA_AVX512VNNI: return (f & EB_CPU_X86_AVX512VNNI) != 0;
+    case EB_ISA_AVX512VBMI: return (f & EB_CPU_X86_AVX512VNNI) != 0 && (f & EB_CPU_X86_AVX512VBMI) != 0;
 #elif defined(__aarch64__)
     case EB_ISA_NEON: return (f & EB_CPU_ARM_NEON) != 0;
     case EB_ISA_NEONDOT: return (f & EB_CPU_ARM_NEONDOT) != 0;
@@ -17,7 +18,7 @@ int eb_isa_supported(int isa, uint32_t f) {
 }
 
 int eb_best_isa(uint32_t f) {
-  const int order[] = {EB_ISA_AVX512VNNI, EB_ISA_AVX2, EB_ISA_NEONDOT, EB_ISA_NEON};
+  const int order[] = {EB_ISA_AVX512VBMI, EB_ISA_AVX512VNNI, EB_ISA_AVX2, EB_ISA_NEONDOT, EB_ISA_NEON};
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
     if (eb_isa_supported(order[i], f)) return order[i];
   }
@@ -39,6 +40,12 @@ static const eb_kernel_config eb_configs[] = {
     {EB_ISA_AVX512VNNI, "avx512vnni", eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni,
      "qs8_qc8w_gemm_fp32_8x32c4__avx512vnni", 8, {32, 16, 4, 1, 1},
      eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni, "qs8_qc8w_dwconv_fp32_64c4__avx512vnni", {64, 1, 4},
+     eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx,
+     eb_qs8_qc8w_gemv_f32__avx512skx},
+    // The same kernels, but table epilogues look up step planes with byte permutes instead of gathering.
+    {EB_ISA_AVX512VBMI, "avx512vbmi", eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vbmi,
+     "qs8_qc8w_gemm_fp32_8x32c4__avx512vbmi", 8, {32, 16, 4, 1, 1},
+     eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vbmi, "qs8_qc8w_dwconv_fp32_64c4__avx512vbmi", {64, 1, 4},
      eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx,
      eb_qs8_qc8w_gemv_f32__avx512skx},
 #endif

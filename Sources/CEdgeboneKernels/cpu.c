@@ -23,11 +23,12 @@ uint32_t eb_cpu_features(void) {
   const int avx2 = (ebx >> 5) & 1;
   const int avx512f = (ebx >> 16) & 1, avx512dq = (ebx >> 17) & 1;
   const int avx512bw = (ebx >> 30) & 1, avx512vl = (ebx >> 31) & 1;
-  const int vnni = (ecx >> 11) & 1;
+  const int vnni = (ecx >> 11) & 1, vbmi = (ecx >> 1) & 1;
   if (ymm_os && avx2 && fma) features |= EB_CPU_X86_AVX2;
   if (zmm_os && (features & EB_CPU_X86_AVX2) && avx512f && avx512dq && avx512bw && avx512vl) {
     features |= EB_CPU_X86_AVX512F;
     if (vnni) features |= EB_CPU_X86_AVX512VNNI;
+    if (vbmi) features |= EB_CPU_X86_AVX512VBMI;
   }
   return features;
 }

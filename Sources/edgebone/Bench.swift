@@ -64,7 +64,8 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
-        let heading = "\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)"
+        let tables = classifier.isa == .avx512vbmi ? " (tables \(StepPlanes.used ? "from step planes" : "gathered"), planes \(format1(StepPlanes.gain))× the gathers' speed)" : ""
+        let heading = "\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)" + tables
         let macs = (0..<classifier.opNames.count).reduce(0) { $0 + classifier.opMACs($1) }
         if json {
             var fields: [String: JSONValue] = [
@@ -74,6 +75,7 @@ struct Bench: ParsableCommand {
                 "gmac": .double(Double(macs) / 1e9), "arena_bytes": .int(classifier.arenaBytes), "weights_bytes": .int(classifier.weightsBytes),
                 "peak_rss_bytes": .int(peakRSS),
             ]
+            if classifier.isa == .avx512vbmi { fields["step_planes"] = .bool(StepPlanes.used); fields["step_planes_gain"] = .double(StepPlanes.gain) }
             if usesOpenBLAS { fields["openblas_core"] = .string(core) }
             if let t = classifier.threadStats {
                 fields["split_steps"] = .int(t.split); fields["steps_alone"] = .int(t.alone); fields["thread_fallbacks"] = .int(t.fallbacks)

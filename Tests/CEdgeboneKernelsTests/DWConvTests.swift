@@ -8,13 +8,15 @@ struct DWCase: CustomStringConvertible {
     var padTop: Int, padLeft: Int, oh: Int, ow: Int
     var xZero: Int32, zeroPoint: Int32, qmin: Int32, qmax: Int32
     var lut: Bool
-    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)" }
+    /// The table is a walk with step planes (kernels with byte permutes look them up).
+    var steps: Bool
+    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)\(steps ? " (steps)" : "")" }
 
     /// Geometry for PyTorch-symmetric (same == false) or TF "same" padding.
     init(h: Int, w: Int, c: Int, k: Int, stride: Int, same: Bool, xZero: Int32, zeroPoint: Int32,
-         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false) {
+         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false, steps: Bool = false) {
         self.h = h; self.w = w; self.c = c; self.k = k; self.stride = stride
-        self.xZero = xZero; self.zeroPoint = zeroPoint; self.qmin = qmin; self.qmax = qmax; self.lut = lut
+        self.xZero = xZero; self.zeroPoint = zeroPoint; self.qmin = qmin; self.qmax = qmax; self.lut = lut; self.steps = steps
         if same {
             oh = (h + stride - 1) / stride; ow = (w + stride - 1) / stride
             padTop = max((oh - 1) * stride + k - h, 0) / 2; padLeft = max((ow - 1) * stride + k - w, 0) / 2
@@ -34,8 +36,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let scale = (0..<c.c).map { _ in Float.random(in: (typical / 2)...(typical * 2), using: &rng) }
     let span = Int32(64 / (typical * 2))
     let bias = (0..<c.c).map { _ in Int32.random(in: -span...span, using: &rng) }
-    // Tables keep readable slack past their end (SIMD kernels gather 4 bytes per entry).
-    let lut: [Int8]? = c.lut ? (0...Int(c.qmax - c.qmin + 64)).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, rng: &rng) : (nil, nil)
 
     var expected = [Int8](repeating: 0, count: c.oh * c.ow * c.c)
     for oy in 0..<c.oh { for ox in 0..<c.ow { for ch in 0..<c.c {
@@ -54,14 +55,14 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let zeroRow = [Int8](repeating: Int8(c.xZero), count: c.c + Int(EB_EXTRA_BYTES))
     let canary: Int8 = 0x33
     var out = [Int8](repeating: canary, count: c.oh * c.ow * c.c + 64)
-    lut.withOptionalPointer { lutPtr in
-        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr)
+    lut.withOptionalPointer { lutPtr in planes.withOptionalPointer { stepsPtr in
+        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr)
         // Two calls over row ranges, as a thread pool would split the work.
         let mid = c.oh / 2
         for (r0, r1) in [(0, mid), (mid, c.oh)] where r1 > r0 {
             config.dwconv(x, c.h, c.w, c.c, packed, c.k, c.stride, c.padTop, c.padLeft, &out, c.oh, c.ow, r0, r1, zeroRow, &params)
         }
-    }
+    }}
     var issues: [String] = []
     for i in 0..<expected.count where out[i] != expected[i] {
         issues.append("pixel \(i / c.c) channel \(i % c.c): expected \(expected[i]), got \(out[i])")
@@ -99,11 +100,26 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(12)
         for (xz, zp, qmin, qmax, lut) in [(Int32(-128), Int32(-128), Int32(-128), Int32(127), false), (127, 127, -128, 127, true),
-                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true), (3, 700, -2048, 2047, true)] {
-            let c = DWCase(h: 9, w: 10, c: 19, k: 5, stride: 2, same: true, xZero: xz, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: lut)
+                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true), (3, 700, -2048, 2047, true)] { for steps in lut ? [false, true] : [false] {
+            let c = DWCase(h: 9, w: 10, c: 19, k: 5, stride: 2, same: true, xZero: xz, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: lut, steps: steps)
             let issues = runDWConv(config, c, rng: &rng)
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
-        }
+        }}
+    }
+
+    /// Tables with step planes (looked up by byte permutes where the kernel can) over the channel
+    /// counts around the 64-wide tile and its 32-wide tail, 3x3 and 5x5, both strides.
+    @Test(arguments: isas)
+    func exactWithStepPlanes(isa: String) {
+        let config = hostConfigs.first { $0.isaName == isa }!
+        var rng = SeededGenerator(13)
+        for ch in [1, 16, 31, 32, 33, 48, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] {
+            let c = DWCase(h: 6, w: 7, c: ch, k: k, stride: stride, same: stride == 2, xZero: Int32.random(in: -128...127, using: &rng),
+                           zeroPoint: Int32.random(in: -2048...2047, using: &rng), qmin: -2048, qmax: 2047, lut: true, steps: true)
+            let issues = runDWConv(config, c, rng: &rng)
+            let exact = issues.isEmpty
+            #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
+        }}}
     }
 }

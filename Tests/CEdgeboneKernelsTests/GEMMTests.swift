@@ -8,7 +8,9 @@ struct GEMMCase: CustomStringConvertible {
     var aZero: Int32, zeroPoint: Int32, qmin: Int32, qmax: Int32
     var scaleRange: ClosedRange<Float>
     var lut: Bool
-    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)" }
+    /// The table is a walk with step planes (kernels with byte permutes look them up).
+    var steps = false
+    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)\(steps ? " (steps)" : "")" }
 }
 
 /// Runs `config`'s GEMM on one case and returns the mismatches (empty when exact).
@@ -22,8 +24,7 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     let biasSpan = Int32(min(1_000_000, 64 / c.scaleRange.upperBound))
     let bias = (0..<c.n).map { _ in Int32.random(in: -biasSpan...biasSpan, using: &rng) }
     let scale = (0..<c.n).map { _ in Float.random(in: c.scaleRange, using: &rng) }
-    // Tables keep readable slack past their end (SIMD kernels gather 4 bytes per entry).
-    let lut: [Int8]? = c.lut ? (0...Int(c.qmax - c.qmin + 64)).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, rng: &rng) : (nil, nil)
 
     var expected = [Int8](repeating: 0, count: c.m * c.n)
     for r in 0..<c.m {
@@ -41,8 +42,8 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     let canary: Int8 = 0x5A
     var out = [Int8](repeating: canary, count: c.m * cStride)
     var cfg = config
-    lut.withOptionalPointer { lutPtr in
-        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr)
+    lut.withOptionalPointer { lutPtr in planes.withOptionalPointer { stepsPtr in
+        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr)
         a.withUnsafeBufferPointer { ab in
             out.withUnsafeMutableBufferPointer { ob in
                 // Through the shared driver (row blocks, column slices for large weights), in two
@@ -53,7 +54,7 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
                 }
             }
         }
-    }
+    }}
     var issues: [String] = []
     for r in 0..<c.m {
         for j in 0..<cStride {
@@ -121,14 +122,15 @@ extension Optional where Wrapped == [Int8] {
             (0, 0, -128, 127, 0.5...0.5, false), (1, -1, -128, 127, 0.25...0.25, false),  // exact ties: half to even
             (7, 300, -2048, 2047, 1e-2...1e-1, true), (-9, -2048, -2048, 2047, 0.5...4, true),  // 12-bit table index
         ]
-        for (aZero, zp, qmin, qmax, scales, lut) in edges {
-            for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2)] {
-                let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut)
+        // Each table case twice: random bytes (gathered), and a walk with step planes.
+        for (aZero, zp, qmin, qmax, scales, lut) in edges { for steps in lut ? [false, true] : [false] {
+            for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33)] {
+                let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut, steps: steps)
                 let issues = runGEMM(config, c, rng: &rng)
                 let exact = issues.isEmpty
-            #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
+                #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
             }
-        }
+        }}
     }
 
     /// Weights beyond L2 (over 256 KB) with several row blocks: the driver walks column slices; still exact.
@@ -137,9 +139,10 @@ extension Optional where Wrapped == [Int8] {
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(99)
         let mr = Int(config.gemm_mr)
-        for (m, n, k, lut) in [(4 * mr + 3, 1000, 300, false), (3 * mr, 4100, 64, true), (2 * mr + 1, 259, 1031, false)] {
+        for (m, n, k, lut, steps) in [(4 * mr + 3, 1000, 300, false, false), (3 * mr, 4100, 64, true, false), (3 * mr, 4100, 64, true, true),
+                                      (2 * mr + 1, 259, 1031, false, false)] {
             let c = GEMMCase(m: m, n: n, k: k, aZero: Int32.random(in: -128...127, using: &rng), zeroPoint: lut ? 0 : 5,
-                             qmin: lut ? -2048 : -128, qmax: lut ? 2047 : 127, scaleRange: Self.typicalScales(k: k), lut: lut)
+                             qmin: lut ? -2048 : -128, qmax: lut ? 2047 : 127, scaleRange: Self.typicalScales(k: k), lut: lut, steps: steps)
             let issues = runGEMM(config, c, rng: &rng)
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
@@ -152,7 +155,9 @@ extension Optional where Wrapped == [Int8] {
         #expect(eb_isa_supported(best, f) != 0)
         #if arch(x86_64)
         #expect(eb_isa_supported(Int32(EB_ISA_NEONDOT), f) == 0)
-        if f & UInt32(EB_CPU_X86_AVX512VNNI) != 0 { #expect(best == EB_ISA_AVX512VNNI) }
+        if f & UInt32(EB_CPU_X86_AVX512VNNI) != 0 {
+            #expect(best == (f & UInt32(EB_CPU_X86_AVX512VBMI) != 0 ? EB_ISA_AVX512VBMI : EB_ISA_AVX512VNNI))
+        }
         #endif
     }
 }

@@ -15,7 +15,7 @@ func requantize(_ acc: Int32, scale: Float, zeroPoint: Int32, qmin: Int32, qmax:
 /// Kernel tables this host can execute, scalar first.
 var hostConfigs: [eb_kernel_config] {
     let f = eb_cpu_features()
-    return [EB_ISA_SCALAR, EB_ISA_AVX2, EB_ISA_AVX512VNNI, EB_ISA_NEON, EB_ISA_NEONDOT].compactMap { isa in
+    return [EB_ISA_SCALAR, EB_ISA_AVX2, EB_ISA_AVX512VNNI, EB_ISA_AVX512VBMI, EB_ISA_NEON, EB_ISA_NEONDOT].compactMap { isa in
         guard eb_isa_supported(Int32(isa), f) != 0, let c = eb_kernel_config_for(Int32(isa)) else { return nil }
         return c.pointee
     }
@@ -35,4 +35,28 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A table for indices 0...qmax − qmin, with readable slack past its end (SIMD kernels gather 4 bytes
+/// per entry): random bytes, or with `steps` a walk like a quantized activation on a fine grid (per
+/// block of 16 entries at most four rises and one fall, by one) together with its step planes.
+func makeTable(qmin: Int32, qmax: Int32, steps: Bool, rng: inout SeededGenerator) -> (table: [Int8], planes: [Int8]?) {
+    let entries = Int(qmax - qmin) + 1
+    guard steps else { return ((0..<(entries + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }, nil) }
+    var table: [Int8] = []
+    var v = Int.random(in: -128...0, using: &rng)
+    while table.count < entries {
+        let rises = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0...4, using: &rng) : Int.random(in: 0...1, using: &rng)
+        let places = Array((1...15).shuffled(using: &rng).prefix(rises + 1))
+        let fall = Bool.random(using: &rng) ? places[rises] : 0
+        table.append(Int8(v))
+        for l in 1..<16 {
+            if places.prefix(rises).contains(l), v < 127 { v += 1 } else if l == fall, v > -128 { v -= 1 }
+            table.append(Int8(v))
+        }
+    }
+    table = Array(table.prefix(entries)) + [Int8](repeating: 0, count: 64)
+    var planes = [Int8](repeating: 0, count: Int(EB_LUT_STEPS_BYTES))
+    precondition(eb_lut_steps_encode(table, entries, &planes) != 0, "a walk within the limits must encode")
+    return (table, planes)
 }

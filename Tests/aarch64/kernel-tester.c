@@ -1,6 +1,7 @@
 // Exact-match tester for the AArch64 kernels, cross-compiled and run under qemu-aarch64 (see
 // run.sh): every variant this CPU model runs against a naive reference, plus the dispatch check.
-// usage: kernel-tester EXPECTED_BEST_ISA   (scalar | neon | neondot)
+// usage: kernel-tester EXPECTED_BEST_ISA   (scalar | neon | neondot; on x86-64 hosts, also
+// avx2 | avx512vnni | avx512vbmi)
 #include <CEdgeboneKernels.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,32 @@ static float rnd_f(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() >
 
 static int failures = 0, cases = 0;
 
+// A table for the requantization: with_lut 1 random bytes; 2 a walk like a quantized activation on a
+// fine grid (per block of 16 at most four rises and one fall, by one) with its step planes in `steps`.
+static const int8_t* fill_table(int8_t* lut, int8_t* steps, int with_lut) {
+  if (with_lut != 2) {
+    for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+    return NULL;
+  }
+  int v = rnd_in(-128, 0), rises = 0, fell = 0;
+  for (int i = 0; i < 4096; i++) {
+    if (i % 16 == 0) {
+      rises = fell = 0;
+    } else {
+      const int r = rnd_in(0, 15);
+      if (r < 3 && rises < 4 && v < 127) { v++; rises++; }
+      else if (r == 3 && !fell && v > -128) { v--; fell = 1; }
+    }
+    lut[i] = (int8_t)v;
+  }
+  if (!eb_lut_steps_encode(lut, 4096, steps)) {
+    printf("FAIL eb_lut_steps_encode refused a walk within its limits\n");
+    failures++;
+    return NULL;
+  }
+  return steps;
+}
+
 static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k, int32_t a_zero,
                       int32_t zp, int32_t qmin, int32_t qmax, float scale_hi, int with_lut) {
   const size_t a_stride = k + 3, c_stride = n + 5;
@@ -26,13 +53,13 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   int8_t* w = malloc(n * k);
   int32_t* bias = malloc(n * 4);
   float* scale = malloc(n * 4);
-  int8_t lut[4096 + 64];
+  int8_t lut[4096 + 64], steps[EB_LUT_STEPS_BYTES];
   for (size_t i = 0; i < m * a_stride + EB_EXTRA_BYTES; i++) a[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
   const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
   for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-span, span); scale[j] = rnd_f(scale_hi / 4, scale_hi); }
-  for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
-  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
+  const int8_t* planes = fill_table(lut, steps, with_lut);
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes};
 
   int8_t* expected = malloc(m * n);
   for (size_t r = 0; r < m; r++)
@@ -85,6 +112,8 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, mr + 1, 37, 19, 7, 300, -2048, 2047, 0.1f, 1);
   test_gemm(cfg, 4 * mr + 3, 1000, 300, 9, -3, -128, 127, 4e-4f, 0);  // column slices (> 256 KB)
   test_gemm(cfg, 3 * mr, 4100, 64, -2, 0, -2048, 2047, 2e-3f, 1);
+  test_gemm(cfg, 2 * mr + 3, 80, 33, 4, -300, -2048, 2047, 2e-2f, 2);  // step planes
+  test_gemm(cfg, mr - 1, 17, 16, -9, 1000, -2048, 2047, 1e-2f, 2);
 }
 
 // When set, test_dwconv fills inputs with -128 and weights with -127/127: the largest products, which
@@ -110,7 +139,7 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   int8_t* wt = malloc(taps * c);
   int32_t* bias = malloc(c * 4);
   float* scale = malloc(c * 4);
-  int8_t lut[4096 + 64];
+  int8_t lut[4096 + 64], steps[EB_LUT_STEPS_BYTES];
   int8_t* zero = malloc(c + EB_EXTRA_BYTES);
   for (size_t i = 0; i < h * w * c + EB_EXTRA_BYTES; i++) x[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < taps * c; i++) wt[i] = (int8_t)rnd_in(-127, 127);
@@ -120,9 +149,9 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   }
   const float typical = 40.0f / (8192.0f * __builtin_sqrtf((float)taps));
   for (size_t j = 0; j < c; j++) { scale[j] = rnd_f(typical / 2, typical * 2); bias[j] = rnd_in(-(int32_t)(32 / typical), (int32_t)(32 / typical)); }
-  for (int i = 0; i < 4096; i++) lut[i] = (int8_t)rnd_in(-128, 127);
+  const int8_t* planes = fill_table(lut, steps, with_lut);
   memset(zero, (int8_t)xz, c + EB_EXTRA_BYTES);
-  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL};
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes};
   int8_t* expected = malloc(oh * ow * c);
   for (size_t oy = 0; oy < oh; oy++)
     for (size_t ox = 0; ox < ow; ox++)
@@ -174,6 +203,9 @@ static void test_dwconv_family(const eb_kernel_config* cfg) {
   test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
   test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
   test_dwconv(cfg, 9, 10, 19, 5, 1, 0, 3, 700, -2048, 2047, 1);
+  for (size_t ci = 0; ci < 7; ci++)  // step planes, around the 64-wide tile and its 32-wide tail
+    test_dwconv(cfg, 6, 7, (size_t[]){16, 32, 33, 64, 96, 97, 144}[ci], 3 + 2 * (ci % 2), 1 + ci / 4, ci % 3 == 0, rnd_in(-128, 127),
+                rnd_in(-2048, 2047), -2048, 2047, 2);
   dwconv_extremes = 1;
   test_dwconv(cfg, 9, 10, 35, 5, 1, 1, -128, 0, -128, 127, 0);
   test_dwconv(cfg, 9, 10, 35, 3, 1, 1, 127, 0, -128, 127, 0);
@@ -304,7 +336,7 @@ int main(int argc, char** argv) {
     printf("FAIL dispatch: expected %s, chose %s\n", argv[1], best_cfg->name);
     return 1;
   }
-  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_NEONDOT; isa++) {
+  for (int isa = EB_ISA_SCALAR; isa <= EB_ISA_AVX512VBMI; isa++) {
     const eb_kernel_config* cfg = eb_kernel_config_for(isa);
     if (cfg == NULL || !eb_isa_supported(isa, f)) continue;
     const int before = failures;

@@ -10,6 +10,6 @@ src=$(find "$root/Sources/CEdgeboneKernels" -name '*.c' | sort)
 clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
   -I "$root/Sources/CEdgeboneKernels/include" $src "$root/Tests/aarch64/kernel-tester.c" \
   -o "$out/kernel-tester" -lm 2>/dev/null
-best=$(case "$(uname -m)" in x86_64) grep -q avx512_vnni /proc/cpuinfo && echo avx512vnni || { grep -q avx2 /proc/cpuinfo && echo avx2 || echo scalar; } ;; *) echo "" ;; esac)
+best=$(case "$(uname -m)" in x86_64) grep -q avx512_vnni /proc/cpuinfo && { grep -q avx512vbmi /proc/cpuinfo && echo avx512vbmi || echo avx512vnni; } || { grep -q avx2 /proc/cpuinfo && echo avx2 || echo scalar; } ;; *) echo "" ;; esac)
 echo "== host kernel tester under ASan+UBSan (expect $best)"
 "$out/kernel-tester" $best

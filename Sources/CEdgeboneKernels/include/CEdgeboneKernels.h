@@ -16,6 +16,7 @@ enum {
   EB_CPU_X86_AVX2 = 1u << 0,       // AVX2 + FMA
   EB_CPU_X86_AVX512F = 1u << 1,    // AVX-512 F/BW/DQ/VL
   EB_CPU_X86_AVX512VNNI = 1u << 2, // AVX-512 VNNI
+  EB_CPU_X86_AVX512VBMI = 1u << 3, // AVX-512 VBMI (byte permutes)
   EB_CPU_ARM_NEON = 1u << 8,
   EB_CPU_ARM_NEONDOT = 1u << 9,
   EB_CPU_ARM_I8MM = 1u << 10,

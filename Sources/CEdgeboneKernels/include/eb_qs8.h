@@ -29,7 +29,25 @@ typedef struct {
   int32_t qmin, qmax;   ///< clamp of q
   const int8_t* lut;    ///< optional table of qmax - qmin + 1 entries: out = lut[q - qmin]; NULL = none.
                         ///< SIMD kernels gather 4 bytes per entry: keep 3 readable bytes past the end.
+  const int8_t* steps;  ///< optional: the same table as step planes (eb_lut_steps_encode), which
+                        ///< kernels with byte permutes (AVX-512 VBMI) look up instead of gathering.
+                        ///< NULL = none; never changes a result.
 } eb_qs8_requant_params;
+
+/// Bytes of the step planes of a table.
+#define EB_LUT_STEPS_BYTES 1536
+
+/// Re-expresses a table of at most 4096 entries (missing ones repeat the last) whose neighbours differ
+/// by at most one — a quantized activation on a finer input grid — as six planes of 256 bytes, one
+/// entry per block of 16: with index i = 16 b + l (l in 0..15),
+///   lut[i] = base[b] + #{j < 4 : l >= up_j[b]} - (l >= down[b] ? 1 : 0)
+/// (planes base, up_0..up_3, down; a threshold of 16 never counts). A block may rise at most four
+/// times and fall at most once. Returns 1 and fills `steps`, or 0 when the table does not fit.
+int eb_lut_steps_encode(const int8_t* lut, size_t entries, int8_t* steps);
+
+/// How many times faster the avx512vbmi GEMM's table epilogue runs from step planes than by gathers on
+/// this core (a short measurement, about 2 ms); 0 without AVX-512 VBMI. Above 1, planes pay.
+double eb_lut_steps_gain(void);
 
 /// The requantization above for one value, as an int32 q (reference; SIMD kernels match it).
 static inline int32_t eb_qs8_requantize_q(int32_t acc, float scale, const eb_qs8_requant_params* p) {
@@ -80,6 +98,7 @@ typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const in
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vbmi)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
 
@@ -123,6 +142,7 @@ typedef void (*eb_qs8_dwconv_ukernel_fn)(const int8_t* x, size_t h, size_t w, si
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_4c__scalar)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni)
+EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vbmi)
 EB_DECLARE_DWCONV(eb_qs8_qc8w_dwconv_fp32_ukernel_16c__neon)
 
 // ---------------------------------------------------------------------------------------------
@@ -210,7 +230,7 @@ size_t eb_qs8_conv_hwc_scratch_size(const struct eb_kernel_config* cfg, size_t k
 // ---------------------------------------------------------------------------------------------
 // Kernel configuration: the table chosen once at load from the CPU probe (hardware-config style).
 // ---------------------------------------------------------------------------------------------
-enum { EB_ISA_SCALAR = 0, EB_ISA_AVX2 = 1, EB_ISA_AVX512VNNI = 2, EB_ISA_NEON = 3, EB_ISA_NEONDOT = 4 };
+enum { EB_ISA_SCALAR = 0, EB_ISA_AVX2 = 1, EB_ISA_AVX512VNNI = 2, EB_ISA_NEON = 3, EB_ISA_NEONDOT = 4, EB_ISA_AVX512VBMI = 5 };
 
 typedef struct eb_kernel_config {
   int isa;                        ///< EB_ISA_*

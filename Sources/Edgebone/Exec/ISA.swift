@@ -6,7 +6,7 @@ import Glibc
 
 /// A kernel instruction-set level, from the portable reference upwards.
 public enum ISA: String, Sendable, CaseIterable, Comparable {
-    case scalar, avx2, avx512vnni, neon, neondot
+    case scalar, avx2, avx512vnni, avx512vbmi, neon, neondot
 
     var rank: Int { ISA.allCases.firstIndex(of: self)! }
     public static func < (a: ISA, b: ISA) -> Bool { a.rank < b.rank }
@@ -17,6 +17,7 @@ public enum ISA: String, Sendable, CaseIterable, Comparable {
         case .scalar: return Int32(EB_ISA_SCALAR)
         case .avx2: return Int32(EB_ISA_AVX2)
         case .avx512vnni: return Int32(EB_ISA_AVX512VNNI)
+        case .avx512vbmi: return Int32(EB_ISA_AVX512VBMI)
         case .neon: return Int32(EB_ISA_NEON)
         case .neondot: return Int32(EB_ISA_NEONDOT)
         }
@@ -91,7 +92,7 @@ public struct FloatKernels: Sendable {
             dequantize = eb_qs8_f32_dequantize_ukernel__avx512f
             return
         }
-        if isa >= .avx2 && isa <= .avx512vnni {
+        if isa >= .avx2 && isa <= .avx512vbmi {
             dwconv = eb_f32_dwconv_ukernel__avx2
             biasAct = eb_f32_bias_act_ukernel__avx2
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx2

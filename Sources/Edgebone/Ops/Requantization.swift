@@ -1,6 +1,9 @@
 // The int8 output stage every quantized op shares: requantize to the output (or, for a table
 // activation, to the 12-bit pre-activation grid), then clamp or look up. One definition, built at load.
 import CEdgeboneKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Graph {
     /// The grid an int8 producer's accumulator is requantized onto: the 12-bit pre-activation grid of a
@@ -18,15 +21,25 @@ extension Binder {
         let act = node.attributes.activation ?? Activation.none
         guard let pre = node.attributes.preQuant else {
             switch act {
-            case .relu: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: 127, lut: nil)
+            case .relu: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: 127, lut: nil, steps: nil)
             case .relu6:
-                return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: Int32(out.quantize(6)), lut: nil)
-            default: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil)
+                return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: Int32(out.quantize(6)), lut: nil, steps: nil)
+            default: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil)
             }
         }
         let table = (0..<4096).map { i -> Int8 in out.quantize(act.apply(Float(Int32(i - 2048) - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
-        return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -2048, qmax: 2047, lut: persist(table))
+        return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -2048, qmax: 2047, lut: persist(table), steps: stepPlanes(table, entries: 4096))
+    }
+
+    /// The table's step planes for kernels that look entries up with byte permutes (nil elsewhere, where
+    /// they do not pay on this core, or when the table changes too fast to be held by them: those
+    /// kernels then gather).
+    func stepPlanes(_ table: [Int8], entries: Int) -> UnsafePointer<Int8>? {
+        guard kernels.isa == .avx512vbmi, StepPlanes.used else { return nil }
+        var planes = [Int8](repeating: 0, count: Int(EB_LUT_STEPS_BYTES))
+        guard eb_lut_steps_encode(table, entries, &planes) != 0 else { return nil }
+        return persist(planes)
     }
 
     /// Per-channel requantization scales input × weight / target, computed in double as the quantizer does.
@@ -34,4 +47,20 @@ extension Binder {
         let target = graph.requantTarget(node)
         return constant(node, "weight_scale").floats.map { Float(Double(inputScale) * Double($0) / Double(target.scale)) }
     }
+}
+
+/// Whether table epilogues look entries up from step planes rather than gathering them (avx512vbmi
+/// kernels only): which is faster depends on the core, so it is measured once per process
+/// (`eb_lut_steps_gain`, about 2 ms). `EDGEBONE_LUT_STEPS=on|off` overrides the measurement. Both
+/// ways give the same bytes.
+public enum StepPlanes {
+    /// Gathers' time over the planes' on this core (0 without AVX-512 VBMI).
+    public static let gain: Double = ISA.supported.contains(.avx512vbmi) ? eb_lut_steps_gain() : 0
+    public static let used: Bool = {
+        switch getenv("EDGEBONE_LUT_STEPS").map({ String(cString: $0) }) {
+        case "on": return true
+        case "off": return false
+        default: return gain > 1.05
+        }
+    }()
 }

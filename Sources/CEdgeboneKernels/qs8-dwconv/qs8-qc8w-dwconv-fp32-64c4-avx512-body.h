@@ -1,0 +1,233 @@
+// Int8 depthwise convolution for AVX-512 VNNI: 64 channels x 4 taps per vpdpbusd group. The four
+// tap rows (64 channels each, read as uint8 = x ^ 0x80) are byte-interleaved with two rounds of
+// unpacks so each dword holds one channel's four taps; one vpdpbusd then does 64 multiply-adds where
+// a vpmaddwd formulation does 16. The unpacks scramble channels within 128-bit lanes (accumulator j,
+// dword d = channel 16 * (d / 4) + 4 * j + d % 4); the packer lays out bias, weights and scales in
+// that order, and the narrowing packs of the epilogue undo it, so results land in channel order.
+// Taps are grouped 4 at a time (3x3: 3 groups, 5x5: 7); the slots past k*k have zero weights.
+// A table epilogue gathers its entries; the avx512vbmi build looks them up in the table's step planes
+// with byte permutes instead, 64 at a time, when the table has them.
+//
+// The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
+#include <CEdgeboneKernels.h>
+#include <string.h>
+#include <immintrin.h>
+#include "qs8-dwconv-taps.h"
+
+#define EB_TARGET __attribute__((target(EB_TARGET_FEATURES)))
+#define EB_INLINE static inline __attribute__((always_inline)) EB_TARGET
+#if EB_LUT_STEPS
+#include "../qs8-misc/qs8-lut-steps-avx512vbmi.h"
+#endif
+
+typedef struct {
+  __m512 lo, hi, cap;
+  __m512i zp_minus_qmin, zp16, qmin8, qmax8, x80;
+  __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
+  const int8_t* lut;
+  const int8_t* steps;  // the table's step planes (avx512vbmi build), or NULL
+} eb_dw64_rq;
+
+// Requantizes the four scrambled accumulators and stores n (<= 64) channels in order.
+EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, const uint8_t* scale,
+                              int8_t* out, size_t n, const eb_dw64_rq* rq) {
+  const __m512i acc[4] = {a0, a1, a2, a3};
+  __m512i r[4], b;
+  if (rq->lut != NULL) {
+    for (int j = 0; j < 4; j++) {
+      __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
+      v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
+      r[j] = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp_minus_qmin);
+    }
+#if EB_LUT_STEPS
+    if (rq->steps != NULL) {
+      // Indices (at most 4095) pass the signed packs unchanged; the lookup narrows them to entries.
+      b = eb_steps_lookup(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]), rq->steps);
+    } else
+#endif
+    {
+      // 4 bytes at lut + index; the low byte is the entry, kept as 0..255, which passes both packs
+      // unchanged (the second one unsigned): the entries' bytes, in order.
+      for (int j = 0; j < 4; j++) r[j] = _mm512_and_si512(_mm512_i32gather_epi32(r[j], (const void*)rq->lut, 1), _mm512_set1_epi32(0xFF));
+      b = _mm512_packus_epi16(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]));
+    }
+  } else {
+    for (int j = 0; j < 4; j++) {
+      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
+      r[j] = _mm512_cvtps_epi32(_mm512_min_ps(v, rq->cap));
+    }
+    const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), rq->zp16);
+    const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), rq->zp16);
+    b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), rq->qmin8), rq->qmax8);
+  }
+  if (n >= 64) {
+    _mm512_storeu_si512(out, b);
+  } else {
+    _mm512_mask_storeu_epi8(out, (__mmask64)((1ull << n) - 1), b);
+  }
+}
+
+// A last tile of at most 32 channels on 256-bit vectors: the scramble is per 128-bit lane, so the
+// low half of each 64-byte block of the packed tile is exactly what 32 channels need.
+EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups, size_t c0,
+                            const uint8_t* p, int8_t* out, size_t n, const eb_dw64_rq* rq) {
+  const __m256i x80 = _mm512_castsi512_si256(rq->x80);
+  __m256i a[4];
+  for (int j = 0; j < 4; j++) a[j] = _mm256_loadu_si256((const __m256i*)(p + 64 * j));
+  const uint8_t* wt = p + 256;
+  for (size_t g = 0; g < groups; g++, wt += 256) {
+    const uintptr_t* o = off + 4 * g;
+    const __m256i x0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)(base + o[0] + c0)), x80);
+    const __m256i x1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)(base + o[1] + c0)), x80);
+    const __m256i x2 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)(base + o[2] + c0)), x80);
+    const __m256i x3 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)(base + o[3] + c0)), x80);
+    const __m256i lo01 = _mm256_unpacklo_epi8(x0, x1), hi01 = _mm256_unpackhi_epi8(x0, x1);
+    const __m256i lo23 = _mm256_unpacklo_epi8(x2, x3), hi23 = _mm256_unpackhi_epi8(x2, x3);
+    a[0] = _mm256_dpbusd_epi32(a[0], _mm256_unpacklo_epi16(lo01, lo23), _mm256_loadu_si256((const __m256i*)wt));
+    a[1] = _mm256_dpbusd_epi32(a[1], _mm256_unpackhi_epi16(lo01, lo23), _mm256_loadu_si256((const __m256i*)(wt + 64)));
+    a[2] = _mm256_dpbusd_epi32(a[2], _mm256_unpacklo_epi16(hi01, hi23), _mm256_loadu_si256((const __m256i*)(wt + 128)));
+    a[3] = _mm256_dpbusd_epi32(a[3], _mm256_unpackhi_epi16(hi01, hi23), _mm256_loadu_si256((const __m256i*)(wt + 192)));
+  }
+  // The same two epilogues as eb_dw64_finish, on 256-bit vectors.
+  __m256i r[4], b;
+  if (rq->lut != NULL) {
+    for (int j = 0; j < 4; j++) {
+      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
+      v = _mm256_min_ps(_mm256_max_ps(v, _mm512_castps512_ps256(rq->lo)), _mm512_castps512_ps256(rq->hi));
+      r[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm512_castsi512_si256(rq->zp_minus_qmin));
+    }
+#if EB_LUT_STEPS
+    if (rq->steps != NULL) {
+      // The 512-bit lookup on zero-extended indices: its low 256 bits are this tile's entries.
+      const __m512i i01 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[0], r[1]));
+      const __m512i i23 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[2], r[3]));
+      b = _mm512_castsi512_si256(eb_steps_lookup(i01, i23, rq->steps));
+    } else
+#endif
+    {
+      for (int j = 0; j < 4; j++) r[j] = _mm256_and_si256(_mm256_i32gather_epi32((const int*)rq->lut, r[j], 1), _mm256_set1_epi32(0xFF));
+      b = _mm256_packus_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+    }
+  } else {
+    for (int j = 0; j < 4; j++) {
+      const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
+      r[j] = _mm256_cvtps_epi32(_mm256_min_ps(v, _mm512_castps512_ps256(rq->cap)));
+    }
+    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), _mm512_castsi512_si256(rq->zp16));
+    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), _mm512_castsi512_si256(rq->zp16));
+    b = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(p01, p23), _mm512_castsi512_si256(rq->qmin8)),
+                        _mm512_castsi512_si256(rq->qmax8));
+  }
+  _mm256_mask_storeu_epi8(out, (__mmask32)(n >= 32 ? 0xffffffffu : (1u << n) - 1), b);
+}
+
+// One output pixel, all channel tiles; tap t at base + off[t] (uintptr arithmetic, so border
+// pixels pass base 0 and absolute tap addresses). With `single_last` (k*k = 4 groups - 3: 3x3 and
+// 5x5) the last group holds one real tap: its bytes go straight to their dwords by one in-lane byte
+// shuffle per accumulator, instead of four loads, four flips and eight unpacks (slots 1..3 have zero
+// weights, so the zeros the shuffle leaves there change nothing).
+EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups, int single_last, size_t c,
+                             const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq) {
+  const size_t tile = 256 + groups * 256 + 256;
+  const size_t full = single_last ? groups - 1 : groups;
+  const uint8_t* p = packed;
+  for (size_t c0 = 0; c0 < c; c0 += 64, p += tile) {
+    if (c - c0 <= 32) {
+      eb_dw32_tail(base, off, groups, c0, p, out + c0, c - c0, rq);
+      break;
+    }
+    __m512i a0 = _mm512_loadu_si512(p), a1 = _mm512_loadu_si512(p + 64);
+    __m512i a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
+    const uint8_t* wt = p + 256;
+    for (size_t g = 0; g < full; g++, wt += 256) {
+      const uintptr_t* o = off + 4 * g;
+      const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[0] + c0)), rq->x80);
+      const __m512i x1 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[1] + c0)), rq->x80);
+      const __m512i x2 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[2] + c0)), rq->x80);
+      const __m512i x3 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[3] + c0)), rq->x80);
+      const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1);
+      const __m512i lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wt));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wt + 64));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wt + 128));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wt + 192));
+    }
+    if (single_last) {
+      // Accumulator j, 128-bit lane l, dword q holds channel 16 l + 4 j + q (the unpacks' order).
+      const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + off[4 * full] + c0)), rq->x80);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_shuffle_epi8(x0, rq->spread[0]), _mm512_loadu_si512(wt));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_shuffle_epi8(x0, rq->spread[1]), _mm512_loadu_si512(wt + 64));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_shuffle_epi8(x0, rq->spread[2]), _mm512_loadu_si512(wt + 128));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_shuffle_epi8(x0, rq->spread[3]), _mm512_loadu_si512(wt + 192));
+      wt += 256;
+    }
+    eb_dw64_finish(a0, a1, a2, a3, wt, out + c0, c - c0 < 64 ? c - c0 : 64, rq);
+  }
+}
+
+EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
+    const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k, size_t stride,
+    size_t pad_top, size_t pad_left, int8_t* y, size_t oh, size_t ow, size_t oy0, size_t oy1,
+    const int8_t* zero_row, const eb_qs8_requant_params* params) {
+  (void)oh;
+  const size_t kk = k * k, groups = (kk + 3) / 4;
+  uintptr_t off[28], abs_taps[28];
+  const int8_t* taps[25];
+  for (size_t t = 0; t < 4 * groups; t++) {
+    const size_t tt = t < kk ? t : kk - 1;  // slots past k*k repeat the last tap; their weights are 0
+    off[t] = (uintptr_t)(((tt / k) * w + tt % k) * c);
+  }
+  eb_dw64_rq rq;
+  rq.lo = _mm512_set1_ps((float)(params->qmin - params->zero_point));
+  rq.hi = _mm512_set1_ps((float)(params->qmax - params->zero_point));
+  rq.cap = _mm512_set1_ps(65536.0f);
+  rq.zp_minus_qmin = _mm512_set1_epi32(params->zero_point - params->qmin);
+  rq.zp16 = _mm512_set1_epi16((int16_t)params->zero_point);
+  rq.qmin8 = _mm512_set1_epi8((char)params->qmin);  // the clamp of the table-free epilogue only
+  rq.qmax8 = _mm512_set1_epi8((char)params->qmax);
+  rq.x80 = _mm512_set1_epi8((char)0x80);
+  for (int j = 0; j < 4; j++) {
+    int8_t ctrl[64];
+    for (int b = 0; b < 64; b++) ctrl[b] = (b % 4 == 0) ? (int8_t)(4 * j + (b % 16) / 4) : (int8_t)0x80;
+    rq.spread[j] = _mm512_loadu_si512(ctrl);
+  }
+  const int single_last = 4 * groups - kk == 3;
+  rq.lut = params->lut;
+  rq.steps = EB_LUT_STEPS && params->lut != NULL ? params->steps : NULL;
+  const uint8_t* pk = (const uint8_t*)packed;
+  const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
+  for (size_t oy = oy0; oy < oy1; oy++) {
+    const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
+    const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
+    for (size_t ox = 0; ox < ow; ox++) {
+      const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
+      int8_t* out = y + (oy * ow + ox) * c;
+      if (pair && row_inside && ox + 1 < ow && ix0 >= 0 && ix0 + 1 + (ptrdiff_t)k <= (ptrdiff_t)w) {
+        // 32 channels at stride 1: pixels ox and ox + 1 are 64 contiguous bytes at every tap, and
+        // the packed tile repeats the 32 channels in its upper half; one 64-wide pass does both.
+        const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
+        if (groups == 3) {
+          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq);
+        } else {
+          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq);
+        }
+        ox++;
+        continue;
+      }
+      if (row_inside && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
+        const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
+        if (groups == 3) {
+          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq);
+        } else if (groups == 7) {
+          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq);
+        } else {
+          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq);
+        }
+      } else {
+        eb_dwconv_taps(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, taps);
+        for (size_t t = 0; t < 4 * groups; t++) abs_taps[t] = (uintptr_t)taps[t < kk ? t : kk - 1];
+        eb_dw64_pixel(0, abs_taps, groups, single_last, c, pk, out, &rq);
+      }
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// Int8 GEMM for AVX-512 VNNI: 8 rows x 32 channels (16 zmm accumulators), vpdpbusd on 4-byte
+// k-groups. A is read as uint8 (A ^ 0x80, made by eb_x8_xor80; the packer folds the -128 * sum(w)).
+// A last tile of at most 16 channels is packed 16 wide and runs on one zmm per row; a last group of
+// at most 4 rows runs a 4-row tile instead of recomputing duplicates.
+//
+// Epilogue without a table: four rows of 16 channels are requantized to int32, packed together to
+// int16 (zero point added with saturation), to int8, clamped once and transposed back to rows by one
+// dword permute, so the clamp, the zero point and the narrowing cost one instruction per 64 outputs,
+// not per 16. Equal to the reference: round and clamp commute for integer bounds, and every
+// saturation on the way is wider than [qmin, qmax]. With a table the clamped index gathers the entry
+// and the same packs and permute narrow four rows of entries (the gathers bound its speed). The
+// avx512vbmi build looks the entries up in the table's step planes with byte permutes instead, 64 at
+// a time, when the table has them.
+//
+// The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
+#include <CEdgeboneKernels.h>
+#include <string.h>
+#include <immintrin.h>
+
+#define EB_TARGET __attribute__((target(EB_TARGET_FEATURES)))
+#define EB_INLINE static inline __attribute__((always_inline)) EB_TARGET
+#if EB_LUT_STEPS
+#include "../qs8-misc/qs8-lut-steps-avx512vbmi.h"
+#endif
+
+EB_INLINE __m512i eb_bcast4(const int8_t* p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+typedef struct {
+  __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
+  __m512i index_base;     // zero point - qmin: the table index of a rounded value
+  __m512i zp16, qmin8, qmax8, transpose;
+  int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
+  const int8_t* lut;
+  const int8_t* steps;    // the table's step planes (avx512vbmi build), or NULL
+} eb_epilogue;
+
+EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
+  eb_epilogue e;
+  e.lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
+  e.hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
+  e.cap = _mm512_set1_ps(65536.0f);  // anything above saturates anyway; keeps cvtps2dq in range
+  e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
+  e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
+  e.clamp = p->lut == NULL && (p->qmin > -128 || p->qmax < 127);  // the table path never clamps bytes
+  e.qmin8 = _mm512_set1_epi8((char)(e.clamp ? p->qmin : -128));
+  e.qmax8 = _mm512_set1_epi8((char)(e.clamp ? p->qmax : 127));
+  e.transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  e.lut = p->lut;
+  e.steps = EB_LUT_STEPS && p->lut != NULL ? p->steps : NULL;
+  return e;
+}
+
+EB_INLINE void eb_store_lane(int8_t* c, __m128i v, size_t n) {
+  if (n >= 16) {
+    _mm_storeu_si128((__m128i*)c, v);
+  } else {
+    _mm_mask_storeu_epi8(c, (__mmask16)((1u << n) - 1), v);
+  }
+}
+
+// Table path: the clamped, rounded value plus (zero point - qmin) indexes the table; the gather
+// fetches 4 bytes there and the low one is the entry, kept as 0..255 so that two packs (the second
+// unsigned) narrow four rows of entries unchanged.
+EB_INLINE __m512i eb_index16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+  v = _mm512_min_ps(_mm512_max_ps(v, e->lo), e->hi);
+  return _mm512_add_epi32(_mm512_cvtps_epi32(v), e->index_base);
+}
+
+EB_INLINE __m512i eb_lut16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  return _mm512_and_si512(_mm512_i32gather_epi32(eb_index16(acc, scale, e), (const void*)e->lut, 1), _mm512_set1_epi32(0xFF));
+}
+
+EB_INLINE __m512i eb_round16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->cap));
+}
+
+// Bytes of four rows of 16 channels as the narrowing packs leave them (128-bit lane l: rows 0..3,
+// channels 4l..4l+3), transposed back to rows by one dword permute and stored.
+EB_INLINE void eb_store_packed4(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n, __m512i b,
+                                const eb_epilogue* e) {
+  b = _mm512_permutexvar_epi32(e->transpose, b);  // lane r: row r, channels 0..15
+  eb_store_lane(cr[r0] + col, _mm512_castsi512_si128(b), n);
+  if (r0 + 1 < mr) eb_store_lane(cr[r0 + 1] + col, _mm512_extracti32x4_epi32(b, 1), n);
+  if (r0 + 2 < mr) eb_store_lane(cr[r0 + 2] + col, _mm512_extracti32x4_epi32(b, 2), n);
+  if (r0 + 3 < mr) eb_store_lane(cr[r0 + 3] + col, _mm512_extracti32x4_epi32(b, 3), n);
+}
+
+// Stores rows [r0, r0 + 4) ∩ [0, mr) of 16 channels at column offset col.
+EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n,
+                              __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
+                              const eb_epilogue* e) {
+#if EB_LUT_STEPS
+  if (e->steps != NULL) {
+    // Indices (at most 4095) pass the signed pack unchanged; the lookup narrows them to entries.
+    const __m512i i01 = _mm512_packs_epi32(eb_index16(a0, scale, e), eb_index16(a1, scale, e));
+    const __m512i i23 = _mm512_packs_epi32(eb_index16(a2, scale, e), eb_index16(a3, scale, e));
+    eb_store_packed4(cr, r0, mr, col, n, eb_steps_lookup(i01, i23, e->steps), e);
+    return;
+  }
+#endif
+  if (e->lut != NULL) {
+    const __m512i p01 = _mm512_packs_epi32(eb_lut16(a0, scale, e), eb_lut16(a1, scale, e));
+    const __m512i p23 = _mm512_packs_epi32(eb_lut16(a2, scale, e), eb_lut16(a3, scale, e));
+    eb_store_packed4(cr, r0, mr, col, n, _mm512_packus_epi16(p01, p23), e);
+    return;
+  }
+  const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a0, scale, e), eb_round16(a1, scale, e)), e->zp16);
+  const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a2, scale, e), eb_round16(a3, scale, e)), e->zp16);
+  __m512i b = _mm512_packs_epi16(p01, p23);
+  if (e->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, e->qmin8), e->qmax8);
+  eb_store_packed4(cr, r0, mr, col, n, b, e);
+}
+
+// One block of 4 or 8 rows over all channels. Named accumulators (arrays end up on the stack).
+#define EB_REP4(X) X(0) X(1) X(2) X(3)
+#define EB_REP8(X) EB_REP4(X) X(4) X(5) X(6) X(7)
+#define EB_INIT2(r) __m512i c##r##0 = b0, c##r##1 = b1;
+#define EB_STEP2(r) { const __m512i va = eb_bcast4(ar[r] + k);                                   \
+                      c##r##0 = _mm512_dpbusd_epi32(c##r##0, va, w0);                          \
+                      c##r##1 = _mm512_dpbusd_epi32(c##r##1, va, w1); }
+#define EB_INIT1(r) __m512i c##r##0 = b0;
+#define EB_STEP1(r) c##r##0 = _mm512_dpbusd_epi32(c##r##0, eb_bcast4(ar[r] + k), w0);
+
+#define EB_GEMM_ROWS(ROWS, REP, STORES2, STORES1)                                                 \
+  EB_INLINE void eb_gemm_rows##ROWS(size_t mr, size_t nc, size_t kpad, const int8_t* const* ar,  \
+                                    const uint8_t* p, int8_t* const* cr, const eb_epilogue* e) { \
+    size_t col = 0;                                                                              \
+    while (nc > 0) {                                                                             \
+      if (nc > 16) {                                                                             \
+        const __m512i b0 = _mm512_loadu_si512(p), b1 = _mm512_loadu_si512(p + 64);              \
+        p += 128;                                                                                \
+        REP(EB_INIT2)                                                                            \
+        _Pragma("clang loop unroll_count(2)")                                                    \
+        for (size_t k = 0; k < kpad; k += 4) {                                                   \
+          const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64);            \
+          p += 128;                                                                              \
+          REP(EB_STEP2)                                                                          \
+        }                                                                                        \
+        const __m512 s0 = _mm512_loadu_ps(p), s1 = _mm512_loadu_ps(p + 64);                      \
+        p += 128;                                                                                \
+        const size_t n1 = nc - 16 < 16 ? nc - 16 : 16;                                           \
+        STORES2                                                                                  \
+        col += 32;                                                                               \
+        nc = nc > 32 ? nc - 32 : 0;                                                              \
+      } else {                                                                                   \
+        const __m512i b0 = _mm512_loadu_si512(p);                                                \
+        p += 64;                                                                                 \
+        REP(EB_INIT1)                                                                            \
+        for (size_t k = 0; k < kpad; k += 4) {                                                   \
+          const __m512i w0 = _mm512_loadu_si512(p);                                              \
+          p += 64;                                                                               \
+          REP(EB_STEP1)                                                                          \
+        }                                                                                        \
+        const __m512 s0 = _mm512_loadu_ps(p);                                                    \
+        STORES1                                                                                  \
+        nc = 0;                                                                                  \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
+EB_GEMM_ROWS(8, EB_REP8,
+  eb_store_4rows(cr, 0, mr, col, 16, c00, c10, c20, c30, s0, e);
+  eb_store_4rows(cr, 4, mr, col, 16, c40, c50, c60, c70, s0, e);
+  eb_store_4rows(cr, 0, mr, col + 16, n1, c01, c11, c21, c31, s1, e);
+  eb_store_4rows(cr, 4, mr, col + 16, n1, c41, c51, c61, c71, s1, e);,
+  eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);
+  eb_store_4rows(cr, 4, mr, col, nc, c40, c50, c60, c70, s0, e);)
+EB_GEMM_ROWS(4, EB_REP4,
+  eb_store_4rows(cr, 0, mr, col, 16, c00, c10, c20, c30, s0, e);
+  eb_store_4rows(cr, 0, mr, col + 16, n1, c01, c11, c21, c31, s1, e);,
+  eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);)
+
+EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
+    size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
+    size_t c_stride, const eb_qs8_requant_params* params) {
+  const int8_t* ar[8];
+  int8_t* cr[8];
+  for (size_t r = 0; r < 8; r++) {
+    const size_t rr = r < mr ? r : mr - 1;  // extra rows recompute the last valid one, unstored
+    ar[r] = a + rr * a_stride;
+    cr[r] = c + rr * c_stride;
+  }
+  const size_t kpad = (kc + 3) & ~(size_t)3;
+  const eb_epilogue e = eb_epilogue_make(params);
+  if (mr > 4) {
+    eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+  } else {
+    eb_gemm_rows4(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+  }
+}
