@@ -137,6 +137,53 @@ static void run_dw(const void* ctx) {
                  d->oh, d->zero, d->p);
 }
 
+// A SiLU-like table on the 12-bit grid (a rise every few entries, one dip) and its step planes.
+static void silu_like_table(int8_t* lut, int8_t* planes, int* has_planes) {
+  for (int i = 0; i < 4096 + 64; i++) {
+    const int j = i < 4096 ? i : 4095;
+    lut[i] = (int8_t)(j < 1800 ? (j < 1700 ? -100 : -101) : -100 + (j - 1800) / 9 > 127 ? 127 : -100 + (j - 1800) / 9);
+  }
+  *has_planes = eb_lut_steps_encode(lut, 4096, planes);
+}
+
+// The activation layers (B0's expansions and depthwise with SiLU, SwinV2-T's fc1 with GELU) timed
+// without a table, with the table gathered, and (where the level has them) from step planes.
+static void table_epilogues(const eb_kernel_config* cfg) {
+  static int8_t lut[4096 + 64], planes[EB_LUT_STEPS_BYTES];
+  int has_planes;
+  silu_like_table(lut, planes, &has_planes);
+  const eb_qs8_requant_params plain = {0, -128, 127, NULL, NULL}, gathered = {0, -2048, 2047, lut, NULL},
+                              stepped = {0, -2048, 2047, lut, has_planes ? planes : NULL};
+  const int planes_differ = cfg->isa == EB_ISA_AVX512VBMI;
+  printf("\ntable epilogues (us): plain / gathered%s\n", planes_differ ? " / step planes" : "");
+  double totals[3] = {0, 0, 0};
+  for (size_t i = 0; i < sizeof gemms / sizeof *gemms; i++) {
+    const gemm_shape* s = &gemms[i];
+    if (s->n <= s->k || (s->net[0] == 'S' && s->n != 4 * s->k)) continue;  // expansions; SwinV2 fc1 only
+    int8_t* a = alloc64((size_t)s->m * s->k + EB_EXTRA_BYTES);
+    int8_t* w = malloc((size_t)s->n * s->k);
+    float* scale = malloc(s->n * 4);
+    for (size_t j = 0; j < (size_t)s->m * s->k + EB_EXTRA_BYTES; j++) a[j] = (int8_t)(j * 37 + 11);
+    for (size_t j = 0; j < (size_t)s->n * s->k; j++) w[j] = (int8_t)((j * 53 + 7) % 255 - 127);
+    for (int j = 0; j < s->n; j++) scale[j] = 2e-3f;
+    void* packed = alloc64(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
+    eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, NULL, scale, 3, packed);
+    int8_t* c = alloc64((size_t)s->m * s->n);
+    double t[3];
+    t[0] = time_gemm(cfg, s, a, packed, c, &plain);
+    t[1] = time_gemm(cfg, s, a, packed, c, &gathered);
+    t[2] = planes_differ ? time_gemm(cfg, s, a, packed, c, &stepped) : t[1];
+    for (int j = 0; j < 3; j++) totals[j] += t[j] * s->count;
+    printf("%-9s %6d %5d %5d %4d %9.1f %9.1f", s->net, s->m, s->k, s->n, s->count, t[0] * 1e6, t[1] * 1e6);
+    if (planes_differ) printf(" %9.1f", t[2] * 1e6);
+    printf("\n");
+    free(a); free(w); free(scale); free(packed); free(c);
+  }
+  printf("total (counts applied): %.1f / %.1f", totals[0] * 1e6, totals[1] * 1e6);
+  if (planes_differ) printf(" / %.1f", totals[2] * 1e6);
+  printf(" us\n");
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   double peak = 0;
@@ -209,7 +256,9 @@ int main(int argc, char** argv) {
       printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9);
       free(x); free(wt); free(bias); free(scale); free(zero); free(packed); free(y);
     }
-    printf("all B0 depthwise layers: %.3f ms\n\n", dw_total * 1e3);
+    printf("all B0 depthwise layers: %.3f ms\n", dw_total * 1e3);
+    table_epilogues(cfg);
+    printf("\n");
   }
   return 0;
 }
