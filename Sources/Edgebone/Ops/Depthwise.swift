@@ -53,7 +53,9 @@ enum DepthwiseOp: Operator {
         let zero = b.persist([Int8](repeating: Int8(xq.zeroPoint), count: c + Int(EB_EXTRA_BYTES)))
         let params = b.persist(value: b.requantParams(node))
         let kernel = b.config.pointee.dwconv!
-        return Step(parallel: b.parallel(b.graph.tensors[node.output].elementCount * k * k, threshold: 1_000_000)) { part, parts in
+        // Depthwise runs about ten times fewer multiply-adds per second than the GEMM, so a tenth of
+        // the GEMM's threshold pays for the hand-off (B0's 14×14 and 7×7 layers: 20–40 µs each).
+        return Step(parallel: b.parallel(b.graph.tensors[node.output].elementCount * k * k, threshold: 100_000)) { part, parts in
             let rows = partRange(part, of: parts, count: g.outH)
             guard !rows.isEmpty else { return }
             kernel(xp, g.inH, g.inW, c, weights, k, g.stride, g.padTop, g.padLeft, yp, g.outH, g.outW, rows.lowerBound, rows.upperBound, zero, params)
