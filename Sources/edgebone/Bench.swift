@@ -79,6 +79,7 @@ struct Bench: ParsableCommand {
             if usesOpenBLAS { fields["openblas_core"] = .string(core) }
             if let t = classifier.threadStats {
                 fields["split_steps"] = .int(t.split); fields["steps_alone"] = .int(t.alone); fields["thread_fallbacks"] = .int(t.fallbacks)
+                fields["frames_alone"] = .int(t.framesAlone)
             }
             if let prof { fields["profile"] = prof.json }
             print(JSONValue.object(fields).serialized)
@@ -86,10 +87,10 @@ struct Bench: ParsableCommand {
             print(heading + (usesOpenBLAS ? ", OpenBLAS core \(core)" : ""))
             print("\(frames) frames after \(warmup) warm-up; \(format3(Double(macs) / 1e9)) GMAC per frame")
             print("latency ms: min \(format3(st.min))  median \(format3(st.median))  p90 \(format3(st.p90))  p99 \(format3(st.p99))  max \(format3(st.max))")
-            if let t = classifier.threadStats, t.fallbacks > 0 {
+            if let t = classifier.threadStats, t.fallbacks > 0 || t.framesAlone > 0 {
                 let share = Double(t.alone) / Double(max(t.split + t.alone, 1)) * 100
-                print("threads: splitting did not pay \(t.fallbacks) time(s) (the other threads were late: a busy machine); " +
-                      "\(format1(share))% of split steps ran on the calling thread alone")
+                print("threads: splitting did not pay (a busy machine): \(t.framesAlone) of \(t.frames) frames ran on the calling thread alone, " +
+                      "and within split frames \(format1(share))% of split steps (\(t.fallbacks) fallback(s))")
             }
             print("memory: arena \(classifier.arenaBytes) B, weights \(classifier.weightsBytes) B, peak RSS \(peakRSS) B")
             if histogram { textHistogram(samples, stats: st).forEach { print($0) } }

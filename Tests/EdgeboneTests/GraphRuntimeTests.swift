@@ -377,3 +377,60 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
         for p in 0..<8 { #expect(task.counts[p] == 10) }
     }
 }
+
+/// Whole frames: the chooser keeps the faster way, whichever it is, finds it again when conditions
+/// change, and spends few frames on the slower way once one is clearly faster.
+@Suite struct FrameSplitChooserTests {
+    /// Runs `frames` frames whose time is `split` or `alone` µs; returns how many ran alone.
+    private func drive(_ c: inout FrameSplitChooser, frames: Int, split: UInt64, alone: UInt64) -> Int {
+        var ranAlone = 0
+        for _ in 0..<frames {
+            let a = c.nextAlone()
+            ranAlone += a ? 1 : 0
+            c.record(alone: a, nanos: (a ? alone : split) * 1000)
+        }
+        return ranAlone
+    }
+
+    @Test func keepsTheFasterWayAndFollowsChanges() {
+        var c = FrameSplitChooser()
+        // An idle machine: split frames 1.7× faster. After exploring, almost every frame is split.
+        _ = drive(&c, frames: 50, split: 2600, alone: 4500)
+        #expect(drive(&c, frames: 1000, split: 2600, alone: 4500) <= 12)
+        // Every core busy: split frames now slower than alone. The chooser notices at its next probe
+        // (at most 1024 frames away) and then runs alone.
+        _ = drive(&c, frames: 1100, split: 7800, alone: 4600)
+        #expect(drive(&c, frames: 500, split: 7800, alone: 4600) >= 490)
+        // Idle again: split wins back within the next probes.
+        _ = drive(&c, frames: 1100, split: 2600, alone: 4500)
+        #expect(drive(&c, frames: 500, split: 2600, alone: 4500) <= 10)
+    }
+
+    /// Misleading first frames (a new worker on its creator's core) do not lock the wrong way in.
+    @Test func recoversFromMisleadingFirstFrames() {
+        var c = FrameSplitChooser()
+        _ = drive(&c, frames: 20, split: 7000, alone: 4500)
+        #expect(drive(&c, frames: 300, split: 2600, alone: 4500) <= 75)
+        #expect(drive(&c, frames: 300, split: 2600, alone: 4500) <= 3)
+    }
+
+    /// It runs every frame: exploring, settling and probing allocate nothing.
+    @Test func allocatesNothing() {
+        var c = FrameSplitChooser()
+        eb_test_alloc_begin()
+        _ = drive(&c, frames: 300, split: 2600, alone: 4500)
+        let n = eb_test_alloc_end()
+        #expect(n == 0, "\(n) allocations in 300 frames")
+    }
+
+    /// Split frames the per-step fallback ran partly alone are not split measurements.
+    @Test func partlyAloneSplitFramesAreLeftOut() {
+        var c = FrameSplitChooser()
+        for _ in 0..<60 {
+            let a = c.nextAlone()
+            c.record(alone: a, nanos: a ? 4_500_000 : 9_000_000, clean: a)  // every split frame unclean
+        }
+        // No clean split sample: neither way is preferred on no evidence, so frames stay split.
+        #expect(drive(&c, frames: 100, split: 2600, alone: 4500) <= 2)
+    }
+}

@@ -22,8 +22,15 @@ public final class Network: PoolTask, @unchecked Sendable {
     /// Bytes of packed weights, tables and per-op parameters.
     public let weightsBytes: Int
     public var threads: Int { pool?.threads ?? 1 }
-    /// How the split steps ran so far (nil with one thread).
-    public var threadStats: ThreadPool.Stats? { pool?.stats }
+    /// How the split steps and frames ran so far (nil with one thread).
+    public var threadStats: ThreadPool.Stats? {
+        guard var stats = pool?.stats else { return nil }
+        stats.framesAlone = framesAlone
+        stats.frames = frames
+        return stats
+    }
+    private var chooser = FrameSplitChooser()
+    private var framesAlone = 0, frames = 0
     public var kernelName: String { String(cString: kernels.config.pointee.gemm_name) }
 
     private let arena: Arena
@@ -173,7 +180,31 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     public func run() {
         let fp = eb_fp_flush_denormals()
-        for i in steps.indices { step(i) }
+        if let pool, pool.adaptive {
+            // Split or alone, whichever whole frames measure faster (see FrameSplitChooser).
+            let alone = chooser.nextAlone()
+            let stepsAloneBefore = pool.stats.alone
+            let t0 = monotonicNanos()
+            if alone {
+                // The same parts as a split step, in turn: what each part does (and the scratch and
+                // library calls it uses) stays the same.
+                let tiles = kernels.tiles
+                for i in steps.indices {
+                    if steps[i].parallel {
+                        for t in 0..<tiles { steps[i].run(t, tiles) }
+                    } else {
+                        steps[i].run(0, 1)
+                    }
+                }
+            } else {
+                for i in steps.indices { step(i) }
+            }
+            chooser.record(alone: alone, nanos: monotonicNanos() &- t0, clean: pool.stats.alone == stepsAloneBefore)
+            framesAlone += alone ? 1 : 0
+            frames += 1
+        } else {
+            for i in steps.indices { step(i) }
+        }
         eb_fp_restore(fp)
     }
 

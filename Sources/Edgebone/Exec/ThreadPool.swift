@@ -33,6 +33,9 @@ public final class ThreadPool: @unchecked Sendable {
         /// Split steps that ran on several threads, and on the calling thread alone because splitting
         /// did not pay (see the top of the file); how many times the pool fell back to the calling thread.
         public var split = 0, alone = 0, fallbacks = 0
+        /// Frames (whole runs of a network) run on the calling thread alone because whole split
+        /// frames measured slower (`FrameSplitChooser`), and all frames.
+        public var framesAlone = 0, frames = 0
     }
     public private(set) var stats = Stats()
     /// The measurement since the last decision: nanoseconds the split steps took, and the calling
@@ -227,4 +230,96 @@ public func partRange(_ part: Int, of parts: Int, count: Int, granule: Int = 1) 
     let units = (count + granule - 1) / granule
     let lo = units * part / parts * granule, hi = units * (part + 1) / parts * granule
     return min(lo, count)..<min(hi, count)
+}
+
+/// The second, coarser half of "splitting must pay": whole frames. When every core is busy, each of
+/// the pool's threads gets a share of a core and the per-step measurement cannot tell (the calling
+/// thread's own pace suffers as much as the workers'), yet frames split over threads take longer
+/// than frames on one thread. So the network times its frames both ways and keeps the faster. After
+/// two frames left out (cold caches), frames alternate until each way has six samples (or 40 frames
+/// have passed), and each way starts from the median of its samples; then the faster way runs, its
+/// moving average settling over ~8 frames, and the other way runs now and then to keep its own
+/// average current (a probe counts for half, or fully when it beats the way in use). Probes start 64 frames apart; each probe that finds the
+/// other way still 25% slower doubles the interval, up to 1024 frames (so that on an idle machine about
+/// 0.1% of frames run the slower way), and any other resets it to 64. (Early measurements can mislead: a new worker thread starts on its creator's core until
+/// the scheduler moves it, and split frames are slow until then.) A sample counts for at most three
+/// times the average. Alone must be 3% faster to be chosen. Split frames in which the per-step
+/// fallback ran steps alone are not split measurements and are left out.
+public struct FrameSplitChooser: Sendable {
+    /// Moving averages of frame time in nanoseconds (0: not yet measured).
+    private(set) var split = 0.0, alone = 0.0
+    private var frame = 0, nextProbe = 0, probeInterval = 64
+    private var settled = false
+    /// Samples of the exploring frames, split and alone (fixed storage: frames must not allocate).
+    private var splitSamples = SIMD8<Double>(), aloneSamples = SIMD8<Double>()
+    private var splitCount = 0, aloneCount = 0
+    static let skipped = 2, samples = 6, exploringUntil = 40
+
+    public init() {}
+
+    private var preferAlone: Bool { alone * 1.03 < split }
+
+    /// The median of the first `count` samples (0 for none).
+    private func median(_ v: SIMD8<Double>, _ count: Int) -> Double {
+        let k = count / 2
+        for i in 0..<count {
+            var less = 0, equal = 0
+            for j in 0..<count { if v[j] < v[i] { less += 1 } else if v[j] == v[i] { equal += 1 } }
+            if less <= k && k < less + equal { return v[i] }
+        }
+        return 0
+    }
+
+    /// Whether the next frame runs on the calling thread alone.
+    public mutating func nextAlone() -> Bool {
+        frame &+= 1
+        if !settled {
+            if splitCount >= FrameSplitChooser.samples { return true }
+            if aloneCount >= FrameSplitChooser.samples { return false }
+            return frame > FrameSplitChooser.skipped && frame % 2 == 0
+        }
+        return frame == nextProbe ? !preferAlone : preferAlone
+    }
+
+    /// Records the time of the frame `nextAlone` was last asked about; `clean` is false for a split
+    /// frame in which some steps ran alone.
+    public mutating func record(alone wasAlone: Bool, nanos: UInt64, clean: Bool = true) {
+        let t = Double(nanos)
+        if frame <= FrameSplitChooser.skipped || (!wasAlone && !clean) { return }
+        if !settled {
+            if wasAlone, aloneCount < FrameSplitChooser.samples {
+                aloneSamples[aloneCount] = t
+                aloneCount += 1
+            } else if !wasAlone, splitCount < FrameSplitChooser.samples {
+                splitSamples[splitCount] = t
+                splitCount += 1
+            }
+            let enough = splitCount >= FrameSplitChooser.samples && aloneCount >= FrameSplitChooser.samples
+            if enough || frame >= FrameSplitChooser.exploringUntil {
+                split = median(splitSamples, splitCount)
+                alone = median(aloneSamples, aloneCount)
+                // A way without a sample (no clean split frame: the per-step fallback ran throughout)
+                // takes the other's average, so that neither is preferred on no evidence.
+                if split == 0 { split = alone }
+                if alone == 0 { alone = split }
+                settled = split > 0
+                nextProbe = frame + probeInterval
+            }
+            return
+        }
+        let probe = wasAlone != preferAlone
+        if probe {
+            let usual = wasAlone ? split : alone
+            probeInterval = t > 1.25 * usual ? min(2 * probeInterval, 1024) : 64
+            nextProbe = frame + probeInterval
+        }
+        // A probe that beats the usual way is taken as it is: if it was luck, the frames that follow
+        // measure that way and correct it.
+        let weight = probe ? (t < (wasAlone ? split : alone) ? 1 : 0.5) : 0.125
+        if wasAlone {
+            alone += weight * (min(t, 3 * alone) - alone)
+        } else {
+            split += weight * (min(t, 3 * split) - split)
+        }
+    }
 }
