@@ -235,15 +235,17 @@ public func partRange(_ part: Int, of parts: Int, count: Int, granule: Int = 1) 
 /// The second, coarser half of "splitting must pay": whole frames. When every core is busy, each of
 /// the pool's threads gets a share of a core and the per-step measurement cannot tell (the calling
 /// thread's own pace suffers as much as the workers'), yet frames split over threads take longer
-/// than frames on one thread. So the network times its frames both ways and keeps the faster. After
-/// two frames left out (cold caches), frames alternate until each way has six samples (or 40 frames
-/// have passed), and each way starts from the median of its samples; then the faster way runs, its
-/// moving average settling over ~8 frames, and the other way runs now and then to keep its own
-/// average current (a probe counts for half, or fully when it beats the way in use). Probes start 64 frames apart; each probe that finds the
-/// other way still 25% slower doubles the interval, up to 1024 frames (so that on an idle machine about
-/// 0.1% of frames run the slower way), and any other resets it to 64. (Early measurements can mislead: a new worker thread starts on its creator's core until
-/// the scheduler moves it, and split frames are slow until then.) A sample counts for at most three
-/// times the average. Alone must be 3% faster to be chosen. Split frames in which the per-step
+/// than frames on one thread. So the network times its frames both ways and keeps the faster.
+///
+/// After two frames left out (cold caches), frames alternate until each way has six samples (or 40
+/// frames have passed), and each way starts from the median of its samples. Then the faster way
+/// runs, its moving average settling over ~8 frames, and the other way runs now and then to keep its
+/// own average current: probes start 64 frames apart, each probe that finds the other way still 25%
+/// slower doubles the interval up to 1024 frames (on an idle machine about 0.1% of frames run the
+/// slower way), any other resets it to 64. A probe counts for half, or fully when it beats the way in
+/// use (early measurements can mislead: a new worker thread starts on its creator's core until the
+/// scheduler moves it, and split frames are slow until then). A sample counts for at most three
+/// times the average; alone must be 3% faster to be chosen. Split frames in which the per-step
 /// fallback ran steps alone are not split measurements and are left out.
 public struct FrameSplitChooser: Sendable {
     /// Moving averages of frame time in nanoseconds (0: not yet measured).
