@@ -31,13 +31,20 @@ enum TinyModels {
     static let lite = Result { try quantized("tf_efficientnet_lite0_tiny") }
 }
 
-/// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes.
+/// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes: the
+/// fewest of three such windows. OpenBLAS's thread count is process-wide, and a test running beside
+/// this one that builds a 2-thread network changes it; the float ops' next OpenBLAS call may then set
+/// up its threads once, from this thread (seen once in CI). A per-frame allocation shows in every window.
 func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
     c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
     for _ in 0..<5 { _ = c.runCropped() }
-    eb_test_alloc_begin()
-    for _ in 0..<100 { _ = c.runCropped() }
-    return eb_test_alloc_end()
+    var fewest = Int.max
+    for _ in 0..<3 {
+        eb_test_alloc_begin()
+        for _ in 0..<100 { _ = c.runCropped() }
+        fewest = min(fewest, eb_test_alloc_end())
+    }
+    return fewest
 }
 
 @Suite struct QuantizeTests {
