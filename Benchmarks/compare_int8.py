@@ -2,11 +2,14 @@
 """Edgebone int8 vs ONNX Runtime static QDQ int8 (per-channel weights), same seeded float model, same
 calibration and held-out images, in one run: fidelity (logits cosine, top-1 agreement vs float) and
 1-thread latency (Edgebone int8 with and without the float32 prefix its quantizer may keep, ORT int8,
-ORT fp32).
+ORT fp32, and with --litert, LiteRT int8 on XNNPACK).
 
 Needs: the reference environment (torch/timm/onnxruntime), Tests/Fixtures/make_fixtures.py --full
 (seeded efficientnet_b0 safetensors + ONNX), a release build of edgebone.
 usage: PYTHON Benchmarks/compare_int8.py [--arch efficientnet_b0] [--calib 100] [--heldout 40]
+                                         [--litert LITERT_PYTHON]
+LITERT_PYTHON: the Python of an environment set up as Benchmarks/litert_int8.py says (TensorFlow,
+onnx2tf, ai-edge-litert); the model is converted there with the same calibration tensors.
 """
 import argparse
 import json
@@ -97,12 +100,48 @@ def ort_latency(sess, size, frames=200, warmup=20):
     return float(np.median(times))
 
 
+def litert_onnx(arch, weights, onnx_fp32, out):
+    """The ONNX file LiteRT's conversion starts from. EfficientNets: the fixture's. SwinV2: exported
+    again at opset 20, where GELU is one op (TFLite's GELU; at opset 17 it is Erf, which TFLite
+    runs only through TensorFlow's Flex ops), with each ReduceL2 written as Sqrt(ReduceSum(x·x))
+    (onnx2tf 1.28 mishandles opset 18's ReduceL2 axes input)."""
+    if not arch.startswith("swinv2"):
+        return onnx_fp32
+    import onnx
+    import safetensors.torch
+    import timm
+    from onnx import helper
+    sd = safetensors.torch.load_file(str(weights))
+    model = timm.create_model(arch, num_classes=sd["head.fc.weight"].shape[0])
+    model.load_state_dict(sd)
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 3, 256, 256), str(out), input_names=["input"],
+                      output_names=["logits"], opset_version=20, dynamo=False)
+    g = onnx.load(str(out))
+    nodes = []
+    for n in g.graph.node:
+        if n.op_type != "ReduceL2":
+            nodes.append(n)
+            continue
+        keep = next((a.i for a in n.attribute if a.name == "keepdims"), 1)
+        sq, total = n.output[0] + "_sq", n.output[0] + "_sum"
+        nodes += [helper.make_node("Mul", [n.input[0], n.input[0]], [sq], name=n.name + "_sq"),
+                  helper.make_node("ReduceSum", [sq] + list(n.input[1:]), [total], name=n.name + "_sum", keepdims=keep),
+                  helper.make_node("Sqrt", [total], list(n.output), name=n.name + "_sqrt")]
+    del g.graph.node[:]
+    g.graph.node.extend(nodes)
+    onnx.checker.check_model(g)
+    onnx.save(g, str(out))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", default="efficientnet_b0")
     ap.add_argument("--calib", type=int, default=100)
     ap.add_argument("--heldout", type=int, default=40)
     ap.add_argument("--frames", type=int, default=200, help="latency frames per runtime")
+    ap.add_argument("--litert", metavar="PYTHON", help="also LiteRT int8, converted and run by this Python")
     a = ap.parse_args()
     full = ROOT / "Tests/Fixtures/full"
     onnx_fp32 = full / f"{a.arch}.onnx"
@@ -153,6 +192,17 @@ def main():
             rows[label] = fidelity(ref, got) + (bench["median_ms"],)
             if kept:
                 notes.append(f"{label}: {kept[0]}")
+        if a.litert:
+            print("LiteRT: converting with onnx2tf and calibrating (minutes for SwinV2)…", file=sys.stderr)
+            np.save(tmp / "calib.npy", np.concatenate([tensor(p, tf) for p in calib]))
+            np.save(tmp / "held.npy", np.concatenate([tensor(p, tf) for p in held]))
+            src = litert_onnx(a.arch, weights, onnx_fp32, tmp / "litert-src.onnx")
+            r = json.loads(subprocess.run([a.litert, ROOT / "Benchmarks/litert_int8.py", "--onnx", src,
+                                           "--calib", tmp / "calib.npy", "--heldout", tmp / "held.npy",
+                                           "--work", tmp / "litert", "--frames", str(a.frames)],
+                                          check=True, stdout=subprocess.PIPE, text=True,
+                                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout)
+            rows["LiteRT int8 (XNNPACK)"] = fidelity(ref, np.load(r["logits"])) + (r["median_ms"],)
         rows["ORT fp32 (reference)"] = (1.0, 1.0, 1.0, ort_latency(fp32, size, a.frames))
 
     print(f"{a.arch}, seeded; {a.calib} calibration and {a.heldout} held-out crops of the committed photos; 1 thread")
