@@ -7,9 +7,11 @@ ORT fp32, and with --litert, LiteRT int8 on XNNPACK).
 Needs: the reference environment (torch/timm/onnxruntime), Tests/Fixtures/make_fixtures.py --full
 (seeded efficientnet_b0 safetensors + ONNX), a release build of edgebone.
 usage: PYTHON Benchmarks/compare_int8.py [--arch efficientnet_b0] [--calib 100] [--heldout 40]
-                                         [--litert LITERT_PYTHON]
-LITERT_PYTHON: the Python of an environment set up as Benchmarks/litert_int8.py says (TensorFlow,
-onnx2tf, ai-edge-litert); the model is converted there with the same calibration tensors.
+                                         [--litert ONNX2TF_PYTHON] [--litert-torch LITERT_TORCH_PYTHON]
+The LiteRT options name the Python of an environment set up as Benchmarks/litert_int8.py says: one
+converts the float ONNX with onnx2tf and TensorFlow, the other the PyTorch model with PT2E and
+litert-torch, each with the same calibration tensors. Neither is best everywhere (on the seeded models,
+onnx2tf's B0 ran faster, litert-torch's SwinV2 far faster), so both may be given: one row each.
 """
 import argparse
 import json
@@ -141,7 +143,8 @@ def main():
     ap.add_argument("--calib", type=int, default=100)
     ap.add_argument("--heldout", type=int, default=40)
     ap.add_argument("--frames", type=int, default=200, help="latency frames per runtime")
-    ap.add_argument("--litert", metavar="PYTHON", help="also LiteRT int8, converted and run by this Python")
+    ap.add_argument("--litert", metavar="PYTHON", help="also LiteRT int8 converted by onnx2tf, run by this Python")
+    ap.add_argument("--litert-torch", metavar="PYTHON", help="also LiteRT int8 converted by litert-torch (PT2E)")
     a = ap.parse_args()
     full = ROOT / "Tests/Fixtures/full"
     onnx_fp32 = full / f"{a.arch}.onnx"
@@ -192,17 +195,23 @@ def main():
             rows[label] = fidelity(ref, got) + (bench["median_ms"],)
             if kept:
                 notes.append(f"{label}: {kept[0]}")
-        if a.litert:
-            print("LiteRT: converting with onnx2tf and calibrating (minutes for SwinV2)…", file=sys.stderr)
+        if a.litert or a.litert_torch:
             np.save(tmp / "calib.npy", np.concatenate([tensor(p, tf) for p in calib]))
             np.save(tmp / "held.npy", np.concatenate([tensor(p, tf) for p in held]))
-            src = litert_onnx(a.arch, weights, onnx_fp32, tmp / "litert-src.onnx")
-            r = json.loads(subprocess.run([a.litert, ROOT / "Benchmarks/litert_int8.py", "--onnx", src,
-                                           "--calib", tmp / "calib.npy", "--heldout", tmp / "held.npy",
-                                           "--work", tmp / "litert", "--frames", str(a.frames)],
+        for python, converter, label in [(a.litert, "onnx2tf", "LiteRT int8, onnx2tf"),
+                                         (a.litert_torch, "litert-torch", "LiteRT int8, litert-torch")]:
+            if not python:
+                continue
+            print(f"LiteRT: converting with {converter} and calibrating (minutes for SwinV2)…", file=sys.stderr)
+            source = (["--onnx", litert_onnx(a.arch, weights, onnx_fp32, tmp / "litert-src.onnx")] if converter == "onnx2tf"
+                      else ["--arch", a.arch, "--weights", weights])
+            # The converters print progress on stdout too: the result is the last line.
+            r = json.loads(subprocess.run([python, ROOT / "Benchmarks/litert_int8.py", "--converter", converter] + source +
+                                          ["--calib", tmp / "calib.npy", "--heldout", tmp / "held.npy",
+                                           "--work", tmp / converter, "--frames", str(a.frames)],
                                           check=True, stdout=subprocess.PIPE, text=True,
-                                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout)
-            rows["LiteRT int8 (XNNPACK)"] = fidelity(ref, np.load(r["logits"])) + (r["median_ms"],)
+                                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout.strip().splitlines()[-1])
+            rows[label] = fidelity(ref, np.load(r["logits"])) + (r["median_ms"],)
         rows["ORT fp32 (reference)"] = (1.0, 1.0, 1.0, ort_latency(fp32, size, a.frames))
 
     print(f"{a.arch}, seeded; {a.calib} calibration and {a.heldout} held-out crops of the committed photos; 1 thread")
