@@ -2,6 +2,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 public enum Fixtures {
     public static let root: String = {
@@ -15,7 +20,7 @@ public enum Fixtures {
     public static func exists(_ relative: String) -> Bool { access(path(relative), F_OK) == 0 }
 
     /// A fresh directory under /tmp for one test, removed with its contents when the test process exits
-    /// (a test that fails keeps nothing either: what it leaves is printed in its expectations).
+    /// (a failing test's too).
     public static func scratchDirectory() -> String {
         var template = Array("/tmp/edgebone-test-XXXXXX".utf8CString)
         // The name is read inside the closure: the pointer mkdtemp returns is the array's own storage,
@@ -39,40 +44,24 @@ public enum Fixtures {
 /// The scratch directories of this process, removed at exit (tests run concurrently: a lock guards the list).
 final class ScratchDirectories: @unchecked Sendable {
     static let shared = ScratchDirectories()
-    private var lock = pthread_mutex_t()
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var paths: [String] = []
 
     private init() {
-        pthread_mutex_init(&lock, nil)
+        pthread_mutex_init(lock, nil)
         atexit { ScratchDirectories.shared.removeAll() }
     }
 
     func add(_ path: String) {
-        pthread_mutex_lock(&lock)
+        pthread_mutex_lock(lock)
         paths.append(path)
-        pthread_mutex_unlock(&lock)
+        pthread_mutex_unlock(lock)
     }
 
     private func removeAll() {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        for path in paths { Self.removeTree(path) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
         paths.removeAll()
-    }
-
-    /// Removes path and, for a directory (links are not followed), everything in it first.
-    private static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if st.st_mode & S_IFMT == S_IFDIR, let dir = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(dir)
-            for name in names { removeTree(path + "/" + name) }
-        }
-        _ = remove(path)
     }
 }
