@@ -2,7 +2,7 @@
 """Edgebone int8 vs ONNX Runtime static QDQ int8 (per-channel weights), same seeded float model, same
 calibration and held-out images, in one run: fidelity (logits cosine, top-1 agreement vs float) and
 1-thread latency (Edgebone int8 with and without the float32 prefix its quantizer may keep, ORT int8,
-ORT fp32, and with --litert, LiteRT int8 on XNNPACK).
+ORT fp32, and with the LiteRT options, LiteRT int8 on XNNPACK).
 
 Needs: the reference environment (torch/timm/onnxruntime), Tests/Fixtures/make_fixtures.py --full
 (seeded efficientnet_b0 safetensors + ONNX), a release build of edgebone.
@@ -102,7 +102,7 @@ def ort_latency(sess, size, frames=200, warmup=20):
     return float(np.median(times))
 
 
-def litert_onnx(arch, weights, onnx_fp32, out):
+def litert_onnx(arch, weights, onnx_fp32, size, out):
     """The ONNX file LiteRT's conversion starts from. EfficientNets: the fixture's. SwinV2: exported
     again at opset 20, where GELU is one op (TFLite's GELU; at opset 17 it is Erf, which TFLite
     runs only through TensorFlow's Flex ops), with each ReduceL2 written as Sqrt(ReduceSum(x·x))
@@ -110,14 +110,9 @@ def litert_onnx(arch, weights, onnx_fp32, out):
     if not arch.startswith("swinv2"):
         return onnx_fp32
     import onnx
-    import safetensors.torch
-    import timm
     from onnx import helper
-    sd = safetensors.torch.load_file(str(weights))
-    model = timm.create_model(arch, num_classes=sd["head.fc.weight"].shape[0])
-    model.load_state_dict(sd)
-    model.eval()
-    torch.onnx.export(model, torch.zeros(1, 3, 256, 256), str(out), input_names=["input"],
+    from litert_int8 import timm_model  # beside this script; imports nothing heavy at the top
+    torch.onnx.export(timm_model(arch, weights), torch.zeros(1, 3, size, size), str(out), input_names=["input"],
                       output_names=["logits"], opset_version=20, dynamo=False)
     g = onnx.load(str(out))
     nodes = []
@@ -203,7 +198,7 @@ def main():
             if not python:
                 continue
             print(f"LiteRT: converting with {converter} and calibrating (minutes for SwinV2)…", file=sys.stderr)
-            source = (["--onnx", litert_onnx(a.arch, weights, onnx_fp32, tmp / "litert-src.onnx")] if converter == "onnx2tf"
+            source = (["--onnx", litert_onnx(a.arch, weights, onnx_fp32, size, tmp / "litert-src.onnx")] if converter == "onnx2tf"
                       else ["--arch", a.arch, "--weights", weights])
             # The converters print progress on stdout too: the result is the last line.
             r = json.loads(subprocess.run([python, ROOT / "Benchmarks/litert_int8.py", "--converter", converter] + source +

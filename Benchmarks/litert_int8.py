@@ -55,26 +55,29 @@ def convert(onnx_path, calib_nchw, work):
     return models[0]
 
 
-def convert_torch(arch, weights, calib_nchw, work):
-    """PT2E int8 (per-channel weights, static activations) of the timm model, converted by litert-torch."""
-    import math
-    import types
-    import litert_torch
+def timm_model(arch, weights):
+    """The timm model of `arch` with the seeded safetensors weights, in eval mode (also used by
+    compare_int8.py, in the reference environment)."""
     import safetensors.torch
     import timm
-    import torch
-    import torch.nn.functional as F
-    from litert_torch.quantize import pt2e_quantizer
-    from litert_torch.quantize.quant_config import QuantConfig
-    from torchao.quantization.pt2e import quantize_pt2e
-    work.mkdir(parents=True, exist_ok=True)
     sd = safetensors.torch.load_file(str(weights))
     head = sd.get("head.fc.weight", sd.get("classifier.weight"))
     model = timm.create_model(arch, num_classes=head.shape[0])
     model.load_state_dict(sd)
-    model.eval()
+    return model.eval()
+
+
+def convert_torch(arch, weights, calib_nchw, work):
+    """PT2E int8 (per-channel weights, static activations) of the timm model, converted by litert-torch."""
+    import litert_torch
+    import torch
+    from litert_torch.quantize import pt2e_quantizer
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e import quantize_pt2e
+    work.mkdir(parents=True, exist_ok=True)
+    model = timm_model(arch, weights)
     if arch.startswith("swinv2"):
-        constant_position_bias(model, math, types, torch, F)
+        constant_position_bias(model)
     args = (torch.from_numpy(calib_nchw[:1]),)
     m = torch.export.export(model, args).module()
     quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
@@ -89,10 +92,14 @@ def convert_torch(arch, weights, calib_nchw, work):
     return out
 
 
-def constant_position_bias(model, math, types, torch, F):
+def constant_position_bias(model):
     """SwinV2's attention with its position bias (16·sigmoid of the MLP's table, gathered) and its
     clamped logit scale as constants, as Edgebone and any deployment computes them once: they do not
     depend on the image, and the int64 gather otherwise gets an observer that fails."""
+    import math
+    import types
+    import torch
+    import torch.nn.functional as F
     from timm.models.swin_transformer_v2 import WindowAttention
 
     def forward(self, x, mask=None):
