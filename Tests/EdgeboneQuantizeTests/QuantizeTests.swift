@@ -32,14 +32,15 @@ enum TinyModels {
 }
 
 /// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes: the
-/// fewest of three such windows. OpenBLAS's thread count is process-wide, and a test running beside
-/// this one that builds a 2-thread network changes it; the float ops' next OpenBLAS call may then set
-/// up its threads once, from this thread (seen once in CI). A per-frame allocation shows in every window.
+/// fewest of up to ten such windows (the first with none ends it). OpenBLAS's thread count is
+/// process-wide, and tests running beside this one that build 2-thread networks change it; the float
+/// ops' next OpenBLAS call may then set up its threads again, from this thread (seen in CI, three
+/// windows in a row once on a loaded machine). A per-frame allocation shows in every window.
 func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
     c.preprocessor.crop(try ImageDecoder.decode(path: Fixtures.path("inputs/chelsea.png")))
     for _ in 0..<5 { _ = c.runCropped() }
     var fewest = Int.max
-    for _ in 0..<3 {
+    for _ in 0..<10 where fewest > 0 {
         eb_test_alloc_begin()
         for _ in 0..<100 { _ = c.runCropped() }
         fewest = min(fewest, eb_test_alloc_end())
@@ -319,7 +320,8 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(!report.layers.contains { $0.name == "conv_stem" && !$0.kind.hasPrefix("f32") })
         let allInt8 = try TinyModels.b0.get().report.meanCosine
         #expect(report.meanCosine >= allInt8, "float prefix cosine \(report.meanCosine) below all-int8 \(allInt8)")
-        #expect(try allocationsIn100Invokes(c) == 0)
+        let allocations = try allocationsIn100Invokes(c)
+        #expect(allocations == 0, "\(allocations) heap allocations in 100 float-prefix invokes")
     }
 
     @Test func unknownNameSaysWhatExists() throws {
