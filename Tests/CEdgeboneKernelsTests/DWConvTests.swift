@@ -8,15 +8,18 @@ struct DWCase: CustomStringConvertible {
     var padTop: Int, padLeft: Int, oh: Int, ow: Int
     var xZero: Int32, zeroPoint: Int32, qmin: Int32, qmax: Int32
     var lut: Bool
-    /// The table is a walk with step planes (kernels with byte permutes look them up).
+    /// The table is a walk with step planes (kernels with byte permutes look them up), whose blocks
+    /// rise at most `rises` times (3: lookups skip the fourth rise plane).
     var steps: Bool
-    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)\(steps ? " (steps)" : "")" }
+    var rises: Int
+    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")" }
 
     /// Geometry for PyTorch-symmetric (same == false) or TF "same" padding.
     init(h: Int, w: Int, c: Int, k: Int, stride: Int, same: Bool, xZero: Int32, zeroPoint: Int32,
-         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false, steps: Bool = false) {
+         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false, steps: Bool = false, rises: Int = 4) {
         self.h = h; self.w = w; self.c = c; self.k = k; self.stride = stride
         self.xZero = xZero; self.zeroPoint = zeroPoint; self.qmin = qmin; self.qmax = qmax; self.lut = lut; self.steps = steps
+        self.rises = rises
         if same {
             oh = (h + stride - 1) / stride; ow = (w + stride - 1) / stride
             padTop = max((oh - 1) * stride + k - h, 0) / 2; padLeft = max((ow - 1) * stride + k - w, 0) / 2
@@ -36,7 +39,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let scale = (0..<c.c).map { _ in Float.random(in: (typical / 2)...(typical * 2), using: &rng) }
     let span = Int32(64 / (typical * 2))
     let bias = (0..<c.c).map { _ in Int32.random(in: -span...span, using: &rng) }
-    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, rng: &rng) : (nil, nil)
+    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, maxRises: c.rises, rng: &rng) : (nil, nil)
 
     var expected = [Int8](repeating: 0, count: c.oh * c.ow * c.c)
     for oy in 0..<c.oh { for ox in 0..<c.ow { for ch in 0..<c.c {
@@ -109,17 +112,18 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     }
 
     /// Tables with step planes (looked up by byte permutes where the kernel can) over the channel
-    /// counts around the 64-wide tile and its 32-wide tail, 3x3 and 5x5, both strides.
+    /// counts around the 64-wide tile and its 32-wide tail, 3x3 and 5x5, both strides, walks rising up
+    /// to four and up to three times per block.
     @Test(arguments: isas)
     func exactWithStepPlanes(isa: String) {
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(13)
-        for ch in [1, 16, 31, 32, 33, 48, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] {
+        for ch in [1, 16, 31, 32, 33, 48, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] { for rises in [4, 3] {
             let c = DWCase(h: 6, w: 7, c: ch, k: k, stride: stride, same: stride == 2, xZero: Int32.random(in: -128...127, using: &rng),
-                           zeroPoint: Int32.random(in: -2048...2047, using: &rng), qmin: -2048, qmax: 2047, lut: true, steps: true)
+                           zeroPoint: Int32.random(in: -2048...2047, using: &rng), qmin: -2048, qmax: 2047, lut: true, steps: true, rises: rises)
             let issues = runDWConv(config, c, rng: &rng)
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
-        }}}
+        }}}}
     }
 }

@@ -8,9 +8,11 @@ struct GEMMCase: CustomStringConvertible {
     var aZero: Int32, zeroPoint: Int32, qmin: Int32, qmax: Int32
     var scaleRange: ClosedRange<Float>
     var lut: Bool
-    /// The table is a walk with step planes (kernels with byte permutes look them up).
+    /// The table is a walk with step planes (kernels with byte permutes look them up)…
     var steps = false
-    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)\(steps ? " (steps)" : "")" }
+    /// …whose blocks rise at most this often (3: lookups skip the fourth rise plane).
+    var rises = 4
+    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")" }
 }
 
 /// Runs `config`'s GEMM on one case and returns the mismatches (empty when exact).
@@ -24,7 +26,7 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     let biasSpan = Int32(min(1_000_000, 64 / c.scaleRange.upperBound))
     let bias = (0..<c.n).map { _ in Int32.random(in: -biasSpan...biasSpan, using: &rng) }
     let scale = (0..<c.n).map { _ in Float.random(in: c.scaleRange, using: &rng) }
-    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, rng: &rng) : (nil, nil)
+    let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, maxRises: c.rises, rng: &rng) : (nil, nil)
 
     var expected = [Int8](repeating: 0, count: c.m * c.n)
     for r in 0..<c.m {
@@ -122,10 +124,12 @@ extension Optional where Wrapped == [Int8] {
             (0, 0, -128, 127, 0.5...0.5, false), (1, -1, -128, 127, 0.25...0.25, false),  // exact ties: half to even
             (7, 300, -2048, 2047, 1e-2...1e-1, true), (-9, -2048, -2048, 2047, 0.5...4, true),  // 12-bit table index
         ]
-        // Each table case twice: random bytes (gathered), and a walk with step planes.
-        for (aZero, zp, qmin, qmax, scales, lut) in edges { for steps in lut ? [false, true] : [false] {
+        // Each table case three times: random bytes (gathered), and walks with step planes rising up to
+        // four and up to three times per block.
+        for (aZero, zp, qmin, qmax, scales, lut) in edges { for (steps, rises) in lut ? [(false, 4), (true, 4), (true, 3)] : [(false, 4)] {
             for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33)] {
-                let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut, steps: steps)
+                let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut,
+                                 steps: steps, rises: rises)
                 let issues = runGEMM(config, c, rng: &rng)
                 let exact = issues.isEmpty
                 #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
@@ -139,10 +143,12 @@ extension Optional where Wrapped == [Int8] {
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(99)
         let mr = Int(config.gemm_mr)
-        for (m, n, k, lut, steps) in [(4 * mr + 3, 1000, 300, false, false), (3 * mr, 4100, 64, true, false), (3 * mr, 4100, 64, true, true),
-                                      (2 * mr + 1, 259, 1031, false, false)] {
+        for (m, n, k, lut, steps, rises) in [(4 * mr + 3, 1000, 300, false, false, 4), (3 * mr, 4100, 64, true, false, 4),
+                                             (3 * mr, 4100, 64, true, true, 4), (3 * mr, 4100, 64, true, true, 3),
+                                             (2 * mr + 1, 259, 1031, false, false, 4)] {
             let c = GEMMCase(m: m, n: n, k: k, aZero: Int32.random(in: -128...127, using: &rng), zeroPoint: lut ? 0 : 5,
-                             qmin: lut ? -2048 : -128, qmax: lut ? 2047 : 127, scaleRange: Self.typicalScales(k: k), lut: lut, steps: steps)
+                             qmin: lut ? -2048 : -128, qmax: lut ? 2047 : 127, scaleRange: Self.typicalScales(k: k), lut: lut,
+                             steps: steps, rises: rises)
             let issues = runGEMM(config, c, rng: &rng)
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")

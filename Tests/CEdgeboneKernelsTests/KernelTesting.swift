@@ -39,14 +39,15 @@ struct SeededGenerator: RandomNumberGenerator {
 
 /// A table for indices 0...qmax − qmin, with readable slack past its end (SIMD kernels gather 4 bytes
 /// per entry): random bytes, or with `steps` a walk like a quantized activation on a fine grid (per
-/// block of 16 entries at most four rises and one fall, by one) together with its step planes.
-func makeTable(qmin: Int32, qmax: Int32, steps: Bool, rng: inout SeededGenerator) -> (table: [Int8], planes: [Int8]?) {
+/// block of 16 entries at most `maxRises` (up to four) rises and one fall, by one) together with its
+/// step planes.
+func makeTable(qmin: Int32, qmax: Int32, steps: Bool, maxRises: Int = 4, rng: inout SeededGenerator) -> (table: [Int8], planes: [Int8]?) {
     let entries = Int(qmax - qmin) + 1
     guard steps else { return ((0..<(entries + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }, nil) }
     var table: [Int8] = []
     var v = Int.random(in: -128...0, using: &rng)
     while table.count < entries {
-        let rises = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0...4, using: &rng) : Int.random(in: 0...1, using: &rng)
+        let rises = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0...maxRises, using: &rng) : Int.random(in: 0...1, using: &rng)
         let places = Array((1...15).shuffled(using: &rng).prefix(rises + 1))
         let fall = Bool.random(using: &rng) ? places[rises] : 0
         table.append(Int8(v))

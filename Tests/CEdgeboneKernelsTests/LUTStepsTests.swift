@@ -13,6 +13,16 @@ private func entry(_ planes: [Int8], _ i: Int) -> Int {
     return v
 }
 
+/// The most rises of any block of 16 entries (missing entries repeat the last).
+private func mostRises(_ table: [Int8], entries: Int) -> Int {
+    (0..<256).map { b in
+        (1..<16).filter { l in
+            let i = min(16 * b + l, entries - 1), j = min(16 * b + l - 1, entries - 1)
+            return Int(table[i]) == Int(table[j]) + 1
+        }.count
+    }.max()!
+}
+
 @Suite struct LUTStepsTests {
     @Test func walksComeBackEntryForEntry() {
         var rng = SeededGenerator(5)
@@ -22,6 +32,7 @@ private func entry(_ planes: [Int8], _ i: Int) -> Int {
                 let entries = Int(qmax - qmin) + 1
                 let bad = (0..<entries).filter { entry(planes!, $0) != Int(table[$0]) }
                 #expect(bad.isEmpty, "[\(qmin), \(qmax)]: \(bad.count) entries differ, first at \(bad.first ?? -1)")
+                #expect(Int(planes![Int(EB_LUT_STEPS_RISES)]) == mostRises(table, entries: entries), "[\(qmin), \(qmax)]: rise planes")
             }
         }
     }
@@ -36,6 +47,11 @@ private func entry(_ planes: [Int8], _ i: Int) -> Int {
             var planes = [Int8](repeating: 0, count: Int(EB_LUT_STEPS_BYTES))
             #expect(eb_lut_steps_encode(table, 4096, &planes) == 1, "scales \(preScale) → \(outScale)")
             #expect((0..<4096).allSatisfy { entry(planes, $0) == Int(table[$0]) })
+            // The trailer counts the rise planes in use (here 3, 4 and 3); past them every threshold is
+            // "never", so the lookups may skip them.
+            let rises = mostRises(table, entries: 4096)
+            #expect(Int(planes[Int(EB_LUT_STEPS_RISES)]) == rises && (3...4).contains(rises))
+            #expect(planes[(256 + 256 * rises)..<1280].allSatisfy { $0 == 16 })
         }
     }
 

@@ -34,15 +34,19 @@ typedef struct {
                         ///< NULL = none; never changes a result.
 } eb_qs8_requant_params;
 
-/// Bytes of the step planes of a table.
-#define EB_LUT_STEPS_BYTES 1536
+/// Bytes of the step planes of a table: six planes of 256 bytes, then a 64-byte trailer whose first
+/// byte is how many rise planes a lookup must read (the most rises of any block, 0..4).
+#define EB_LUT_STEPS_BYTES 1600
+#define EB_LUT_STEPS_RISES 1536
 
 /// Re-expresses a table of at most 4096 entries (missing ones repeat the last) whose neighbours differ
 /// by at most one — a quantized activation on a finer input grid — as six planes of 256 bytes, one
 /// entry per block of 16: with index i = 16 b + l (l in 0..15),
 ///   lut[i] = base[b] + #{j < 4 : l >= up_j[b]} - (l >= down[b] ? 1 : 0)
 /// (planes base, up_0..up_3, down; a threshold of 16 never counts). A block may rise at most four
-/// times and fall at most once. Returns 1 and fills `steps`, or 0 when the table does not fit.
+/// times and fall at most once; steps[EB_LUT_STEPS_RISES] says how many up planes hold a threshold
+/// below 16 (SiLU tables need three, so lookups skip the fourth). Returns 1 and fills `steps`, or 0
+/// when the table does not fit.
 int eb_lut_steps_encode(const int8_t* lut, size_t entries, int8_t* steps);
 
 /// How many times faster the avx512vbmi GEMM's table epilogue runs from step planes than by gathers on

@@ -6,7 +6,8 @@
 // that order, and the narrowing packs of the epilogue undo it, so results land in channel order.
 // Taps are grouped 4 at a time (3x3: 3 groups, 5x5: 7); the slots past k*k have zero weights.
 // A table epilogue gathers its entries; the avx512vbmi build looks them up in the table's step planes
-// with byte permutes instead, 64 at a time, when the table has them.
+// with byte permutes instead, 64 at a time, when the table has them: indices of four groups of 64
+// channels are queued and looked up together, with the planes in registers.
 //
 // The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
 #include <CEdgeboneKernels.h>
@@ -26,7 +27,40 @@ typedef struct {
   __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
   const int8_t* steps;  // the table's step planes (avx512vbmi build), or NULL
+#if EB_LUT_STEPS
+  eb_steps_queue* queue;
+#endif
 } eb_dw64_rq;
+
+EB_INLINE void eb_dw64_store(int8_t* out, size_t n, __m512i b) {
+  if (n >= 64) {
+    _mm512_storeu_si512(out, b);
+  } else {
+    _mm512_mask_storeu_epi8(out, (__mmask64)((1ull << n) - 1), b);
+  }
+}
+
+#if EB_LUT_STEPS
+// Looks up the queued groups and stores them.
+EB_INLINE void eb_dw64_flush(const eb_dw64_rq* rq) {
+  eb_steps_queue* q = rq->queue;
+  eb_steps_regs r;
+  if (rq->steps[EB_LUT_STEPS_RISES] <= 3) {
+    eb_steps_load(&r, rq->steps, 5);
+    for (size_t g = 0; g < q->count; g++) eb_dw64_store(q->out[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 3));
+  } else {
+    eb_steps_load(&r, rq->steps, 6);
+    for (size_t g = 0; g < q->count; g++) eb_dw64_store(q->out[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 4));
+  }
+  q->count = 0;
+}
+
+// Queues one group's indices (in packus order; a tail's zero-extended), flushing a full queue.
+EB_INLINE void eb_dw64_queue(__m512i i01, __m512i i23, int8_t* out, size_t n, const eb_dw64_rq* rq) {
+  eb_steps_push(rq->queue, i01, i23, out, 0, 0, n);
+  if (rq->queue->count == EB_STEPS_QUEUE) eb_dw64_flush(rq);
+}
+#endif
 
 // Requantizes the four scrambled accumulators and stores n (<= 64) channels in order.
 EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, const uint8_t* scale,
@@ -42,7 +76,8 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
 #if EB_LUT_STEPS
     if (rq->steps != NULL) {
       // Indices (at most 4095) pass the signed packs unchanged; the lookup narrows them to entries.
-      b = eb_steps_lookup(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]), rq->steps);
+      eb_dw64_queue(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]), out, n, rq);
+      return;
     } else
 #endif
     {
@@ -60,11 +95,7 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
     const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), rq->zp16);
     b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), rq->qmin8), rq->qmax8);
   }
-  if (n >= 64) {
-    _mm512_storeu_si512(out, b);
-  } else {
-    _mm512_mask_storeu_epi8(out, (__mmask64)((1ull << n) - 1), b);
-  }
+  eb_dw64_store(out, n, b);
 }
 
 // A last tile of at most 32 channels on 256-bit vectors: the scramble is per 128-bit lane, so the
@@ -101,7 +132,8 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
       // The 512-bit lookup on zero-extended indices: its low 256 bits are this tile's entries.
       const __m512i i01 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[0], r[1]));
       const __m512i i23 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[2], r[3]));
-      b = _mm512_castsi512_si256(eb_steps_lookup(i01, i23, rq->steps));
+      eb_dw64_queue(i01, i23, out, n, rq);
+      return;
     } else
 #endif
     {
@@ -194,6 +226,11 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   const int single_last = 4 * groups - kk == 3;
   rq.lut = params->lut;
   rq.steps = EB_LUT_STEPS && params->lut != NULL ? params->steps : NULL;
+#if EB_LUT_STEPS
+  eb_steps_queue queue;
+  queue.count = 0;
+  rq.queue = &queue;
+#endif
   const uint8_t* pk = (const uint8_t*)packed;
   const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
   for (size_t oy = oy0; oy < oy1; oy++) {
@@ -230,4 +267,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
       }
     }
   }
+#if EB_LUT_STEPS
+  if (rq.steps != NULL) eb_dw64_flush(&rq);
+#endif
 }

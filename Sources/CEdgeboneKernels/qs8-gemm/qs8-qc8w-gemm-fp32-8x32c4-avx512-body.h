@@ -10,7 +10,8 @@
 // saturation on the way is wider than [qmin, qmax]. With a table the clamped index gathers the entry
 // and the same packs and permute narrow four rows of entries (the gathers bound its speed). The
 // avx512vbmi build looks the entries up in the table's step planes with byte permutes instead, 64 at
-// a time, when the table has them.
+// a time, when the table has them: a tile's four groups of 64 indices are queued and looked up
+// together after it, with the planes in registers (the accumulators are dead by then).
 //
 // The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
 #include <CEdgeboneKernels.h>
@@ -36,6 +37,9 @@ typedef struct {
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   const int8_t* lut;
   const int8_t* steps;    // the table's step planes (avx512vbmi build), or NULL
+#if EB_LUT_STEPS
+  eb_steps_queue* queue;  // the current tile's indices, with steps
+#endif
 } eb_epilogue;
 
 EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
@@ -91,6 +95,27 @@ EB_INLINE void eb_store_packed4(int8_t* const* cr, size_t r0, size_t mr, size_t 
 }
 
 // Stores rows [r0, r0 + 4) ∩ [0, mr) of 16 channels at column offset col.
+#if EB_LUT_STEPS
+// Looks up the queued groups (at most 4: one tile) and stores them.
+EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e) {
+  eb_steps_queue* q = e->queue;
+  eb_steps_regs r;
+  if (e->steps[EB_LUT_STEPS_RISES] <= 3) {
+    eb_steps_load(&r, e->steps, 5);
+    for (size_t g = 0; g < q->count; g++)
+      eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 3), e);
+  } else {
+    eb_steps_load(&r, e->steps, 6);
+    for (size_t g = 0; g < q->count; g++)
+      eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 4), e);
+  }
+  q->count = 0;
+}
+#define EB_STEPS_FLUSH if (e->steps != NULL) eb_steps_flush(cr, mr, e);
+#else
+#define EB_STEPS_FLUSH
+#endif
+
 EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n,
                               __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
                               const eb_epilogue* e) {
@@ -99,7 +124,7 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
     // Indices (at most 4095) pass the signed pack unchanged; the lookup narrows them to entries.
     const __m512i i01 = _mm512_packs_epi32(eb_index16(a0, scale, e), eb_index16(a1, scale, e));
     const __m512i i23 = _mm512_packs_epi32(eb_index16(a2, scale, e), eb_index16(a3, scale, e));
-    eb_store_packed4(cr, r0, mr, col, n, eb_steps_lookup(i01, i23, e->steps), e);
+    eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
     return;
   }
 #endif
@@ -145,6 +170,7 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
         p += 128;                                                                                \
         const size_t n1 = nc - 16 < 16 ? nc - 16 : 16;                                           \
         STORES2                                                                                  \
+        EB_STEPS_FLUSH                                                                           \
         col += 32;                                                                               \
         nc = nc > 32 ? nc - 32 : 0;                                                              \
       } else {                                                                                   \
@@ -158,6 +184,7 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
         }                                                                                        \
         const __m512 s0 = _mm512_loadu_ps(p);                                                    \
         STORES1                                                                                  \
+        EB_STEPS_FLUSH                                                                           \
         nc = 0;                                                                                  \
       }                                                                                          \
     }                                                                                            \
@@ -186,7 +213,12 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
     cr[r] = c + rr * c_stride;
   }
   const size_t kpad = (kc + 3) & ~(size_t)3;
-  const eb_epilogue e = eb_epilogue_make(params);
+  eb_epilogue e = eb_epilogue_make(params);
+#if EB_LUT_STEPS
+  eb_steps_queue queue;
+  queue.count = 0;
+  e.queue = &queue;
+#endif
   if (mr > 4) {
     eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
   } else {

@@ -1,29 +1,69 @@
 // Table lookup from step planes (eb_lut_steps_encode) for 64 indices at once, with AVX-512 VBMI byte
 // permutes: each 256-byte plane is two 128-byte halves, each half one vpermi2b, and the block's top bit
 // picks the half. Included by kernels compiled with avx512vbmi, after EB_INLINE is defined.
+//
+// The planes are 24 zmm. Loaded for every 64 entries they made the loads, not the permutes, the
+// bound (24 loads per 64 outputs); so kernels queue the indices of a few groups of 64 (eb_steps_queue),
+// load the planes into registers once and look the whole queue up (eb_steps_flush). Tables whose
+// blocks rise at most three times (SiLU's) skip the fourth rise plane.
 #pragma once
 #include <immintrin.h>
 
+typedef struct {
+  __m512i plane[6][4];  // base, up_0..up_3, down; each as four 64-byte quarters
+} eb_steps_regs;
+
+// At most this many groups of 64 wait for one lookup pass.
+#define EB_STEPS_QUEUE 4
+
+// Index pairs waiting for their entries, and where each group's 64 bytes go (the caller's meaning).
+typedef struct {
+  __m512i index[2 * EB_STEPS_QUEUE];
+  int8_t* out[EB_STEPS_QUEUE];   // where the bytes go (depthwise)
+  size_t row[EB_STEPS_QUEUE];    // or first row and column (GEMM)
+  size_t col[EB_STEPS_QUEUE];
+  size_t n[EB_STEPS_QUEUE];      // valid channels
+  size_t count;
+} eb_steps_queue;
+
+EB_INLINE void eb_steps_load(eb_steps_regs* r, const int8_t* steps, int planes) {
+  for (int j = 0; j < 6; j++) {
+    if (j == 4 && planes == 5) continue;  // up_3 unused
+    for (int q = 0; q < 4; q++) r->plane[j][q] = _mm512_loadu_si512(steps + 256 * j + 64 * q);
+  }
+}
+
 // planes[p][block] for 64 blocks; `high` = blocks >= 128.
-EB_INLINE __m512i eb_steps_plane(const int8_t* plane, __m512i block, __mmask64 high) {
-  const __m512i lo = _mm512_permutex2var_epi8(_mm512_loadu_si512(plane), block, _mm512_loadu_si512(plane + 64));
-  const __m512i hi = _mm512_permutex2var_epi8(_mm512_loadu_si512(plane + 128), block, _mm512_loadu_si512(plane + 192));
+EB_INLINE __m512i eb_steps_plane(const __m512i* t, __m512i block, __mmask64 high) {
+  const __m512i lo = _mm512_permutex2var_epi8(t[0], block, t[1]);
+  const __m512i hi = _mm512_permutex2var_epi8(t[2], block, t[3]);
   return _mm512_mask_blend_epi8(high, lo, hi);
 }
 
 // The table entries for two vectors of 32 int16 indices (0..4095), in the byte order
-// _mm512_packus_epi16(i01, i23) would give.
-EB_INLINE __m512i eb_steps_lookup(__m512i i01, __m512i i23, const int8_t* planes) {
+// _mm512_packus_epi16(i01, i23) would give. `rises` (3 or 4) is a constant at every call.
+EB_INLINE __m512i eb_steps_lookup(__m512i i01, __m512i i23, const eb_steps_regs* r, int rises) {
   const __m512i block = _mm512_packus_epi16(_mm512_srli_epi16(i01, 4), _mm512_srli_epi16(i23, 4));
   const __m512i low4 = _mm512_set1_epi16(15);
   const __m512i pos = _mm512_packus_epi16(_mm512_and_si512(i01, low4), _mm512_and_si512(i23, low4));
   const __mmask64 high = _mm512_movepi8_mask(block);
   const __m512i one = _mm512_set1_epi8(1);
-  __m512i v = eb_steps_plane(planes, block, high);
-  for (int j = 1; j <= 4; j++) {
-    const __mmask64 past = _mm512_cmpge_epu8_mask(pos, eb_steps_plane(planes + 256 * j, block, high));
+  __m512i v = eb_steps_plane(r->plane[0], block, high);
+  for (int j = 1; j <= rises; j++) {
+    const __mmask64 past = _mm512_cmpge_epu8_mask(pos, eb_steps_plane(r->plane[j], block, high));
     v = _mm512_mask_add_epi8(v, past, v, one);
   }
-  const __mmask64 fell = _mm512_cmpge_epu8_mask(pos, eb_steps_plane(planes + 1280, block, high));
+  const __mmask64 fell = _mm512_cmpge_epu8_mask(pos, eb_steps_plane(r->plane[5], block, high));
   return _mm512_mask_sub_epi8(v, fell, v, one);
+}
+
+EB_INLINE void eb_steps_push(eb_steps_queue* q, __m512i i01, __m512i i23, int8_t* out, size_t row, size_t col,
+                             size_t n) {
+  q->index[2 * q->count] = i01;
+  q->index[2 * q->count + 1] = i23;
+  q->out[q->count] = out;
+  q->row[q->count] = row;
+  q->col[q->count] = col;
+  q->n[q->count] = n;
+  q->count++;
 }

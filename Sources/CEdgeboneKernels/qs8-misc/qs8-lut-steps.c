@@ -12,6 +12,8 @@ int eb_lut_steps_encode(const int8_t* lut, size_t entries, int8_t* steps) {
   int8_t* down = steps + 1280;
   memset(up, 16, 4 * 256);
   memset(down, 16, 256);
+  memset(steps + EB_LUT_STEPS_RISES, 0, EB_LUT_STEPS_BYTES - EB_LUT_STEPS_RISES);
+  int most = 0;
   for (size_t b = 0; b < 256; b++) {
     const size_t i0 = 16 * b;
     const int first = lut[i0 < entries ? i0 : entries - 1];
@@ -32,7 +34,9 @@ int eb_lut_steps_encode(const int8_t* lut, size_t entries, int8_t* steps) {
       }
       prev = v;
     }
+    if (ups > most) most = ups;
   }
+  steps[EB_LUT_STEPS_RISES] = (int8_t)most;
   return 1;
 }
 
