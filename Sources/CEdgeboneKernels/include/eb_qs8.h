@@ -123,8 +123,11 @@ void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
 /// bias), and bias, weights and scales of a tile in the order the kernel's byte interleave
 /// produces: accumulator j, dword d holds channel 16 * (d / 4) + 4 * j + d % 4. With exactly 32
 /// channels the tile's upper half repeats channels 0..31 (two pixels per pass at stride 1).
+/// columns 1 (with tapgroup 4): after all tiles, the weights once more per tile, grouped by kernel
+/// column: for kx in 0..k-1, groups of rows 4g..4g+3 (zero past k), 64 bytes per accumulator as
+/// above; stride-1 kernels then interleave each input column once for the outputs it reaches.
 typedef struct {
-  uint32_t ct, welem, tapgroup;
+  uint32_t ct, welem, tapgroup, columns;
 } eb_dwconv_packing;
 
 size_t eb_qs8_dwconv_packed_size(const eb_dwconv_packing* pk, size_t c, size_t taps);

@@ -3,10 +3,24 @@
 #include <CEdgeboneKernels.h>
 #include <string.h>
 
+// Kernel size k of k*k taps (0 when taps is not a square).
+static size_t eb_dw_kernel_size(size_t taps) {
+  size_t k = 1;
+  while (k * k < taps) k++;
+  return k * k == taps ? k : 0;
+}
+
+// Bytes of the column-grouped copy of one tile's weights (0 without one).
+static size_t eb_dw_column_bytes(const eb_dwconv_packing* pk, size_t taps) {
+  const size_t k = eb_dw_kernel_size(taps);
+  if (!pk->columns || pk->tapgroup != 4 || k == 0) return 0;
+  return k * ((k + 3) / 4) * 4 * pk->ct;
+}
+
 size_t eb_qs8_dwconv_packed_size(const eb_dwconv_packing* pk, size_t c, size_t taps) {
   const size_t tiles = (c + pk->ct - 1) / pk->ct;
   const size_t slots = pk->tapgroup > 1 ? (taps + pk->tapgroup - 1) / pk->tapgroup * pk->tapgroup : taps;
-  return tiles * pk->ct * (sizeof(int32_t) + slots * pk->welem + sizeof(float));
+  return tiles * (pk->ct * (sizeof(int32_t) + slots * pk->welem + sizeof(float)) + eb_dw_column_bytes(pk, taps));
 }
 
 // Channel (within a tile) of position `pos` in the grouped layout: accumulator j = pos / 16,
@@ -73,6 +87,18 @@ void eb_qs8_dwconv_pack(const eb_dwconv_packing* pk, size_t c, size_t taps, cons
       const float s = ch < c ? scale[ch] : 0.0f;
       memcpy(p, &s, 4);
       p += 4;
+    }
+  }
+  if (eb_dw_column_bytes(pk, taps) == 0) return;
+  const size_t k = eb_dw_kernel_size(taps);
+  for (size_t c0 = 0; c0 < c; c0 += pk->ct) {
+    for (size_t kx = 0; kx < k; kx++) {
+      for (size_t ky0 = 0; ky0 < k; ky0 += 4) {
+        for (size_t pos = 0; pos < pk->ct; pos++) {
+          const size_t ch = eb_dw_packed_channel(c0, pos, grouped, pair);
+          for (size_t ky = ky0; ky < ky0 + 4; ky++) *p++ = (uint8_t)(ch < c && ky < k ? w[(ky * k + kx) * c + ch] : 0);
+        }
+      }
     }
   }
 }

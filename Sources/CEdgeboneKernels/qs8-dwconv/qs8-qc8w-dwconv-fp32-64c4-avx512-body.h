@@ -158,12 +158,13 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
 // 5x5) the last group holds one real tap: its bytes go straight to their dwords by one in-lane byte
 // shuffle per accumulator, instead of four loads, four flips and eight unpacks (slots 1..3 have zero
 // weights, so the zeros the shuffle leaves there change nothing).
+// Channel tiles from c_from (a multiple of 64) on.
 EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups, int single_last, size_t c,
-                             const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq) {
+                             const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq, size_t c_from) {
   const size_t tile = 256 + groups * 256 + 256;
   const size_t full = single_last ? groups - 1 : groups;
-  const uint8_t* p = packed;
-  for (size_t c0 = 0; c0 < c; c0 += 64, p += tile) {
+  const uint8_t* p = packed + c_from / 64 * tile;
+  for (size_t c0 = c_from; c0 < c; c0 += 64, p += tile) {
     if (c - c0 <= 32) {
       eb_dw32_tail(base, off, groups, c0, p, out + c0, c - c0, rq);
       break;
@@ -196,6 +197,130 @@ EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups
     eb_dw64_finish(a0, a1, a2, a3, wt, out + c0, c - c0 < 64 ? c - c0 : 64, rq);
   }
 }
+
+// Stride 1, a row whose k input rows all lie inside: P outputs of one 64-byte tile at a time. The
+// input columns they read are interleaved once each (rows 4g..4g+3 of a column per group, a lone
+// fifth row by the spread shuffles) and multiplied into every output they reach, with the
+// column-grouped weights: kernel column kx of output p is input column S p + kx, where S is 1, or 2
+// for 32 channels (each 64-byte output is then two pixels: the tile repeats the 32 channels). The
+// per-pixel path interleaves each input column k times. Columns left or right of the image read the
+// zero row. k, P and S are constants at every call, so the loops unroll and the accumulators stay in
+// registers.
+EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, size_t iy0, ptrdiff_t ix0,
+                               const int8_t* zero_row, const uint8_t* tile, const uint8_t* colw, int8_t* out,
+                               size_t n, const eb_dw64_rq* rq, const int k, const int P, const int S) {
+  const int G = (k + 3) / 4;
+  const size_t rowbytes = w * c;
+  __m512i acc[4][4];
+  _Pragma("clang loop unroll(full)")
+  for (int p = 0; p < P; p++)
+    _Pragma("clang loop unroll(full)")
+    for (int j = 0; j < 4; j++) acc[p][j] = _mm512_loadu_si512(tile + 64 * j);
+  _Pragma("clang loop unroll(full)")
+  for (int col = 0; col < S * (P - 1) + k; col++) {
+    const ptrdiff_t ix = ix0 + col;
+    const int inside = ix >= 0 && ix < (ptrdiff_t)w;
+    const uint8_t* src = inside ? (const uint8_t*)x + (iy0 * w + (size_t)ix) * c + c0 : (const uint8_t*)zero_row + c0;
+    const size_t step = inside ? rowbytes : 0;
+    _Pragma("clang loop unroll(full)")
+    for (int g = 0; g < G; g++) {
+      const int rows = k - 4 * g < 4 ? k - 4 * g : 4;
+      const uint8_t* r0 = src + (size_t)(4 * g) * step;
+      __m512i v[4];
+      if (rows == 1) {
+        const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(r0), rq->x80);
+        _Pragma("clang loop unroll(full)")
+        for (int j = 0; j < 4; j++) v[j] = _mm512_shuffle_epi8(x0, rq->spread[j]);
+      } else {
+        // Slots past the column's rows repeat its last row (their weights are zero).
+        const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(r0), rq->x80);
+        const __m512i x1 = _mm512_xor_si512(_mm512_loadu_si512(r0 + step), rq->x80);
+        const __m512i x2 = rows > 2 ? _mm512_xor_si512(_mm512_loadu_si512(r0 + 2 * step), rq->x80) : x1;
+        const __m512i x3 = rows > 3 ? _mm512_xor_si512(_mm512_loadu_si512(r0 + 3 * step), rq->x80) : x2;
+        const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1);
+        const __m512i lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
+        v[0] = _mm512_unpacklo_epi16(lo01, lo23);
+        v[1] = _mm512_unpackhi_epi16(lo01, lo23);
+        v[2] = _mm512_unpacklo_epi16(hi01, hi23);
+        v[3] = _mm512_unpackhi_epi16(hi01, hi23);
+      }
+      _Pragma("clang loop unroll(full)")
+      for (int p = 0; p < P; p++) {
+        const int kx = col - S * p;
+        if (kx < 0 || kx >= k) continue;
+        const uint8_t* wt = colw + (size_t)(kx * G + g) * 256;
+        _Pragma("clang loop unroll(full)")
+        for (int j = 0; j < 4; j++) acc[p][j] = _mm512_dpbusd_epi32(acc[p][j], v[j], _mm512_loadu_si512(wt + 64 * j));
+      }
+    }
+  }
+  const uint8_t* scale = tile + 256 + (size_t)((k * k + 3) / 4) * 256;
+  _Pragma("clang loop unroll(full)")
+  for (int p = 0; p < P; p++) eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c, n, rq);
+}
+
+// One pixel of 32 channels by the per-pixel path (the row's borders, where a pixel pair would read
+// the next pixel past the image as data instead of padding).
+EB_INLINE void eb_dw32_border_pixel(const int8_t* x, size_t w, size_t k, size_t iy0, size_t ox, size_t pad_left,
+                                    const uint8_t* packed, int8_t* yrow, const int8_t* zero_row, const eb_dw64_rq* rq) {
+  const size_t groups = (k * k + 3) / 4;
+  const int8_t* taps[25];
+  uintptr_t abs_taps[28];
+  eb_dwconv_taps(x, iy0 + k, w, 32, k, 1, 0, pad_left, iy0, ox, zero_row, taps);
+  for (size_t q = 0; q < 4 * groups; q++) abs_taps[q] = (uintptr_t)taps[q < k * k ? q : k * k - 1];
+  eb_dw64_pixel(0, abs_taps, groups, 4 * groups - k * k == 3, 32, packed, yrow + ox * 32, rq, 0);
+}
+
+// One output row at stride 1 whose input rows all lie inside, every tile by columns (a last tile of
+// fewer channels too: its loads stay within the over-read the planner pads for, and the zero row is
+// c + 64 bytes). With 32 channels, pixel pairs between the borders.
+EB_INLINE void eb_dw64_row_columns(const int8_t* x, size_t w, size_t c, const uint8_t* packed, const uint8_t* columns,
+                                   size_t k, size_t iy0, size_t pad_left, int8_t* yrow, size_t ow,
+                                   const int8_t* zero_row, const eb_dw64_rq* rq) {
+  const size_t groups = (k * k + 3) / 4, tile = 256 + groups * 256 + 256, colbytes = k * ((k + 3) / 4) * 256;
+  if (c == 32) {
+    // Pairs (ox, ox + 1) whose taps all lie inside: ox >= pad_left and ox + 1 - pad_left + k <= w.
+    const size_t first = pad_left < ow ? pad_left : ow;
+    const size_t end = w + pad_left >= k + 1 ? w + pad_left - k : 0;  // pairs start below this
+    size_t ox = 0;
+    for (; ox < first; ox++) eb_dw32_border_pixel(x, w, k, iy0, ox, pad_left, packed, yrow, zero_row, rq);
+    const uint8_t* t = packed;
+    const uint8_t* cw = columns;
+    const size_t c0 = 0, n = 64;
+    const size_t stop = end < ow ? end : ow;
+    if (k == 3) {
+      for (; ox + 8 <= stop + 1 && ox + 8 <= ow; ox += 8)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 3, 4, 2);
+      for (; ox < stop && ox + 2 <= ow; ox += 2)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 3, 1, 2);
+    } else {
+      for (; ox + 8 <= stop + 1 && ox + 8 <= ow; ox += 8)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 5, 4, 2);
+      for (; ox < stop && ox + 2 <= ow; ox += 2)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 5, 1, 2);
+    }
+    for (; ox < ow; ox++) eb_dw32_border_pixel(x, w, k, iy0, ox, pad_left, packed, yrow, zero_row, rq);
+    return;
+  }
+  for (size_t c0 = 0; c0 < c; c0 += 64) {
+    const uint8_t* t = packed + c0 / 64 * tile;
+    const uint8_t* cw = columns + c0 / 64 * colbytes;
+    const size_t n = c - c0 < 64 ? c - c0 : 64;
+    size_t ox = 0;
+    if (k == 3) {
+      for (; ox + 4 <= ow; ox += 4)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 3, 4, 1);
+      for (; ox < ow; ox++)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 3, 1, 1);
+    } else {
+      for (; ox + 4 <= ow; ox += 4)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 5, 4, 1);
+      for (; ox < ow; ox++)
+        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 5, 1, 1);
+    }
+  }
+}
+
 
 EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
     const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k, size_t stride,
@@ -233,9 +358,15 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
 #endif
   const uint8_t* pk = (const uint8_t*)packed;
   const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
+  // The column-grouped weights (this level packs them, eb_dwconv_packing.columns) follow the tiles.
+  const uint8_t* columns = stride == 1 && (k == 3 || k == 5) ? pk + (c + 63) / 64 * (512 + groups * 256) : NULL;
   for (size_t oy = oy0; oy < oy1; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
+    if (columns != NULL && row_inside) {
+      eb_dw64_row_columns(x, w, c, pk, columns, k, (size_t)iy0, pad_left, y + oy * ow * c, ow, zero_row, &rq);
+      continue;
+    }
     for (size_t ox = 0; ox < ow; ox++) {
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
       int8_t* out = y + (oy * ow + ox) * c;
@@ -244,9 +375,9 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
         // the packed tile repeats the 32 channels in its upper half; one 64-wide pass does both.
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq);
+          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq, 0);
         } else {
-          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq);
+          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq, 0);
         }
         ox++;
         continue;
@@ -254,16 +385,16 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
       if (row_inside && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq, 0);
         } else if (groups == 7) {
-          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq, 0);
         } else {
-          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq);
+          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq, 0);
         }
       } else {
         eb_dwconv_taps(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, taps);
         for (size_t t = 0; t < 4 * groups; t++) abs_taps[t] = (uintptr_t)taps[t < kk ? t : kk - 1];
-        eb_dw64_pixel(0, abs_taps, groups, single_last, c, pk, out, &rq);
+        eb_dw64_pixel(0, abs_taps, groups, single_last, c, pk, out, &rq, 0);
       }
     }
   }
