@@ -50,6 +50,15 @@ void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const
   }
 }
 
+// The pool's output from its per-channel sums (x_zero already taken off).
+static inline __attribute__((always_inline)) void EB_NAME(eb_gavgpool_requant)(size_t c, const int32_t* acc, int8_t* y,
+                                                                              const eb_qs8_gavgpool_params* p) {
+  const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
+  for (size_t j = 0; j < c; j++) y[j] = (int8_t)EB_NAME(eb_rq)((float)acc[j] * p->scale, lo, hi, p->out.zero_point);
+  EB_NAME(eb_apply_lut)(y, c, &p->out);
+}
+
+#ifndef EB_OWN_GAVGPOOL  // the including file sums in registers itself
 void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, int8_t* y,
                                       int32_t* acc, const eb_qs8_gavgpool_params* p) {
   const int32_t bias = -(int32_t)rows * p->x_zero;
@@ -58,10 +67,9 @@ void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, in
     const int8_t* xr = x + r * c;
     for (size_t j = 0; j < c; j++) acc[j] += xr[j];
   }
-  const float lo = (float)(p->out.qmin - p->out.zero_point), hi = (float)(p->out.qmax - p->out.zero_point);
-  for (size_t j = 0; j < c; j++) y[j] = (int8_t)EB_NAME(eb_rq)((float)acc[j] * p->scale, lo, hi, p->out.zero_point);
-  EB_NAME(eb_apply_lut)(y, c, &p->out);
+  EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }
+#endif
 
 void EB_NAME(eb_x8_lut_ukernel)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut) {
   for (size_t i = 0; i < n; i++) y[i] = lut[(uint8_t)x[i]];
