@@ -7,6 +7,25 @@ import Testing
     static let isas = hostConfigs.map(\.isaName)
     static func config(_ isa: String) -> eb_kernel_config { hostConfigs.first { $0.isaName == isa }! }
 
+    /// The unsigned copy of a GEMM's input: every byte flipped, none written past n, in place too.
+    @Test(arguments: isas)
+    func flipToUnsigned(isa: String) {
+        let cfg = Self.config(isa)
+        var rng = SeededGenerator(24)
+        for n in [0, 1, 15, 63, 64, 65, 127, 200, 4099] {
+            let x = (0..<n).map { _ in Int8.random(in: -128...127, using: &rng) }
+            var y = [UInt8](repeating: 0x11, count: n + 64)
+            cfg.xor80(x, &y, n)
+            #expect((0..<n).allSatisfy { y[$0] == UInt8(bitPattern: x[$0]) ^ 0x80 }, "\(isa) xor80 n\(n)")
+            #expect(y[n...].allSatisfy { $0 == 0x11 }, "\(isa) xor80 n\(n) wrote past n")
+            var z = x
+            z.withUnsafeMutableBufferPointer { p in
+                p.baseAddress.map { base in base.withMemoryRebound(to: UInt8.self, capacity: n) { cfg.xor80(base, $0, n) } }
+            }
+            #expect(z.map { UInt8(bitPattern: $0) } == Array(y[..<n]), "\(isa) xor80 in place n\(n)")
+        }
+    }
+
     @Test(arguments: isas)
     func classifierGEMV(isa: String) {
         let cfg = Self.config(isa)

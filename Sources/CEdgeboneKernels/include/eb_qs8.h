@@ -107,7 +107,9 @@ EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
 
 /// A ^ 0x80 for n bytes (int8 -> the uint8 view VNNI kernels read). y may alias x.
+typedef void (*eb_x8_xor80_fn)(const int8_t* x, uint8_t* y, size_t n);
 void eb_x8_xor80(const int8_t* x, uint8_t* y, size_t n);
+void eb_x8_xor80__avx512skx(const int8_t* x, uint8_t* y, size_t n);
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise convolution, NHWC, k x k (3 or 5), any stride and padding (TF "same" included):
@@ -254,6 +256,7 @@ typedef struct eb_kernel_config {
   eb_qs8_gavgpool_fn gavgpool;
   eb_x8_lut_fn lut;
   eb_qs8_gemv_f32_fn gemv_f32;
+  eb_x8_xor80_fn xor80;           ///< the unsigned copy of a GEMM's A (levels whose packing has a_xor)
 } eb_kernel_config;
 
 /// Best ISA level the features (eb_cpu_features()) allow.

@@ -16,27 +16,31 @@
 #define EB_INLINE static inline __attribute__((always_inline))
 
 typedef struct {
-  __m512 scale, lo, hi;
-  __m512i zx, zp16, order;
+  __m512 scale, cap;
+  __m512i zp16, order, qmin8, qmax8;
+  int clamp;  // the clamp narrows [-128, 127] (a fused ReLU-like bound)
 } eb_mulc_consts;
 
-// Up to 64 outputs (the first n) from x and the gate as floats, (float)(g - zg), for the same
-// channels. The reference's int32 product (x - zx) * (g - zg) is below 2^24 in magnitude, so the
-// float product of the two factors is the same exact value; then one rounding for the scale, as in
-// the reference. Clamped and rounded values pack to bytes like the GEMM epilogue (lanes scrambled,
-// one dword permute back); 16-channel groups past n are not computed.
-EB_INLINE void eb_mulc64(const int8_t* x, const float* gf, int8_t* y, size_t n, const eb_mulc_consts* k) {
+// Up to 64 outputs (the first n) from x and, for the same channels, the gate as floats gf = g - zg
+// and cf = -zx * gf. The reference's int32 product (x - zx) * (g - zg) is below 2^24 in magnitude,
+// and so are x * gf and cf: one fused multiply-add x * gf + cf gives the product exactly, then one
+// rounding for the scale, as in the reference. Rounded values narrow by saturating packs (zero point
+// added on the way) and an int8 clamp only when it is narrower than int8, which equals the
+// reference's clamp-then-round because round and clamp commute for integer bounds; the cap keeps
+// cvtps2dq in range. Lanes come out scrambled; one dword permute puts them back.
+EB_INLINE void eb_mulc64(const int8_t* x, const float* gf, const float* cf, int8_t* y, size_t n, const eb_mulc_consts* k) {
   __m512i q[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
   const __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
   for (size_t j = 0; j < 4 && 16 * j < n; j++) {
     const __m128i xb = _mm_maskz_loadu_epi8((__mmask16)(m >> (16 * j)), x + 16 * j);
-    const __m512i xi = _mm512_sub_epi32(_mm512_cvtepi8_epi32(xb), k->zx);
-    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(xi), _mm512_loadu_ps(gf + 16 * j)), k->scale);
-    q[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, k->lo), k->hi));
+    const __m512 prod = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(xb)), _mm512_loadu_ps(gf + 16 * j), _mm512_loadu_ps(cf + 16 * j));
+    q[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(prod, k->scale), k->cap));
   }
-  const __m512i p01 = _mm512_add_epi16(_mm512_packs_epi32(q[0], q[1]), k->zp16);
-  const __m512i p23 = _mm512_add_epi16(_mm512_packs_epi32(q[2], q[3]), k->zp16);
-  _mm512_mask_storeu_epi8(y, m, _mm512_permutexvar_epi32(k->order, _mm512_packs_epi16(p01, p23)));
+  const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), k->zp16);
+  const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), k->zp16);
+  __m512i b = _mm512_packs_epi16(p01, p23);
+  if (k->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, k->qmin8), k->qmax8);
+  _mm512_mask_storeu_epi8(y, m, _mm512_permutexvar_epi32(k->order, b));
 }
 
 #define EB_MULC_GATE_MAX 2048
@@ -45,27 +49,31 @@ void eb_qs8_vmulc_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, con
                                      const eb_qs8_mulc_params* p) {
   eb_mulc_consts k;
   k.scale = _mm512_set1_ps(p->scale);
-  k.lo = _mm512_set1_ps((float)(p->out.qmin - p->out.zero_point));
-  k.hi = _mm512_set1_ps((float)(p->out.qmax - p->out.zero_point));
-  k.zx = _mm512_set1_epi32(p->x_zero);
+  k.cap = _mm512_set1_ps(65536.0f);
   k.zp16 = _mm512_set1_epi16((int16_t)p->out.zero_point);
   k.order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  k.clamp = p->out.qmin > -128 || p->out.qmax < 127;
+  k.qmin8 = _mm512_set1_epi8((char)p->out.qmin);
+  k.qmax8 = _mm512_set1_epi8((char)p->out.qmax);
   // The gate as floats, converted once. Rows of 1, 2, 4 … 64 channels run as one flat array
   // whose 64-byte blocks all hold the same channels; wider rows run row by row.
-  float gf[EB_MULC_GATE_MAX + 64];
+  float gf[EB_MULC_GATE_MAX + 64], cf[EB_MULC_GATE_MAX + 64];
   const int flat = c <= 64 && 64 % c == 0;
   const size_t span = flat ? 64 : c;
   if (span > EB_MULC_GATE_MAX) {
     EB_NAME(eb_qs8_vmulc_body)(rows, c, x, g, y, p);
     return;
   }
-  for (size_t i = 0; i < span; i++) gf[i] = (float)((int32_t)g[i % c] - p->g_zero);
+  for (size_t i = 0; i < span; i++) {
+    gf[i] = (float)((int32_t)g[i % c] - p->g_zero);
+    cf[i] = (float)(-p->x_zero * ((int32_t)g[i % c] - p->g_zero));
+  }
   if (flat) {
     const size_t n = rows * c;
-    for (size_t i = 0; i < n; i += 64) eb_mulc64(x + i, gf, y + i, n - i, &k);
+    for (size_t i = 0; i < n; i += 64) eb_mulc64(x + i, gf, cf, y + i, n - i, &k);
   } else {
     for (size_t r = 0; r < rows; r++) {
-      for (size_t c0 = 0; c0 < c; c0 += 64) eb_mulc64(x + r * c + c0, gf + c0, y + r * c + c0, c - c0, &k);
+      for (size_t c0 = 0; c0 < c; c0 += 64) eb_mulc64(x + r * c + c0, gf + c0, cf + c0, y + r * c + c0, c - c0, &k);
     }
   }
   if (p->out.lut != NULL) EB_NAME(eb_apply_lut)(y, rows * c, &p->out);
@@ -121,6 +129,17 @@ void eb_qs8_gavgpool_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, 
     }
   }
   EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
+}
+
+// 64 bytes at a time, a masked tail (the generic loop is built for baseline x86-64: 16 at a time).
+void eb_x8_xor80__avx512skx(const int8_t* x, uint8_t* y, size_t n) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(y + i, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip));
+  if (i < n) {
+    const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
+    _mm512_mask_storeu_epi8(y + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+  }
 }
 
 #pragma clang attribute pop

@@ -17,13 +17,13 @@ extension Binder {
     /// `xorScratch` (m·k bytes) is where kernels that take unsigned activations get A ^ 0x80.
     func gemmStep(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
                   params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?) -> Step {
-        let config = self.config, mr = Int(config.pointee.gemm_mr)
+        let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!
         return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
             let rows = partRange(part, of: parts, count: m, granule: mr)
             guard !rows.isEmpty else { return }
             var src = a
             if let xorScratch {
-                eb_x8_xor80(a + rows.lowerBound * k, xorScratch + rows.lowerBound * k, rows.count * k)
+                xor80(a + rows.lowerBound * k, xorScratch + rows.lowerBound * k, rows.count * k)
                 src = UnsafePointer(UnsafeMutableRawPointer(xorScratch).assumingMemoryBound(to: Int8.self))
             }
             eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, src, k, packed, c, n, params)
