@@ -7,6 +7,7 @@ ORT fp32, and with the LiteRT options, LiteRT int8 on XNNPACK).
 Needs: the reference environment (torch/timm/onnxruntime), Tests/Fixtures/make_fixtures.py --full
 (seeded efficientnet_b0 safetensors + ONNX), a release build of edgebone.
 usage: PYTHON Benchmarks/compare_int8.py [--arch efficientnet_b0] [--calib 100] [--heldout 40]
+                                         [--frames 200] [--rounds 1]
                                          [--litert ONNX2TF_PYTHON] [--litert-torch LITERT_TORCH_PYTHON]
 The LiteRT options name the Python of an environment set up as Benchmarks/litert_int8.py says: one
 converts the float ONNX with onnx2tf and TensorFlow, the other the PyTorch model with PT2E and
@@ -137,7 +138,10 @@ def main():
     ap.add_argument("--arch", default="efficientnet_b0")
     ap.add_argument("--calib", type=int, default=100)
     ap.add_argument("--heldout", type=int, default=40)
-    ap.add_argument("--frames", type=int, default=200, help="latency frames per runtime")
+    ap.add_argument("--frames", type=int, default=200, help="latency frames per runtime and round")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="timing rounds, the runtimes interleaved within each (a shared machine's noise moves "
+                         "single runs by tens of percent); the table shows the median of the rounds' medians")
     ap.add_argument("--litert", metavar="PYTHON", help="also LiteRT int8 converted by onnx2tf, run by this Python")
     ap.add_argument("--litert-torch", metavar="PYTHON", help="also LiteRT int8 converted by litert-torch (PT2E)")
     a = ap.parse_args()
@@ -163,6 +167,7 @@ def main():
         except Exception:  # SwinV2's graph defeats the symbolic shape inference; ONNX's own is enough
             quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
         rows = {}
+        timers = {}
         notes = []
         for act_type, label in [(QuantType.QInt8, "ORT QDQ s8/s8 per-channel"), (QuantType.QUInt8, "ORT QDQ u8/s8 per-channel")]:
             q = tmp / f"ort-{act_type.name}.onnx"
@@ -170,24 +175,26 @@ def main():
                             per_channel=True, activation_type=act_type, weight_type=QuantType.QInt8)
             s = session(q)
             got = np.concatenate([s.run(None, {name: tensor(p, tf)})[0] for p in held])
-            rows[label] = fidelity(ref, got) + (ort_latency(s, size, a.frames),)
+            rows[label] = fidelity(ref, got)
+            timers[label] = lambda s=s: ort_latency(s, size, a.frames)
 
         # Edgebone: quantize on the same calibration images, classify the held-out ones; all int8, and
         # with the float32 ops the quantizer picks itself (--keep-float auto, chosen on the
         # calibration views; the held-out crops here are never seen by it). Float ops run on OpenBLAS:
         # OPENBLAS_CORETYPE=SkylakeX because OpenBLAS 0.3.21 does not recognize this CPU.
         env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX")
-        for label, extra in [("Edgebone int8", []), ("Edgebone int8, float where sensitive", ["--keep-float", "auto"])]:
-            model = tmp / "edgebone.int8.safetensors"
+        for i, (label, extra) in enumerate([("Edgebone int8", []), ("Edgebone int8, float where sensitive", ["--keep-float", "auto"])]):
+            model = tmp / f"edgebone-{i}.int8.safetensors"
             q = subprocess.run([exe, "quantize", "--weights", weights, "--arch", a.arch, "--calibration", tmp / "calib",
                                 "--holdout", "0", "--out", model] + extra, check=True, capture_output=True, text=True)
             kept = [l for l in q.stdout.splitlines() if l.startswith("kept in float32")]
             out = tmp / "logits.npy"
             subprocess.run([exe, "classify", "--model", model, "--logits", out] + [str(p) for p in held], check=True, stdout=subprocess.DEVNULL)
             got = np.load(out)
-            bench = json.loads(subprocess.run([exe, "bench", "--model", model, "--threads", "1", "--frames", str(a.frames), "--json"],
-                                              check=True, capture_output=True, text=True, env=env).stdout)
-            rows[label] = fidelity(ref, got) + (bench["median_ms"],)
+            rows[label] = fidelity(ref, got)
+            timers[label] = lambda model=model: json.loads(subprocess.run(
+                [exe, "bench", "--model", model, "--threads", "1", "--frames", str(a.frames), "--json"],
+                check=True, capture_output=True, text=True, env=env).stdout)["median_ms"]
             if kept:
                 notes.append(f"{label}: {kept[0]}")
         if a.litert or a.litert_torch:
@@ -206,13 +213,30 @@ def main():
                                            "--work", tmp / converter, "--frames", str(a.frames)],
                                           check=True, stdout=subprocess.PIPE, text=True,
                                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout.strip().splitlines()[-1])
-            rows[label] = fidelity(ref, np.load(r["logits"])) + (r["median_ms"],)
-        rows["ORT fp32 (reference)"] = (1.0, 1.0, 1.0, ort_latency(fp32, size, a.frames))
+            rows[label] = fidelity(ref, np.load(r["logits"]))
+            timers[label] = lambda python=python, model=r["model"]: json.loads(
+                subprocess.run([python, ROOT / "Benchmarks/litert_int8.py", "--time", model, "--frames", str(a.frames)],
+                               check=True, stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout.strip().splitlines()[-1])["median_ms"]
+        rows["ORT fp32 (reference)"] = (1.0, 1.0, 1.0)
+        timers["ORT fp32 (reference)"] = lambda: ort_latency(fp32, size, a.frames)
+        # Latency: every runtime once per round, in the same order, so that a noisy stretch of the
+        # machine falls on all of them rather than on one.
+        times = {label: [] for label in timers}
+        for r in range(a.rounds):
+            if a.rounds > 1:
+                print(f"timing round {r + 1}/{a.rounds}…", file=sys.stderr)
+            for label, timer in timers.items():
+                times[label].append(timer())
 
     print(f"{a.arch}, seeded; {a.calib} calibration and {a.heldout} held-out crops of the committed photos; 1 thread")
+    if a.rounds > 1:
+        print(f"latency: median of {a.rounds} interleaved rounds of {a.frames} frames (each round's median; range in brackets)")
     print(f"{'':30} {'cos mean':>9} {'cos min':>8} {'top-1':>6} {'median ms':>10}")
-    for k, (cm, cmin, t1, ms) in rows.items():
-        print(f"{k:30} {cm:9.4f} {cmin:8.4f} {t1 * 100:5.1f}% {ms:10.2f}")
+    for k, (cm, cmin, t1) in rows.items():
+        t = times[k]
+        spread = f"  [{min(t):.2f}–{max(t):.2f}]" if len(t) > 1 else ""
+        print(f"{k:30} {cm:9.4f} {cmin:8.4f} {t1 * 100:5.1f}% {float(np.median(t)):10.2f}{spread}")
     for n in notes:
         print(n)
 

@@ -17,6 +17,7 @@ usage: DIR/bin/python Benchmarks/litert_int8.py --converter onnx2tf --onnx M.onn
            --heldout H.npy --work DIR
        DIR/bin/python Benchmarks/litert_int8.py --converter litert-torch --arch ARCH --weights W.safetensors
            --calib C.npy --heldout H.npy --work DIR
+       DIR/bin/python Benchmarks/litert_int8.py --time MODEL.tflite [--frames N]   (timing only)
 (C and H: NCHW float32, already normalized; an ONNX model's input must be named "input")
 """
 import argparse
@@ -145,18 +146,38 @@ def run(it, x):
     return y
 
 
+def latency(it, frames, warmup):
+    """Median milliseconds of one invoke (input (de)quantization included) on random inputs."""
+    shape = it.get_input_details()[0]["shape"]
+    rng = np.random.default_rng(1)
+    times = []
+    for i in range(frames + warmup):
+        x = rng.standard_normal(tuple(shape), dtype=np.float32)
+        t = time.perf_counter()
+        run(it, x)
+        if i >= warmup:
+            times.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(times))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--converter", choices=["onnx2tf", "litert-torch"], default="onnx2tf")
     ap.add_argument("--onnx", type=pathlib.Path, help="onnx2tf: the float model")
     ap.add_argument("--arch", help="litert-torch: the timm architecture")
     ap.add_argument("--weights", type=pathlib.Path, help="litert-torch: its safetensors weights")
-    ap.add_argument("--calib", required=True, type=pathlib.Path)
-    ap.add_argument("--heldout", required=True, type=pathlib.Path)
-    ap.add_argument("--work", required=True, type=pathlib.Path)
+    ap.add_argument("--calib", type=pathlib.Path)
+    ap.add_argument("--heldout", type=pathlib.Path)
+    ap.add_argument("--work", type=pathlib.Path)
+    ap.add_argument("--time", type=pathlib.Path, metavar="MODEL", help="only time this converted model")
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     a = ap.parse_args()
+    if a.time is not None:
+        print(json.dumps({"model": str(a.time), "median_ms": latency(interpreter(a.time), a.frames, a.warmup)}))
+        return
+    if a.calib is None or a.heldout is None or a.work is None:
+        ap.error("converting needs --calib, --heldout and --work")
     t0 = time.perf_counter()
     if a.converter == "onnx2tf":
         if a.onnx is None:
@@ -173,17 +194,8 @@ def main():
         held = held.transpose(0, 2, 3, 1)
     logits = np.concatenate([run(it, np.ascontiguousarray(h[None])) for h in held])
     np.save(a.work / "litert_logits.npy", logits)
-    shape = it.get_input_details()[0]["shape"]
-    rng = np.random.default_rng(1)
-    times = []
-    for i in range(a.frames + a.warmup):
-        x = rng.standard_normal(tuple(shape), dtype=np.float32)
-        t = time.perf_counter()
-        run(it, x)
-        if i >= a.warmup:
-            times.append((time.perf_counter() - t) * 1e3)
     print(json.dumps({"converter": a.converter, "model": str(model), "logits": str(a.work / "litert_logits.npy"),
-                      "median_ms": float(np.median(times)), "convert_s": convert_s}))
+                      "median_ms": latency(it, a.frames, a.warmup), "convert_s": convert_s}))
 
 
 if __name__ == "__main__":
