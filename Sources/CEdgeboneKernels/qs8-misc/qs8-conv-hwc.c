@@ -3,8 +3,6 @@
 #include <CEdgeboneKernels.h>
 #include <string.h>
 
-typedef uint8_t eb_u8x16 __attribute__((vector_size(16)));
-
 // 16 bytes of room past K for the fast path's block copies.
 static size_t eb_patch_stride(size_t k, size_t cin) { return (k * k * cin + 16 + 63) & ~(size_t)63; }
 
@@ -30,27 +28,7 @@ void eb_qs8_conv_hwc(const eb_kernel_config* cfg, const int8_t* x, size_t h, siz
       int8_t* patch = patches + i * ps;
       const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
       const ptrdiff_t ix0 = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
-      const int inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w;
-      if (inside && row_bytes == 9 && k == 3) {
-        // RGB 3x3 (the stem): the three 9-byte rows joined in registers and stored as two
-        // 16-byte blocks that do not overlap. With overlapping row stores (below) some of the
-        // kernel's 4-byte loads straddle two stores, which the store buffer cannot forward
-        // (B0's stem in isolation: 196 -> 190 us; building the patches is about 50 us of it).
-        eb_u8x16 r0, r1, r2;
-        const int8_t* src = x + ((size_t)iy0 * w + (size_t)ix0) * cin;
-        memcpy(&r0, src, 16);
-        memcpy(&r1, src + w * cin, 16);
-        memcpy(&r2, src + 2 * w * cin, 16);
-        const eb_u8x16 lo = __builtin_shufflevector(r0, r1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 20, 21, 22);
-        // Bytes 27..31 repeat r2's last bytes; K's padding has zero weights.
-        const eb_u8x16 hi = __builtin_shufflevector(r1, r2, 7, 8, 16, 17, 18, 19, 20, 21, 22, 23, 24, 24, 24, 24, 24, 24);
-        const eb_u8x16 f = {flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip, flip};
-        const eb_u8x16 a = lo ^ f, b = hi ^ f;
-        memcpy(patch, &a, 16);
-        memcpy(patch + 16, &b, 16);
-        continue;
-      }
-      if (row_bytes <= 16 && inside) {
+      if (row_bytes <= 16 && iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
         // Inside the image: each kernel row is k * cin contiguous bytes; copy it as one 16-byte
         // block (the surplus lands where the next row, or the zero-weight padding of K, goes; the
         // read stays within the input's EB_EXTRA_BYTES slack).
