@@ -44,14 +44,9 @@ EB_INLINE void eb_dw64_store(int8_t* out, size_t n, __m512i b) {
 // Looks up the queued groups and stores them.
 EB_INLINE void eb_dw64_flush(const eb_dw64_rq* rq) {
   eb_steps_queue* q = rq->queue;
-  eb_steps_regs r;
-  if (rq->steps[EB_LUT_STEPS_RISES] <= 3) {
-    eb_steps_load(&r, rq->steps, 5);
-    for (size_t g = 0; g < q->count; g++) eb_dw64_store(q->out[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 3));
-  } else {
-    eb_steps_load(&r, rq->steps, 6);
-    for (size_t g = 0; g < q->count; g++) eb_dw64_store(q->out[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 4));
-  }
+  __m512i entries[EB_STEPS_QUEUE];
+  eb_steps_lookup_queue(q, rq->steps, entries);
+  for (size_t g = 0; g < q->count; g++) eb_dw64_store(q->out[g], q->n[g], entries[g]);
   q->count = 0;
 }
 
@@ -158,13 +153,12 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
 // 5x5) the last group holds one real tap: its bytes go straight to their dwords by one in-lane byte
 // shuffle per accumulator, instead of four loads, four flips and eight unpacks (slots 1..3 have zero
 // weights, so the zeros the shuffle leaves there change nothing).
-// Channel tiles from c_from (a multiple of 64) on.
 EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups, int single_last, size_t c,
-                             const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq, size_t c_from) {
+                             const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq) {
   const size_t tile = 256 + groups * 256 + 256;
   const size_t full = single_last ? groups - 1 : groups;
-  const uint8_t* p = packed + c_from / 64 * tile;
-  for (size_t c0 = c_from; c0 < c; c0 += 64, p += tile) {
+  const uint8_t* p = packed;
+  for (size_t c0 = 0; c0 < c; c0 += 64, p += tile) {
     if (c - c0 <= 32) {
       eb_dw32_tail(base, off, groups, c0, p, out + c0, c - c0, rq);
       break;
@@ -259,68 +253,62 @@ EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, s
   for (int p = 0; p < P; p++) eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c, n, rq);
 }
 
-// One pixel of 32 channels by the per-pixel path (the row's borders, where a pixel pair would read
-// the next pixel past the image as data instead of padding).
-EB_INLINE void eb_dw32_border_pixel(const int8_t* x, size_t w, size_t k, size_t iy0, size_t ox, size_t pad_left,
-                                    const uint8_t* packed, int8_t* yrow, const int8_t* zero_row, const eb_dw64_rq* rq) {
-  const size_t groups = (k * k + 3) / 4;
+// One output pixel whose taps may reach the padding: tap pointers (padded ones at the zero row), then
+// the per-pixel path.
+EB_INLINE void eb_dw64_border_pixel(const int8_t* x, size_t h, size_t w, size_t c, size_t k, size_t stride,
+                                    size_t pad_top, size_t pad_left, size_t oy, size_t ox, const int8_t* zero_row,
+                                    const uint8_t* packed, int8_t* out, const eb_dw64_rq* rq) {
+  const size_t kk = k * k, groups = (kk + 3) / 4;
   const int8_t* taps[25];
   uintptr_t abs_taps[28];
-  eb_dwconv_taps(x, iy0 + k, w, 32, k, 1, 0, pad_left, iy0, ox, zero_row, taps);
-  for (size_t q = 0; q < 4 * groups; q++) abs_taps[q] = (uintptr_t)taps[q < k * k ? q : k * k - 1];
-  eb_dw64_pixel(0, abs_taps, groups, 4 * groups - k * k == 3, 32, packed, yrow + ox * 32, rq, 0);
+  eb_dwconv_taps(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, taps);
+  for (size_t t = 0; t < 4 * groups; t++) abs_taps[t] = (uintptr_t)taps[t < kk ? t : kk - 1];  // slots past k*k: zero weights
+  eb_dw64_pixel(0, abs_taps, groups, 4 * groups - kk == 3, c, packed, out, rq);
 }
 
-// One output row at stride 1 whose input rows all lie inside, every tile by columns (a last tile of
-// fewer channels too: its loads stay within the over-read the planner pads for, and the zero row is
-// c + 64 bytes). With 32 channels, pixel pairs between the borders.
-EB_INLINE void eb_dw64_row_columns(const int8_t* x, size_t w, size_t c, const uint8_t* packed, const uint8_t* columns,
-                                   size_t k, size_t iy0, size_t pad_left, int8_t* yrow, size_t ow,
-                                   const int8_t* zero_row, const eb_dw64_rq* rq) {
+// Outputs [ox, end) of one tile, each S pixels on from the last: four at a time, then one by one.
+// Returns where it stopped (fewer than S pixels before end).
+EB_INLINE size_t eb_dw64_span(const int8_t* x, size_t w, size_t c, size_t c0, size_t iy0, size_t pad_left,
+                              const int8_t* zero_row, const uint8_t* tile, const uint8_t* colw, int8_t* yrow,
+                              size_t n, const eb_dw64_rq* rq, size_t ox, size_t end, const int k, const int S) {
+  for (; ox + 4 * (size_t)S <= end; ox += 4 * (size_t)S)
+    eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, tile, colw, yrow + ox * c + c0, n, rq, k, 4, S);
+  for (; ox + (size_t)S <= end; ox += (size_t)S)
+    eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, tile, colw, yrow + ox * c + c0, n, rq, k, 1, S);
+  return ox;
+}
+
+// One output row at stride 1 whose input rows all lie inside (output row oy, input rows from iy0),
+// every tile by columns (a last tile of fewer channels too: its loads stay within the over-read the
+// planner pads for, and the zero row is c + 64 bytes). With 32 channels, pixel pairs between the
+// borders, where a pair would read the pixel past the image as data instead of padding.
+EB_INLINE void eb_dw64_row_columns(const int8_t* x, size_t h, size_t w, size_t c, const uint8_t* packed,
+                                   const uint8_t* columns, size_t k, size_t pad_top, size_t pad_left, size_t oy,
+                                   size_t iy0, int8_t* yrow, size_t ow, const int8_t* zero_row, const eb_dw64_rq* rq) {
   const size_t groups = (k * k + 3) / 4, tile = 256 + groups * 256 + 256, colbytes = k * ((k + 3) / 4) * 256;
   if (c == 32) {
     // Pairs (ox, ox + 1) whose taps all lie inside: ox >= pad_left and ox + 1 - pad_left + k <= w.
     const size_t first = pad_left < ow ? pad_left : ow;
     const size_t end = w + pad_left >= k + 1 ? w + pad_left - k : 0;  // pairs start below this
+    const size_t pairs_end = end + 1 < ow ? end + 1 : ow;             // … and end by ow
     size_t ox = 0;
-    for (; ox < first; ox++) eb_dw32_border_pixel(x, w, k, iy0, ox, pad_left, packed, yrow, zero_row, rq);
-    const uint8_t* t = packed;
-    const uint8_t* cw = columns;
-    const size_t c0 = 0, n = 64;
-    const size_t stop = end < ow ? end : ow;
-    if (k == 3) {
-      for (; ox + 8 <= stop + 1 && ox + 8 <= ow; ox += 8)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 3, 4, 2);
-      for (; ox < stop && ox + 2 <= ow; ox += 2)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 3, 1, 2);
-    } else {
-      for (; ox + 8 <= stop + 1 && ox + 8 <= ow; ox += 8)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 5, 4, 2);
-      for (; ox < stop && ox + 2 <= ow; ox += 2)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c, n, rq, 5, 1, 2);
-    }
-    for (; ox < ow; ox++) eb_dw32_border_pixel(x, w, k, iy0, ox, pad_left, packed, yrow, zero_row, rq);
+    for (; ox < first; ox++) eb_dw64_border_pixel(x, h, w, c, k, 1, pad_top, pad_left, oy, ox, zero_row, packed, yrow + ox * c, rq);
+    ox = k == 3 ? eb_dw64_span(x, w, c, 0, iy0, pad_left, zero_row, packed, columns, yrow, 64, rq, ox, pairs_end, 3, 2)
+                : eb_dw64_span(x, w, c, 0, iy0, pad_left, zero_row, packed, columns, yrow, 64, rq, ox, pairs_end, 5, 2);
+    for (; ox < ow; ox++) eb_dw64_border_pixel(x, h, w, c, k, 1, pad_top, pad_left, oy, ox, zero_row, packed, yrow + ox * c, rq);
     return;
   }
   for (size_t c0 = 0; c0 < c; c0 += 64) {
     const uint8_t* t = packed + c0 / 64 * tile;
     const uint8_t* cw = columns + c0 / 64 * colbytes;
     const size_t n = c - c0 < 64 ? c - c0 : 64;
-    size_t ox = 0;
     if (k == 3) {
-      for (; ox + 4 <= ow; ox += 4)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 3, 4, 1);
-      for (; ox < ow; ox++)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 3, 1, 1);
+      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, 0, ow, 3, 1);
     } else {
-      for (; ox + 4 <= ow; ox += 4)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 5, 4, 1);
-      for (; ox < ow; ox++)
-        eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, t, cw, yrow + ox * c + c0, n, rq, 5, 1, 1);
+      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, 0, ow, 5, 1);
     }
   }
 }
-
 
 EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
     const int8_t* x, size_t h, size_t w, size_t c, const void* packed, size_t k, size_t stride,
@@ -328,8 +316,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
     const int8_t* zero_row, const eb_qs8_requant_params* params) {
   (void)oh;
   const size_t kk = k * k, groups = (kk + 3) / 4;
-  uintptr_t off[28], abs_taps[28];
-  const int8_t* taps[25];
+  uintptr_t off[28];
   for (size_t t = 0; t < 4 * groups; t++) {
     const size_t tt = t < kk ? t : kk - 1;  // slots past k*k repeat the last tap; their weights are 0
     off[t] = (uintptr_t)(((tt / k) * w + tt % k) * c);
@@ -364,7 +351,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
     if (columns != NULL && row_inside) {
-      eb_dw64_row_columns(x, w, c, pk, columns, k, (size_t)iy0, pad_left, y + oy * ow * c, ow, zero_row, &rq);
+      eb_dw64_row_columns(x, h, w, c, pk, columns, k, pad_top, pad_left, oy, (size_t)iy0, y + oy * ow * c, ow, zero_row, &rq);
       continue;
     }
     for (size_t ox = 0; ox < ow; ox++) {
@@ -375,9 +362,9 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
         // the packed tile repeats the 32 channels in its upper half; one 64-wide pass does both.
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq, 0);
+          eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq);
         } else {
-          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq, 0);
+          eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq);
         }
         ox++;
         continue;
@@ -385,16 +372,14 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
       if (row_inside && ix0 >= 0 && ix0 + (ptrdiff_t)k <= (ptrdiff_t)w) {
         const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c);
         if (groups == 3) {
-          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq, 0);
+          eb_dw64_pixel(base, off, 3, 1, c, pk, out, &rq);
         } else if (groups == 7) {
-          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq, 0);
+          eb_dw64_pixel(base, off, 7, 1, c, pk, out, &rq);
         } else {
-          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq, 0);
+          eb_dw64_pixel(base, off, groups, single_last, c, pk, out, &rq);
         }
       } else {
-        eb_dwconv_taps(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, taps);
-        for (size_t t = 0; t < 4 * groups; t++) abs_taps[t] = (uintptr_t)taps[t < kk ? t : kk - 1];
-        eb_dw64_pixel(0, abs_taps, groups, single_last, c, pk, out, &rq, 0);
+        eb_dw64_border_pixel(x, h, w, c, k, stride, pad_top, pad_left, oy, ox, zero_row, pk, out, &rq);
       }
     }
   }

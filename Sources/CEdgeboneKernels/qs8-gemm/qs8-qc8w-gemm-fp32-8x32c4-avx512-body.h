@@ -99,16 +99,9 @@ EB_INLINE void eb_store_packed4(int8_t* const* cr, size_t r0, size_t mr, size_t 
 // Looks up the queued groups (at most 4: one tile) and stores them.
 EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e) {
   eb_steps_queue* q = e->queue;
-  eb_steps_regs r;
-  if (e->steps[EB_LUT_STEPS_RISES] <= 3) {
-    eb_steps_load(&r, e->steps, 5);
-    for (size_t g = 0; g < q->count; g++)
-      eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 3), e);
-  } else {
-    eb_steps_load(&r, e->steps, 6);
-    for (size_t g = 0; g < q->count; g++)
-      eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 4), e);
-  }
+  __m512i entries[EB_STEPS_QUEUE];
+  eb_steps_lookup_queue(q, e->steps, entries);
+  for (size_t g = 0; g < q->count; g++) eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], entries[g], e);
   q->count = 0;
 }
 #define EB_STEPS_FLUSH if (e->steps != NULL) eb_steps_flush(cr, mr, e);

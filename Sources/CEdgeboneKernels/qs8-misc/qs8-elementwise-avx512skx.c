@@ -79,9 +79,13 @@ void eb_qs8_vmulc_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, con
   if (p->out.lut != NULL) EB_NAME(eb_apply_lut)(y, rows * c, &p->out);
 }
 
-// Sums of 16 int8 (the first n of them) widened into 16 int32 lanes.
-EB_INLINE __m512i eb_widen16(const int8_t* x, size_t n) {
-  return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1), x));
+// Adds the first n (<= 64) of 64 int8 at x, widened, to four vectors of 16 int32 sums.
+EB_INLINE void eb_add64(__m512i* s, const int8_t* x, size_t n) {
+  for (size_t j = 0; j < 4 && 16 * j < n; j++) {
+    const size_t m = n - 16 * j;
+    const __mmask16 k = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1);
+    s[j] = _mm512_add_epi32(s[j], _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, x + 16 * j)));
+  }
 }
 
 // Sums in four zmm of int32 (64 channels) over all rows, then the body's requantization. When c
@@ -90,42 +94,23 @@ EB_INLINE __m512i eb_widen16(const int8_t* x, size_t n) {
 void eb_qs8_gavgpool_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, int8_t* y, int32_t* acc,
                                         const eb_qs8_gavgpool_params* p) {
   const int32_t bias = -(int32_t)rows * p->x_zero;
+  const int flat = c < 64 && 64 % c == 0;
   int32_t lanes[64];
-  if (c < 64 && 64 % c == 0) {
-    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    const size_t n = rows * c;
-    for (size_t i = 0; i < n; i += 64) {
-      const size_t m = n - i;
-      s0 = _mm512_add_epi32(s0, eb_widen16(x + i, m));
-      if (m > 16) s1 = _mm512_add_epi32(s1, eb_widen16(x + i + 16, m - 16));
-      if (m > 32) s2 = _mm512_add_epi32(s2, eb_widen16(x + i + 32, m - 32));
-      if (m > 48) s3 = _mm512_add_epi32(s3, eb_widen16(x + i + 48, m - 48));
+  for (size_t c0 = 0; c0 < c; c0 += 64) {
+    const size_t m = c - c0 < 64 ? c - c0 : 64;
+    __m512i s[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    if (flat) {
+      for (size_t i = 0; i < rows * c; i += 64) eb_add64(s, x + i, rows * c - i);
+    } else {
+      for (size_t r = 0; r < rows; r++) eb_add64(s, x + r * c + c0, m);
     }
-    _mm512_storeu_si512(lanes, s0);
-    _mm512_storeu_si512(lanes + 16, s1);
-    _mm512_storeu_si512(lanes + 32, s2);
-    _mm512_storeu_si512(lanes + 48, s3);
-    for (size_t j = 0; j < c; j++) {
-      int32_t sum = bias;
-      for (size_t l = j; l < 64; l += c) sum += lanes[l];
-      acc[j] = sum;
-    }
-  } else {
-    for (size_t c0 = 0; c0 < c; c0 += 64) {
-      const size_t m = c - c0 < 64 ? c - c0 : 64;
-      __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-      for (size_t r = 0; r < rows; r++) {
-        const int8_t* xr = x + r * c + c0;
-        s0 = _mm512_add_epi32(s0, eb_widen16(xr, m));
-        if (m > 16) s1 = _mm512_add_epi32(s1, eb_widen16(xr + 16, m - 16));
-        if (m > 32) s2 = _mm512_add_epi32(s2, eb_widen16(xr + 32, m - 32));
-        if (m > 48) s3 = _mm512_add_epi32(s3, eb_widen16(xr + 48, m - 48));
+    for (int j = 0; j < 4; j++) _mm512_storeu_si512(lanes + 16 * j, s[j]);
+    for (size_t j = 0; j < m; j++) {
+      int32_t sum = bias + lanes[j];
+      if (flat) {
+        for (size_t l = j + c; l < 64; l += c) sum += lanes[l];  // the other lanes of channel j
       }
-      _mm512_storeu_si512(lanes, s0);
-      _mm512_storeu_si512(lanes + 16, s1);
-      _mm512_storeu_si512(lanes + 32, s2);
-      _mm512_storeu_si512(lanes + 48, s3);
-      for (size_t j = 0; j < m; j++) acc[c0 + j] = bias + lanes[j];
+      acc[c0 + j] = sum;
     }
   }
   EB_NAME(eb_gavgpool_requant)(c, acc, y, p);

@@ -4,8 +4,8 @@
 //
 // The planes are 24 zmm. Loaded for every 64 entries they made the loads, not the permutes, the
 // bound (24 loads per 64 outputs); so kernels queue the indices of a few groups of 64 (eb_steps_queue),
-// load the planes into registers once and look the whole queue up (eb_steps_flush). Tables whose
-// blocks rise at most three times (SiLU's) skip the fourth rise plane.
+// load the planes into registers once and look the whole queue up (eb_steps_lookup_queue). Tables
+// whose blocks rise at most three times (SiLU's) skip the fourth rise plane.
 #pragma once
 #include <immintrin.h>
 
@@ -66,4 +66,20 @@ EB_INLINE void eb_steps_push(eb_steps_queue* q, __m512i i01, __m512i i23, int8_t
   q->col[q->count] = col;
   q->n[q->count] = n;
   q->count++;
+}
+
+// The entries of every queued group (entries[g], packus byte order), the planes loaded once; empties
+// the queue. The callers store them where their queue says.
+EB_INLINE void eb_steps_lookup_queue(eb_steps_queue* q, const int8_t* steps, __m512i* entries) {
+  eb_steps_regs r;
+  // Not unrolled: a lookup is some fifty instructions, and every kernel call site inlines this.
+  if (steps[EB_LUT_STEPS_RISES] <= 3) {
+    eb_steps_load(&r, steps, 5);
+    _Pragma("clang loop unroll(disable)")
+    for (size_t g = 0; g < q->count; g++) entries[g] = eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 3);
+  } else {
+    eb_steps_load(&r, steps, 6);
+    _Pragma("clang loop unroll(disable)")
+    for (size_t g = 0; g < q->count; g++) entries[g] = eb_steps_lookup(q->index[2 * g], q->index[2 * g + 1], &r, 4);
+  }
 }

@@ -158,7 +158,7 @@ public final class Network: PoolTask, @unchecked Sendable {
         if inputIsFloat {
             eb_u8_f32_normalize_rgb(rgb, inputStorage.assumingMemoryBound(to: Float.self), pixels, normalization.scale, normalization.offset)
         } else {
-            eb_x8_xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self), inputStorage.assumingMemoryBound(to: UInt8.self), pixels * 3)
+            kernels.config.pointee.xor80(UnsafeRawPointer(rgb).assumingMemoryBound(to: Int8.self), inputStorage.assumingMemoryBound(to: UInt8.self), pixels * 3)
         }
     }
 
