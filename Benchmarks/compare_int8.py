@@ -141,7 +141,7 @@ def main():
     ap.add_argument("--frames", type=int, default=200, help="latency frames per runtime and round")
     ap.add_argument("--rounds", type=int, default=1,
                     help="timing rounds, the runtimes interleaved within each (a shared machine's noise moves "
-                         "single runs by tens of percent); the table shows the median of the rounds' medians")
+                         "single runs by up to a fifth here); the table shows the median of the rounds' medians")
     ap.add_argument("--litert", metavar="PYTHON", help="also LiteRT int8 converted by onnx2tf, run by this Python")
     ap.add_argument("--litert-torch", metavar="PYTHON", help="also LiteRT int8 converted by litert-torch (PT2E)")
     a = ap.parse_args()
