@@ -2,10 +2,11 @@
 // permutes: each 256-byte plane is two 128-byte halves, each half one vpermi2b, and the block's top bit
 // picks the half. Included by kernels compiled with avx512vbmi, after EB_INLINE is defined.
 //
-// The planes are 24 zmm. Loaded for every 64 entries they made the loads, not the permutes, the
-// bound (24 loads per 64 outputs); so kernels queue the indices of a few groups of 64 (eb_steps_queue),
-// load the planes into registers once and look the whole queue up (eb_steps_lookup_queue). Tables
-// whose blocks rise at most three times (SiLU's) skip the fourth rise plane.
+// The planes are 24 zmm, loaded for every 64 entries when each lookup fetched its own (24 loads per
+// 64 outputs). Kernels queue the indices of a few groups of 64 (eb_steps_queue), load the planes into
+// registers once and look the whole queue up (eb_steps_lookup_queue): with the fourth rise plane
+// skipped where a table allows (SiLU's blocks rise at most three times) that took the K = 16
+// expansion's table epilogue from about 200 to about 130 µs on Zen 4.
 #pragma once
 #include <immintrin.h>
 
