@@ -376,6 +376,27 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
         #expect(pool.stats.split == 10 && pool.stats.alone == 0 && pool.stats.fallbacks == 0, "\(pool.stats)")
         for p in 0..<8 { #expect(task.counts[p] == 10) }
     }
+
+    /// Each thread starts on its own range of tiles and then takes what is left of the others': with
+    /// three threads, tile counts that do not divide evenly (fewer tiles than threads too) still run
+    /// every part exactly once, and slow workers' ranges are finished by the caller, which then runs
+    /// more than its own third.
+    @Test func homeRangesRunEveryPartOnceAndLeaveNoneToALateWorker() {
+        let pool = ThreadPool(threads: 3, adaptive: false)
+        for tiles in [2, 3, 5, 7, 12] {
+            let task = StragglerTask(parts: tiles, workerDelay: 0)
+            for _ in 0..<20 { pool.run(task, tiles: tiles) }
+            for p in 0..<tiles { #expect(task.counts[p] == 20, "\(tiles) tiles: part \(p) ran \(task.counts[p]) times in 20 steps") }
+        }
+        let slow = StragglerTask(parts: 12, workerDelay: 20_000)
+        let t0 = monotonicNanos()
+        pool.run(slow, tiles: 12)
+        let ms = Double(monotonicNanos() - t0) / 1e6
+        for p in 0..<12 { #expect(slow.counts[p] == 1) }
+        // Each worker holds up one 20 ms tile; the caller runs the other ten (1 ms): about 20 ms, where
+        // workers that finished their own four-tile ranges would take 80.
+        #expect(ms < 60, "\(ms) ms")
+    }
 }
 
 /// Whole frames: the chooser keeps the faster way, whichever it is, finds it again when conditions

@@ -1,7 +1,9 @@
 // A fixed pool of worker threads created at load. `run(task, tiles:)` splits one step into `tiles`
-// parts that the threads — the caller included — claim one at a time from an atomic counter, so a
-// thread the system has descheduled holds up at most the tile it is running: the others take the
-// rest. No allocation, no thread creation after init. Waiters spin briefly (steps come every few tens
+// parts that the threads — the caller included — claim one at a time from atomic counters: each
+// thread first its own range of the tiles (the same rows of every step, so a step finds its input in
+// the cache of the thread that wrote it: 2.45 → 2.37 ms per B0 frame on two threads), then what is
+// left of the others', so a thread the system has descheduled holds up at most the tile it is
+// running: the others take the rest. No allocation, no thread creation after init. Waiters spin briefly (steps come every few tens
 // of microseconds while a frame runs), then sleep on a condition variable.
 //
 // What dynamic tiles cannot fix: a worker preempted in the middle of a tile (its core shared with
@@ -57,14 +59,15 @@ public final class ThreadPool: @unchecked Sendable {
         precondition(threads >= 1)
         self.threads = threads
         self.adaptive = adaptive
-        shared = PoolShared()
-        for _ in 1..<threads {
+        shared = PoolShared(threads: threads)
+        for home in 1..<threads {
             // Each worker owns a strong reference to the shared state, never to the pool: the pool's
             // owner alone decides when it goes, and its deinit stops and joins the workers.
-            let box = Unmanaged.passRetained(shared).toOpaque()
+            let box = Unmanaged.passRetained(WorkerStart(shared, home: home)).toOpaque()
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
-                Unmanaged<PoolShared>.fromOpaque(arg!).takeRetainedValue().work()
+                let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                start.shared.work(home: start.home)
                 return nil
             }, box)
             precondition(rc == 0, "pthread_create failed: \(rc)")
@@ -118,21 +121,24 @@ private final class PoolShared {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let start = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Shared words, each on its own cache line: [generation], [claim = generation << 32 | next tile],
-    /// [tiles finished in this generation].
+    /// Shared words, each on its own cache line: [generation], [tiles finished in this generation],
+    /// then one claim word per thread's home range (generation << 32 | next tile of the range).
     private let words: UnsafeMutablePointer<Int64>
     private var generation: UnsafeMutablePointer<Int64> { words }
-    private var claim: UnsafeMutablePointer<Int64> { words + 8 }
-    private var finished: UnsafeMutablePointer<Int64> { words + 16 }
+    private var finished: UnsafeMutablePointer<Int64> { words + 8 }
+    private func claim(_ range: Int) -> UnsafeMutablePointer<Int64> { words + 16 + 8 * range }
+    /// Threads, the caller included: each has a home range of a step's tiles.
+    private let ranges: Int
     private var stopping = false
     /// Pause-loop iterations before blocking (roughly 10–50 ns each).
     private let spins = 4_000
     private unowned(unsafe) var task: PoolTask?
     private var tiles = 0
 
-    init() {
-        words = .allocate(capacity: 24)
-        words.initialize(repeating: 0, count: 24)
+    init(threads: Int) {
+        ranges = threads
+        words = .allocate(capacity: 16 + 8 * threads)
+        words.initialize(repeating: 0, count: 16 + 8 * threads)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(start, nil)
         pthread_cond_init(done, nil)
@@ -162,11 +168,11 @@ private final class PoolShared {
         self.tiles = tiles
         let g = eb_atomic_load(generation) &+ 1
         eb_atomic_store(finished, 0)
-        eb_atomic_store(claim, g << 32)
+        for r in 0..<ranges { eb_atomic_store(claim(r), g << 32 | Int64(rangeStart(r, tiles: tiles))) }
         eb_atomic_store(generation, g)  // publishes task and tiles
         pthread_cond_broadcast(start)
         pthread_mutex_unlock(mutex)
-        let mine = participate(generation: g, tiles: tiles)
+        let mine = participate(generation: g, tiles: tiles, home: 0)
         let t1 = monotonicNanos()
         var n = 0
         while eb_atomic_load(finished) < Int64(tiles) && n < spins { eb_cpu_relax(); n += 1 }
@@ -179,28 +185,41 @@ private final class PoolShared {
         return (t1 &- t0, monotonicNanos() &- t0, mine)
     }
 
+    /// The first tile of thread `r`'s home range: the tiles split evenly, in order.
+    @inline(__always)
+    private func rangeStart(_ r: Int, tiles: Int) -> Int { tiles * r / ranges }
+
     /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun); returns
-    /// how many it ran.
+    /// how many it ran. A thread takes its home range first, in order — so that on an idle machine each
+    /// thread runs the same rows of every step and finds the previous step's output in its own cache —
+    /// then whatever is left of the others' ranges, so that a descheduled thread holds up at most the
+    /// tile it is running.
     ///
     /// The task is read afresh for each claimed tile and never held past it. A tile of generation `g`
     /// that is claimed but not yet counted as finished keeps `run` waiting, so the task is alive (its
     /// caller holds it) and still published while the tile runs. A worker that kept a reference
     /// beyond its last tile could end up releasing the task's last reference on its own thread.
     @discardableResult
-    private func participate(generation g: Int64, tiles: Int) -> Int {
+    private func participate(generation g: Int64, tiles: Int, home: Int) -> Int {
         var ran = 0
-        while true {
-            let v = eb_atomic_load(claim)
-            guard v >> 32 == g, Int(v & 0xFFFF_FFFF) < tiles else { return ran }
-            guard eb_atomic_cas(claim, v, v + 1) != 0 else { continue }
-            runClaimed(Int(v & 0xFFFF_FFFF), of: tiles)
-            ran += 1
-            if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
-                pthread_mutex_lock(mutex)
-                pthread_cond_signal(done)
-                pthread_mutex_unlock(mutex)
+        for i in 0..<ranges {
+            let r = (home + i) % ranges, end = rangeStart(r + 1, tiles: tiles)
+            while true {
+                let v = eb_atomic_load(claim(r))
+                guard v >> 32 == g else { return ran }  // a newer step has begun
+                let tile = Int(v & 0xFFFF_FFFF)
+                guard tile < end else { break }
+                guard eb_atomic_cas(claim(r), v, v + 1) != 0 else { continue }
+                runClaimed(tile, of: tiles)
+                ran += 1
+                if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
+                    pthread_mutex_lock(mutex)
+                    pthread_cond_signal(done)
+                    pthread_mutex_unlock(mutex)
+                }
             }
         }
+        return ran
     }
 
     @inline(never)
@@ -208,7 +227,7 @@ private final class PoolShared {
         task!.runPart(part, of: parts)
     }
 
-    func work() {
+    func work(home: Int) {
         var seen: Int64 = 0
         while true {
             var n = 0
@@ -219,9 +238,15 @@ private final class PoolShared {
             seen = eb_atomic_load(generation)
             let tiles = self.tiles
             pthread_mutex_unlock(mutex)
-            participate(generation: seen, tiles: tiles)
+            participate(generation: seen, tiles: tiles, home: home)
         }
     }
+}
+
+/// What a worker thread starts with: the shared state and its home range.
+private final class WorkerStart {
+    let shared: PoolShared, home: Int
+    init(_ shared: PoolShared, home: Int) { self.shared = shared; self.home = home }
 }
 
 /// Splits `count` items into `parts` contiguous ranges, each a multiple of `granule` (but the last).
