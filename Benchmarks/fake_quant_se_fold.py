@@ -20,49 +20,43 @@ def qw(w):
     s = s.view(-1, *[1] * (w.dim() - 1))
     return torch.round(w / s) * s
 class GateOnly(nn.Module):
+    """The SE block computing its gate (kept for the projection) and passing x through unscaled."""
     def __init__(self, se): super().__init__(); self.se = se; self.g = None
     def forward(self, x):
         s = x.mean((2, 3), keepdim=True); s = self.se.conv_reduce(s); s = self.se.act1(s) if hasattr(self.se, "act1") else self.se.act(s)
         s = self.se.conv_expand(s); self.g = self.se.gate(s); return x
 class FoldedProj(nn.Module):
-    def __init__(self, conv, gate, quant): super().__init__(); self.conv = conv; self.gate = gate; self.quant = quant
+    """The projection with the gate in its weights, requantized per output row for each image."""
+    def __init__(self, conv, gate): super().__init__(); self.conv = conv; self.gate = gate
     def forward(self, x):
-        outs = []
-        for i in range(x.shape[0]):
-            w = self.conv.weight * self.gate.g[i].view(1, -1, 1, 1)
-            if self.quant: w = qw(w)
-            outs.append(F.conv2d(x[i:i+1], w, self.conv.bias))
-        return torch.cat(outs)
+        return torch.cat([F.conv2d(x[i:i+1], qw(self.conv.weight * self.gate.g[i].view(1, -1, 1, 1)), self.conv.bias)
+                          for i in range(x.shape[0])])
+def round_se_outputs(m, blocks):
+    """Per-tensor int8 fake quantization of these blocks' SE outputs, min/max over the calibration crops."""
+    ranges = {}
+    hs = [b.se.register_forward_hook(lambda mod, i, o, n=n: ranges.setdefault(n, []).append((o.min().item(), o.max().item()))) for n, b in blocks]
+    with torch.no_grad(): m(calib)
+    for h in hs: h.remove()
+    for n, b in blocks:
+        lo = min(r[0] for r in ranges[n]); hi = max(r[1] for r in ranges[n])
+        b.se.register_forward_hook(lambda mod, i, o, lo=lo, hi=hi: fq(o, lo, hi))
+
 def build(mode, blocks_upto=99):
+    """Mean logits cosine against float: "none" (projection weights int8 only), "se_q" (and SE outputs
+    rounded), "fold" (gate folded into the weights of blocks 0..blocks_upto, SE outputs rounded after)."""
     m = seeded_b0()
     with torch.no_grad(): ref = m(held)
     blocks = [(n, b) for n, b in m.named_modules() if n.startswith("blocks.") and n.count(".") == 2 and hasattr(b, "se") and not isinstance(b.se, nn.Identity)]
-    sel = [(n, b) for n, b in blocks if int(n.split(".")[1]) <= blocks_upto]
-    for n, b in blocks:  # weights of every projection per-row int8 (both modes)
+    for n, b in blocks:  # weights of every projection per-row int8 (every mode)
         proj = b.conv_pwl if hasattr(b, "conv_pwl") else b.conv_pw
         with torch.no_grad(): proj.weight.copy_(qw(proj.weight))
-    if mode == "se_q":
-        ranges = {}
-        hs = [b.se.register_forward_hook(lambda mod, i, o, n=n: ranges.setdefault(n, []).append((o.min().item(), o.max().item()))) for n, b in blocks]
-        with torch.no_grad(): m(calib)
-        for h in hs: h.remove()
-        for n, b in blocks:
-            lo = min(r[0] for r in ranges[n]); hi = max(r[1] for r in ranges[n])
-            b.se.register_forward_hook(lambda mod, i, o, lo=lo, hi=hi: fq(o, lo, hi))
-    elif mode == "fold":
-        for n, b in sel:
-            g = GateOnly(b.se); b.se = g
-            if hasattr(b, "conv_pwl"): b.conv_pwl = FoldedProj(b.conv_pwl, g, True)
-            else: b.conv_pw = FoldedProj(b.conv_pw, g, True)
-        # the rest (later blocks) keep the per-tensor SE output
-        rest = [(n, b) for n, b in blocks if (n, b) not in sel]
-        ranges = {}
-        hs = [b.se.register_forward_hook(lambda mod, i, o, n=n: ranges.setdefault(n, []).append((o.min().item(), o.max().item()))) for n, b in rest]
-        with torch.no_grad(): m(calib)
-        for h in hs: h.remove()
-        for n, b in rest:
-            lo = min(r[0] for r in ranges[n]); hi = max(r[1] for r in ranges[n])
-            b.se.register_forward_hook(lambda mod, i, o, lo=lo, hi=hi: fq(o, lo, hi))
+    folded = [(n, b) for n, b in blocks if mode == "fold" and int(n.split(".")[1]) <= blocks_upto]
+    for n, b in folded:
+        g = GateOnly(b.se); b.se = g
+        if hasattr(b, "conv_pwl"): b.conv_pwl = FoldedProj(b.conv_pwl, g)
+        else: b.conv_pw = FoldedProj(b.conv_pw, g)
+    if mode != "none":
+        round_se_outputs(m, [(n, b) for n, b in blocks if (n, b) not in folded])
     with torch.no_grad(): y = m(held)
     return F.cosine_similarity(y, ref, dim=1).mean().item()
 print("projection weights int8 only:            %.5f" % build("none"))
