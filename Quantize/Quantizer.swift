@@ -169,9 +169,16 @@ public final class Quantizer {
             version[t][type] = v
             return v
         }
+        // Gates folded into the 1×1 convolution that reads their product (see `foldsGate`): the product's
+        // tensor is never made; the convolution reads x and the gate.
+        var gated: [Int: [Int]] = [:]
         for (i, node) in graph.nodes.enumerated() {
+            if foldsGate(i, isFloat: isFloat, consumers: consumers) {
+                gated[node.output] = node.inputs
+                continue
+            }
             let type: TensorType = isFloat[i] ? .f32 : .qs8
-            let inputs = node.inputs.map { tensor($0, as: type) }
+            let inputs = (gated[node.inputs[0]] ?? node.inputs).map { tensor($0, as: type) }
             let y = node.output, shape = graph.tensors[y].shape
             var outType = type
             if y == graph.output && node.op == .linear { outType = .f32 }  // the dequantizing head: logits stay float
@@ -211,6 +218,22 @@ public final class Quantizer {
         }.graph.fusingSqueezeExcite().pruned()
         return QuantizedModel(graph: fused, floatNodes: keepFloat)
     }
+
+    /// Whether int8 mul_channel node `i` (x · gate, squeeze-and-excite) folds into the int8 1×1 convolution
+    /// that alone reads its product: that convolution then requantizes its weights with the gate for every
+    /// frame (eb_qs8_gate_fold), which costs a pass over its weights, where the product costs a pass over
+    /// the activations and, above all, one int8 rounding of them on a single per-tensor grid — of all
+    /// B0's tensors the one that costs the most fidelity (`Benchmarks/fake_quant_se_fold.py`). Folded where
+    /// the activations outnumber the weights at least `gateFoldRatio` times (B0: blocks 0–2, 19–780×).
+    func foldsGate(_ i: Int, isFloat: [Bool], consumers: [[Int]]) -> Bool {
+        let node = graph.nodes[i], y = node.output
+        guard node.op == .mulChannel, !isFloat[i], y != graph.output, consumers[y].count == 1 else { return false }
+        let c = consumers[y][0], conv = graph.nodes[c]
+        guard conv.op == .conv, !isFloat[c], conv.inputs == [y], conv.attributes.kernel == 1, conv.attributes.stride == 1,
+              let weights = graph.constant(conv, "weight") else { return false }
+        return graph.tensors[y].elementCount >= Self.gateFoldRatio * weights.elementCount
+    }
+    static let gateFoldRatio = 4
 
     /// Input-normalization folding for a stem that reads the pixels in int8: (p·a_c + b_c) is folded into
     /// the weights; the bias is folded with the *quantized* weights around the pixel that normalizes to zero

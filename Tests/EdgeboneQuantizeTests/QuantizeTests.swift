@@ -57,6 +57,25 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(r.layers.first!.name == "conv_stem" && r.layers.first!.sqnr > 25, "stem SQNR \(r.layers.first!.sqnr)")
     }
 
+    /// Squeeze-and-excite gates fold into the 1×1 convolution that reads their product exactly where its
+    /// activations outnumber its weights `gateFoldRatio` times (the tiny B0 has both kinds of block).
+    @Test func gatesFoldWhereTheActivationsOutnumberTheWeights() throws {
+        let g = try Graph(file: SafeTensorsFile(path: try TinyModels.b0.get().path))
+        let ratio = Quantizer.gateFoldRatio
+        let gated = g.nodes.filter { $0.op == .conv && $0.inputs.count == 2 }
+        let muls = g.nodes.filter { $0.op == .mulChannel }
+        #expect(!gated.isEmpty && !muls.isEmpty, "\(gated.count) gated convolutions, \(muls.count) mul_channel")
+        for c in gated {
+            let x = g.tensors[c.inputs[0]], gate = g.tensors[c.inputs[1]]
+            #expect(gate.shape == [x.shape[2]] && x.elementCount >= ratio * g.constant(c, "weight")!.elementCount, "\(c.name)")
+        }
+        for m in muls {
+            let readers = g.nodes.filter { $0.inputs.contains(m.output) }
+            guard readers.count == 1, readers[0].op == .conv, readers[0].attributes.kernel == 1 else { continue }
+            #expect(g.tensors[m.output].elementCount < ratio * g.constant(readers[0], "weight")!.elementCount, "\(m.name) was not folded")
+        }
+    }
+
     @Test func tinyLite0KeepsFidelity() throws {
         let (_, r) = try TinyModels.lite.get()
         #expect(r.meanCosine >= 0.99, "tiny Lite0 int8 vs float mean logits cosine \(r.meanCosine)")

@@ -25,15 +25,16 @@ struct GraphBuilder {
     }
     func shape(_ t: Int) -> [Int] { g.tensors[t].shape }
 
+    /// With `gate` (int8 1×1 only): the convolution of x · gate, the gate folded into the weights per frame.
     mutating func conv(_ name: String, _ x: Int, out: Int, k: Int, stride: Int, padding: PaddingMode = .symmetric, act: Activation? = nil,
-                       table: Bool = false) -> Int {
+                       table: Bool = false, gate: Int? = nil) -> Int {
         let s = shape(x), geo = ConvGeometry(inH: s[0], inW: s[1], kernel: k, stride: stride, padding: padding)
         let q = g.tensors[x].type == .qs8
         var consts = q ? int8Weights(rows: out, k: k * k * s[2]) : floatWeights(rows: out, k: k * k * s[2])
         if q && !(k == 1 && stride == 1) { consts["pad"] = Constant(int8: (0..<s[2]).map { _ in Int8.random(in: -128...127, using: &rng) }, shape: [s[2]]) }
         let attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? quant(-6, 6).grid12 : nil)
-        return g.addNode(name, .conv, inputs: [x], outputShape: [geo.outH, geo.outW, out], type: g.tensors[x].type, quant: q ? quant() : nil,
-                         attributes: attrs, constants: consts)
+        return g.addNode(name, .conv, inputs: [x] + (gate.map { [$0] } ?? []), outputShape: [geo.outH, geo.outW, out], type: g.tensors[x].type,
+                         quant: q ? quant() : nil, attributes: attrs, constants: consts)
     }
 
     mutating func depthwise(_ name: String, _ x: Int, k: Int, stride: Int, padding: PaddingMode = .same, act: Activation? = nil, table: Bool = false) -> Int {
@@ -88,7 +89,8 @@ enum SampleGraphs {
         let r = b.linear("reduce", p, out: 4, act: .relu)
         let gate = b.linear("expand", r, out: 8, act: .sigmoid, table: true)
         let t5 = b.node("scale", .mulChannel, [t4, gate])
-        let t6 = b.node("act8", .activation, [t5], attributes: Attributes(activation: .silu))
+        let t5g = b.conv("gated", t4, out: 8, k: 1, stride: 1, act: .silu, table: true, gate: gate)                  // x · gate folded per frame
+        let t6 = b.node("act8", .activation, [b.node("add2", .add, [t5, t5g])], attributes: Attributes(activation: .silu))
         let t6b = b.depthwise("dw3s2", t6, k: 3, stride: 2, padding: .symmetric)                          // [3,3,8]
         let t6c = b.conv("conv3", t6b, out: 6, k: 3, stride: 1, act: .relu)                              // k×k int8 with pads
         let f = b.node("dq", .dequantize, [t6c], type: .f32)
@@ -266,7 +268,15 @@ enum SampleGraphs {
         g.nodes[1].attributes.kernel = 7  // int8 depthwise kernels stop at 5×5
         #expect(throws: GraphError.self) { try Network(graph: g) }
         g = SampleGraphs.mixed()
-        g.nodes[2].inputs = [g.nodes[2].inputs[0], g.nodes[2].inputs[0]]  // a 1×1 conv with two inputs
+        g.nodes[2].inputs = [g.nodes[2].inputs[0], g.nodes[2].inputs[0]]  // a 1×1 conv whose gate is not [cin]
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        let gated = g.nodes.firstIndex { $0.name == "gated" }!
+        g.nodes[gated].inputs.append(g.nodes[gated].inputs[1])  // a conv with three inputs
+        #expect(throws: GraphError.self) { try Network(graph: g) }
+        g = SampleGraphs.mixed()
+        let conv3 = g.nodes.firstIndex { $0.name == "conv3" }!
+        g.nodes[conv3].inputs.append(g.nodes[gated].inputs[1])  // a gate on a 3×3 convolution
         #expect(throws: GraphError.self) { try Network(graph: g) }
         g = SampleGraphs.mixed()
         g.nodes[0].attributes.innerActivation = .relu  // an attribute conv does not read

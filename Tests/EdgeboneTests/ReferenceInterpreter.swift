@@ -40,6 +40,25 @@ struct ReferenceInterpreter {
         graph.constant(node, "weight_scale")!.floats.map { Float(Double(inputScale) * Double($0) / Double(target(node).scale)) }
     }
 
+    /// A gated 1×1 convolution's weights, bias and scales for this frame's gate (ConvOp): per row,
+    /// t = w · g in float, beta = 127 / max|t| (bounded so that |bias| · beta ≤ 2^30), w' = round(t · beta),
+    /// bias' = round(bias · beta), scale' = scale / beta.
+    func foldGate(_ node: Node, _ gate: [Int8], _ w: [Int8], _ b: [Int32], _ sc: [Float], k: Int) -> ([Int8], [Int32], [Float]) {
+        let gq = graph.tensors[node.inputs[1]].quant!
+        let g = gate.map { Float(Int32($0) - gq.zeroPoint) * gq.scale }
+        var w2 = w, b2 = b, sc2 = sc
+        for r in 0..<b.count {
+            let most = (0..<k).map { abs(Float(w[r * k + $0]) * g[$0]) }.max()!
+            var beta = most > 0 ? 127.0 / Double(most) : 1.0
+            if abs(Double(b[r])) * beta > 1_073_741_824 { beta = 1_073_741_824 / abs(Double(b[r])) }
+            let fb = Float(beta)
+            for j in 0..<k { w2[r * k + j] = Int8(min(max(Float(w[r * k + j]) * g[j] * fb, -127), 127).rounded(.toNearestOrEven)) }
+            b2[r] = Int32((Double(b[r]) * Double(fb)).rounded(.toNearestOrEven))
+            sc2[r] = sc[r] / fb
+        }
+        return (w2, b2, sc2)
+    }
+
     func run(_ node: Node, _ inputs: [RefTensor]) -> RefTensor {
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         switch node.op {
@@ -69,12 +88,14 @@ struct ReferenceInterpreter {
                              weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) }, pad: { _ in 0 })
                 return .f32(s.enumerated().map { (a.activation ?? Activation.none).apply(Float($1 + Double(b[$0 % cout]))) })
             }
-            let xq = x.quant!, v = inputs[0].codes, w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32
+            let xq = x.quant!, v = inputs[0].codes
+            var w = graph.constant(node, "weight")!.int8, b = graph.constant(node, "bias")!.int32
+            var sc = scales(node, inputScale: xq.scale)
+            if node.inputs.count == 2 { (w, b, sc) = foldGate(node, inputs[1].codes, w, b, sc, k: cin) }
             let pads = dw ? nil : graph.constant(node, "pad")?.int8
             let acc = conv({ Double(Int32(v[($0 * g.inW + $1) * cin + $2]) - xq.zeroPoint) },
                            weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) },
                            pad: { c in pads.map { Double(Int32($0[c]) - xq.zeroPoint) } ?? 0 })
-            let sc = scales(node, inputScale: xq.scale)
             return .qs8(acc.enumerated().map { requantize(Float(Int32($1) + b[$0 % cout]) * sc[$0 % cout], node) })
         case .linear:
             let k = x.shape.last!, n = y.shape.last!, rows = x.elementCount / k

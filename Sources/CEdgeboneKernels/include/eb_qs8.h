@@ -90,6 +90,16 @@ size_t eb_qs8_gemm_packed_size(const eb_gemm_packing* pk, size_t n, size_t k);
 void eb_qs8_gemm_pack(const eb_gemm_packing* pk, size_t n, size_t k, const int8_t* w,
                       const int32_t* bias, const float* scale, int32_t a_zero_point, void* out);
 
+/// A 1x1 convolution of x · gate as one of x, for one frame's gate (int8, gate_zero, gate_scale): with
+/// g[j] = (gate[j] - gate_zero) · gate_scale (in `gates`, k floats of scratch) and per output row r
+/// t[j] = w[r][j] · g[j] (float), beta = 127 / max_j |t[j]| (1 for a row of zeros; lowered where needed
+/// so that |bias[r]| · beta <= 2^30), w_out[r][j] = rint(t[j] · beta) (within ±127),
+/// bias_out[r] = rint(bias[r] · beta), scale_out[r] = scale[r] / beta. w: [n][k]; `scale` is the
+/// requantization scale the plain convolution would use. The outputs go to eb_qs8_gemm_pack.
+void eb_qs8_gate_fold(size_t n, size_t k, const int8_t* w, const int32_t* bias, const float* scale,
+                      const int8_t* gate, int32_t gate_zero, float gate_scale, float* gates,
+                      int8_t* w_out, int32_t* bias_out, float* scale_out);
+
 /// A GEMM micro-kernel: computes `mr` (<= MR) rows of C for all `nc` output channels.
 /// a: first row of A, a_stride bytes between rows; c: first row of C, c_stride bytes between rows.
 typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a,

@@ -190,6 +190,7 @@ public final class Network: PoolTask, @unchecked Sendable {
                 // library calls it uses) stays the same.
                 let tiles = kernels.tiles
                 for i in steps.indices {
+                    steps[i].prepare?()
                     if steps[i].parallel {
                         for t in 0..<tiles { steps[i].run(t, tiles) }
                     } else {
@@ -232,6 +233,7 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     @inline(__always)
     private func step(_ i: Int) {
+        steps[i].prepare?()
         if let pool, steps[i].parallel {
             current = i
             pool.run(self, tiles: kernels.tiles)

@@ -3,6 +3,9 @@
 // f32: 1×1 as one sgemm, few input channels (the stem) direct, the rest im2col + sgemm (OpenBLAS).
 // qs8: 1×1 stride 1 as the int8 GEMM, k×k through patch gathering into the same GEMM; per-channel
 // int8 weights, int32 bias, NODE.pad [cin] = the value the padding reads.
+// Gated (qs8, 1×1 stride 1, a second input gate [cin]): the convolution of x · gate, with the gate
+// folded into the weights once per frame (eb_qs8_gate_fold) — a squeeze-and-excite scaling whose
+// product is never rounded to int8 and never written out. The quantizer makes these.
 import CEdgeboneKernels
 import COpenBLAS
 
@@ -16,7 +19,7 @@ enum ConvOp: Operator {
     static func isDirect(_ node: Node, _ graph: Graph) -> Bool { node.attributes.kernel! > 1 && graph.tensors[node.inputs[0]].shape[2] <= 4 }
 
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
-        try node.expectInputs(1)
+        guard node.inputs.count == 1 || node.inputs.count == 2 else { throw node.fail("expects an input and an optional gate, has \(node.inputs.count) inputs") }
         try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         guard let k = a.kernel, (1...7).contains(k), let s = a.stride, (1...4).contains(s), s <= k || k == 1, a.padding != nil else {
@@ -30,9 +33,13 @@ enum ConvOp: Operator {
         let cin = x.shape[2], cout = y.shape[2]
         switch try graph.sameType(node) {
         case .f32:
+            guard node.inputs.count == 1 else { throw node.fail("a gate is folded into int8 weights only (qs8)") }
             try graph.checkFloatEpilogue(node)
             try graph.expectFloatWeights(node, rows: cout, k: k * k * cin)
         case .qs8:
+            if node.inputs.count == 2 {
+                guard isPointwise(node), graph.tensors[node.inputs[1]].shape == [cin] else { throw node.fail("a gate needs a 1×1 stride-1 convolution and shape [\(cin)]") }
+            }
             try graph.expectQuantizedWeights(node, rows: cout, k: k * k * cin)
             if !isPointwise(node) { try graph.expectConstant(node, "pad", .i8, [cin]) }
             try graph.checkQuantizedEpilogue(node)
@@ -86,6 +93,7 @@ enum ConvOp: Operator {
     private static func bindQuantized(_ node: Node, _ b: Binder, g: ConvGeometry, cin: Int, cout: Int) -> Step {
         let xq = b.tensor(node.inputs[0]).quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
+        if node.inputs.count == 2 { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
         let packed = b.packGEMM(node, n: cout, k: g.kernel * g.kernel * cin, input: xq)
         let params = b.persist(value: b.requantParams(node))
         if isPointwise(node) {
@@ -105,5 +113,32 @@ enum ConvOp: Operator {
             eb_qs8_conv_hwc(config, xp, g.inH, g.inW, cin, cout, packed, g.kernel, g.stride, g.padTop, g.padLeft, yp, g.outH, g.outW,
                             rows.lowerBound, rows.upperBound, pads, patches + part * slice, params)
         }
+    }
+
+    /// The gated 1×1 convolution: each frame folds the gate into the weights (bias and scales follow) and
+    /// packs them for this ISA's GEMM, in storage made at load, then runs the GEMM on x.
+    private static func bindGated(_ node: Node, _ b: Binder, m: Int, cin: Int, cout: Int) -> Step {
+        let xq = b.tensor(node.inputs[0]).quant!, gq = b.tensor(node.inputs[1]).quant!
+        let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
+        let gp = UnsafePointer(b.pointer(node.inputs[1], as: Int8.self))
+        let w = b.persist(b.constant(node, "weight").int8), bias = b.persist(b.constant(node, "bias").int32)
+        let scales = b.persist(b.requantScales(node, inputScale: xq.scale))
+        var pk = b.config.pointee.gemm_packing
+        let packedSize = eb_qs8_gemm_packed_size(&pk, cout, cin)
+        // Per-frame storage, made once: folded weights, bias, scales, the gate as floats, the packing.
+        let folded = UnsafeMutablePointer(mutating: b.persist([Int8](repeating: 0, count: cout * cin)))
+        let foldedBias = UnsafeMutablePointer(mutating: b.persist([Int32](repeating: 0, count: cout)))
+        let foldedScales = UnsafeMutablePointer(mutating: b.persist([Float](repeating: 0, count: cout)))
+        let gates = UnsafeMutablePointer(mutating: b.persist([Float](repeating: 0, count: cin)))
+        let packed = UnsafeMutableRawPointer(mutating: b.persist([UInt8](repeating: 0, count: packedSize)))
+        let params = b.persist(value: b.requantParams(node))
+        let xor = Binder.gemmScratch(m: m, k: cin, kernels: b.kernels).isEmpty ? nil : b.scratch(0, as: UInt8.self)
+        var step = b.gemmStep(a: xp, m: m, k: cin, n: cout, packed: UnsafeRawPointer(packed), c: yp, params: params, xorScratch: xor)
+        let gateZero = gq.zeroPoint, gateScale = gq.scale, xZero = xq.zeroPoint
+        step.prepare = {
+            eb_qs8_gate_fold(cout, cin, w, bias, scales, gp, gateZero, gateScale, gates, folded, foldedBias, foldedScales)
+            eb_qs8_gemm_pack(&pk, cout, cin, folded, foldedBias, foldedScales, xZero, packed)
+        }
+        return step
     }
 }

@@ -30,8 +30,10 @@ public struct Step {
     public var run: (_ part: Int, _ parts: Int) -> Void
     /// Worth handing parts to the thread pool (enough work to pay for the hand-off).
     public var parallel: Bool
-    public init(parallel: Bool = false, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
-        self.run = run; self.parallel = parallel
+    /// Runs once on the calling thread before the parts (per-frame set-up every part reads).
+    public var prepare: (() -> Void)?
+    public init(parallel: Bool = false, prepare: (() -> Void)? = nil, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
+        self.run = run; self.parallel = parallel; self.prepare = prepare
     }
 }
 
