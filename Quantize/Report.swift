@@ -12,6 +12,8 @@ public struct FidelityReport: Sendable {
         public var kind: String
         /// 10·log10(Σ f² / Σ (f − q)²) over all held-out views, dB.
         public var sqnr: Double
+        /// How many values that sum is over (output elements × views).
+        public var values: Int
     }
     public var layers: [Layer]
     public var views: Int
@@ -68,7 +70,7 @@ public struct FidelityReport: Sendable {
     }
 
     public var json: String {
-        let layerJSON = layers.map { JSONValue.object(["name": .string($0.name), "kind": .string($0.kind), "sqnr_db": .double($0.sqnr.isFinite ? $0.sqnr : 999)]) }
+        let layerJSON = layers.map { JSONValue.object(["name": .string($0.name), "kind": .string($0.kind), "sqnr_db": .double($0.sqnr.isFinite ? $0.sqnr : 999), "values": .int($0.values)]) }
         return JSONValue.object([
             "layers": .array(layerJSON), "heldout_views": .int(heldOut ? views : 0), "evaluation_views": .int(views),
             "evaluated_on": .string(heldOut ? "held-out views" : "calibration views (none held out)"), "calibration_views": .int(calibrationViews),
@@ -137,7 +139,8 @@ extension Quantizer {
             progress?("evaluating", n + 1, views.count)
         }
         let layers = compared.map { i in
-            FidelityReport.Layer(name: q.nodes[i].name, kind: q.kindLabel(i), sqnr: noise[i] > 0 ? 10 * log10(signal[i] / noise[i]) : .infinity)
+            FidelityReport.Layer(name: q.nodes[i].name, kind: q.kindLabel(i), sqnr: noise[i] > 0 ? 10 * log10(signal[i] / noise[i]) : .infinity,
+                                 values: q.tensors[q.nodes[i].output].elementCount * views.count)
         }
         return FidelityReport(layers: layers, views: views.count, meanCosine: cosines.reduce(0, +) / Double(max(cosines.count, 1)),
                               minCosine: cosines.min() ?? 0, top1Agreement: Double(agree) / Double(max(views.count, 1)),

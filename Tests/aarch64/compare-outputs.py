@@ -6,7 +6,8 @@
     compare-outputs.py logits-close X86.npy ARM.npy TOL float logits: max|Δ| ≤ TOL·max(1, max|logit|)
     compare-outputs.py inspect X86.txt ARM.txt          the op table (names, kinds, shapes, quantization)
     compare-outputs.py isa BENCH.json EXPECTED          the kernel family bench picked
-    compare-outputs.py report X86.json ARM.json DB COS  quantizer reports: same layers, SQNR within DB dB,
+    compare-outputs.py report X86.json ARM.json DB COS  quantizer reports: same layers, SQNR within DB dB
+                                                        (layers measured over at least 512 values),
                                                         end-to-end cosine within COS
 
 Standard library only (the CI host has no numpy). Exit status 1 with a line naming the difference.
@@ -124,8 +125,16 @@ def main(argv):
         lb = [l["name"] for l in b["layers"]]
         if la != lb:
             fail(f"quantized layers differ: {la} vs {lb}")
-        worst, where = 0.0, ""
+        # The two builds calibrate in float with different summation orders, so a range may land one
+        # histogram bin apart and a few values round the other way. Over a whole feature map that moves the
+        # SQNR by hundredths of a dB; over the few values of a squeeze-and-excite vector on one view (the
+        # tiny B0's have 2 to 100) one such value moves it by dBs, so those layers are left to the
+        # end-to-end cosine.
+        worst, where, skipped = 0.0, "", 0
         for x, y in zip(a["layers"], b["layers"]):
+            if x.get("values", 512) < 512:
+                skipped += 1
+                continue
             d = abs(x["sqnr_db"] - y["sqnr_db"])
             if d > worst:
                 worst, where = d, x["name"]
@@ -134,8 +143,8 @@ def main(argv):
         dc = abs(a["logits_cosine_mean"] - b["logits_cosine_mean"])
         if not dc <= cos_tol:
             fail(f"end-to-end cosine {a['logits_cosine_mean']:.4f} vs {b['logits_cosine_mean']:.4f} (bound {cos_tol:g})")
-        print(f"same {len(la)} layers, SQNR within {worst:.2g} dB, cosine "
-              f"{a['logits_cosine_mean']:.4f} vs {b['logits_cosine_mean']:.4f}")
+        print(f"same {len(la)} layers, SQNR within {worst:.2g} dB ({skipped} of fewer than 512 values left out), "
+              f"cosine {a['logits_cosine_mean']:.4f} vs {b['logits_cosine_mean']:.4f}")
     else:
         fail(f"unknown mode {mode!r}")
 
