@@ -389,8 +389,8 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
 
     /// Each thread starts on its own range of tiles and then takes what is left of the others': with
     /// three threads, tile counts that do not divide evenly (fewer tiles than threads too) still run
-    /// every part exactly once, and slow workers' ranges are finished by the caller, which then runs
-    /// more than its own third.
+    /// every part exactly once, and slow workers' ranges are finished by the caller: the step takes about
+    /// one slow tile, not a slow worker's whole range.
     @Test func homeRangesRunEveryPartOnceAndLeaveNoneToALateWorker() {
         let pool = ThreadPool(threads: 3, adaptive: false)
         for tiles in [2, 3, 5, 7, 12] {

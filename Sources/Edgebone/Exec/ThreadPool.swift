@@ -3,8 +3,9 @@
 // thread first its own range of the tiles (the same rows of every step, so a step finds its input in
 // the cache of the thread that wrote it: 2.45 → 2.37 ms per B0 frame on two threads), then what is
 // left of the others', so a thread the system has descheduled holds up at most the tile it is
-// running: the others take the rest. No allocation, no thread creation after init. Waiters spin briefly (steps come every few tens
-// of microseconds while a frame runs), then sleep on a condition variable.
+// running: the others take the rest. No allocation, no thread creation after init. Waiters spin
+// briefly (steps come every few tens of microseconds while a frame runs), then sleep on a condition
+// variable.
 //
 // What dynamic tiles cannot fix: a worker preempted in the middle of a tile (its core shared with
 // another busy process) keeps the step waiting for a whole scheduler slice, milliseconds, and a frame

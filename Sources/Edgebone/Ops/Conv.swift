@@ -91,9 +91,9 @@ enum ConvOp: Operator {
     }
 
     private static func bindQuantized(_ node: Node, _ b: Binder, g: ConvGeometry, cin: Int, cout: Int) -> Step {
+        if node.inputs.count == 2 { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
         let xq = b.tensor(node.inputs[0]).quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
-        if node.inputs.count == 2 { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
         let packed = b.packGEMM(node, n: cout, k: g.kernel * g.kernel * cin, input: xq)
         let params = b.persist(value: b.requantParams(node))
         if isPointwise(node) {

@@ -32,8 +32,8 @@ public struct Step {
     public var parallel: Bool
     /// Runs once on the calling thread before the parts (per-frame set-up every part reads).
     public var prepare: (() -> Void)?
-    public init(parallel: Bool = false, prepare: (() -> Void)? = nil, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
-        self.run = run; self.parallel = parallel; self.prepare = prepare
+    public init(parallel: Bool = false, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
+        self.run = run; self.parallel = parallel
     }
 }
 
