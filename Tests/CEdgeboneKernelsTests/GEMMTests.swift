@@ -127,7 +127,8 @@ extension Optional where Wrapped == [Int8] {
         // Each table case three times: random bytes (gathered), and walks with step planes rising up to
         // four and up to three times per block.
         for (aZero, zp, qmin, qmax, scales, lut) in edges { for (steps, rises) in lut ? [(false, 4), (true, 4), (true, 3)] : [(false, 4)] {
-            for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33)] {
+            for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33),
+                              (Int(config.gemm_mr) + 3, 50, 24)] {  // 50: a last tile of 16 + 2 channels
                 let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut,
                                  steps: steps, rises: rises)
                 let issues = runGEMM(config, c, rng: &rng)

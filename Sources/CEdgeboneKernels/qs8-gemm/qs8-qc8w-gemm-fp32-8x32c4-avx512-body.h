@@ -34,6 +34,7 @@ typedef struct {
   __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
   __m512i index_base;     // zero point - qmin: the table index of a rounded value
   __m512i zp16, qmin8, qmax8, transpose;
+  __m512i pair01, pair23; // two rows of 32 channels from two packed blocks (eb_store_packed4x2)
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   const int8_t* lut;
   const int8_t* steps;    // the table's step planes (avx512vbmi build), or NULL
@@ -53,6 +54,8 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.qmin8 = _mm512_set1_epi8((char)(e.clamp ? p->qmin : -128));
   e.qmax8 = _mm512_set1_epi8((char)(e.clamp ? p->qmax : 127));
   e.transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  e.pair01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  e.pair23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
   e.lut = p->lut;
   e.steps = EB_LUT_STEPS && p->lut != NULL ? p->steps : NULL;
   return e;
@@ -94,14 +97,38 @@ EB_INLINE void eb_store_packed4(int8_t* const* cr, size_t r0, size_t mr, size_t 
   if (r0 + 3 < mr) eb_store_lane(cr[r0 + 3] + col, _mm512_extracti32x4_epi32(b, 3), n);
 }
 
-// Stores rows [r0, r0 + 4) ∩ [0, mr) of 16 channels at column offset col.
+// Rows [r0, r0 + 4) ∩ [0, mr) of 16 + n1 channels (n1 <= 16) at column offset col, from the packed
+// bytes of their left 16 channels and of the n1 right of them: one two-source dword permute gathers
+// two rows of 32 channels into one vector, and each row is one 32-byte store, not two of 16.
+EB_INLINE void eb_store_packed4x2(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n1, __m512i left,
+                                  __m512i right, const eb_epilogue* e) {
+  const __m512i r01 = _mm512_permutex2var_epi32(left, e->pair01, right);
+  const __m512i r23 = _mm512_permutex2var_epi32(left, e->pair23, right);
+  const __m256i row[4] = {_mm512_castsi512_si256(r01), _mm512_extracti64x4_epi64(r01, 1), _mm512_castsi512_si256(r23),
+                          _mm512_extracti64x4_epi64(r23, 1)};
+  if (n1 >= 16) {
+    for (size_t r = 0; r < 4 && r0 + r < mr; r++) _mm256_storeu_si256((__m256i*)(cr[r0 + r] + col), row[r]);
+  } else {
+    const __mmask32 m = (__mmask32)((1ull << (16 + n1)) - 1);
+    for (size_t r = 0; r < 4 && r0 + r < mr; r++) _mm256_mask_storeu_epi8(cr[r0 + r] + col, m, row[r]);
+  }
+}
+
 #if EB_LUT_STEPS
-// Looks up the queued groups (at most 4: one tile) and stores them.
+// Looks up the queued groups (at most 4: one tile) and stores them: a group and the next one 16
+// channels right of it on the same rows as one (eb_store_packed4x2).
 EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e) {
   eb_steps_queue* q = e->queue;
   __m512i entries[EB_STEPS_QUEUE];
   eb_steps_lookup_queue(q, e->steps, entries);
-  for (size_t g = 0; g < q->count; g++) eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], entries[g], e);
+  for (size_t g = 0; g < q->count; g++) {
+    if (g + 1 < q->count && q->row[g + 1] == q->row[g] && q->col[g + 1] == q->col[g] + 16 && q->n[g] == 16) {
+      eb_store_packed4x2(cr, q->row[g], mr, q->col[g], q->n[g + 1], entries[g], entries[g + 1], e);
+      g++;
+    } else {
+      eb_store_packed4(cr, q->row[g], mr, q->col[g], q->n[g], entries[g], e);
+    }
+  }
   q->count = 0;
 }
 #define EB_STEPS_FLUSH if (e->steps != NULL) eb_steps_flush(cr, mr, e);
@@ -109,29 +136,59 @@ EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e
 #define EB_STEPS_FLUSH
 #endif
 
-EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n,
-                              __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
-                              const eb_epilogue* e) {
-#if EB_LUT_STEPS
-  if (e->steps != NULL) {
-    // Indices (at most 4095) pass the signed pack unchanged; the lookup narrows them to entries.
-    const __m512i i01 = _mm512_packs_epi32(eb_index16(a0, scale, e), eb_index16(a1, scale, e));
-    const __m512i i23 = _mm512_packs_epi32(eb_index16(a2, scale, e), eb_index16(a3, scale, e));
-    eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
-    return;
-  }
-#endif
+// Four rows of 16 channels requantized and narrowed to bytes in the packs' order (eb_store_packed4);
+// the gathering table path looks the entries up on the way.
+EB_INLINE __m512i eb_pack_4rows(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale, const eb_epilogue* e) {
   if (e->lut != NULL) {
     const __m512i p01 = _mm512_packs_epi32(eb_lut16(a0, scale, e), eb_lut16(a1, scale, e));
     const __m512i p23 = _mm512_packs_epi32(eb_lut16(a2, scale, e), eb_lut16(a3, scale, e));
-    eb_store_packed4(cr, r0, mr, col, n, _mm512_packus_epi16(p01, p23), e);
-    return;
+    return _mm512_packus_epi16(p01, p23);
   }
   const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a0, scale, e), eb_round16(a1, scale, e)), e->zp16);
   const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(eb_round16(a2, scale, e), eb_round16(a3, scale, e)), e->zp16);
   __m512i b = _mm512_packs_epi16(p01, p23);
   if (e->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, e->qmin8), e->qmax8);
-  eb_store_packed4(cr, r0, mr, col, n, b, e);
+  return b;
+}
+
+#if EB_LUT_STEPS
+// Queues the table indices of four rows of 16 channels (at most 4095: they pass the signed pack
+// unchanged; the lookup narrows them to entries).
+EB_INLINE void eb_queue_4rows(size_t r0, size_t col, size_t n, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
+                              __m512 scale, const eb_epilogue* e) {
+  const __m512i i01 = _mm512_packs_epi32(eb_index16(a0, scale, e), eb_index16(a1, scale, e));
+  const __m512i i23 = _mm512_packs_epi32(eb_index16(a2, scale, e), eb_index16(a3, scale, e));
+  eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
+}
+#endif
+
+// Stores rows [r0, r0 + 4) ∩ [0, mr) of n (<= 16) channels at column offset col (or queues them).
+EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n,
+                              __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
+                              const eb_epilogue* e) {
+#if EB_LUT_STEPS
+  if (e->steps != NULL) {
+    eb_queue_4rows(r0, col, n, a0, a1, a2, a3, scale, e);
+    return;
+  }
+#endif
+  eb_store_packed4(cr, r0, mr, col, n, eb_pack_4rows(a0, a1, a2, a3, scale, e), e);
+}
+
+// The same for 16 + n1 channels: the left 16 (a*, scale) and the n1 (<= 16) right of them (b*, scale_b).
+EB_INLINE void eb_store_4rows_x2(int8_t* const* cr, size_t r0, size_t mr, size_t col, size_t n1,
+                                 __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
+                                 __m512i b0, __m512i b1, __m512i b2, __m512i b3, __m512 scale_b,
+                                 const eb_epilogue* e) {
+#if EB_LUT_STEPS
+  if (e->steps != NULL) {
+    eb_queue_4rows(r0, col, 16, a0, a1, a2, a3, scale, e);
+    eb_queue_4rows(r0, col + 16, n1, b0, b1, b2, b3, scale_b, e);
+    return;
+  }
+#endif
+  eb_store_packed4x2(cr, r0, mr, col, n1, eb_pack_4rows(a0, a1, a2, a3, scale, e),
+                     eb_pack_4rows(b0, b1, b2, b3, scale_b, e), e);
 }
 
 // One block of 4 or 8 rows over all channels. Named accumulators (arrays end up on the stack).
@@ -184,15 +241,12 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
   }
 
 EB_GEMM_ROWS(8, EB_REP8,
-  eb_store_4rows(cr, 0, mr, col, 16, c00, c10, c20, c30, s0, e);
-  eb_store_4rows(cr, 4, mr, col, 16, c40, c50, c60, c70, s0, e);
-  eb_store_4rows(cr, 0, mr, col + 16, n1, c01, c11, c21, c31, s1, e);
-  eb_store_4rows(cr, 4, mr, col + 16, n1, c41, c51, c61, c71, s1, e);,
+  eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c10, c20, c30, s0, c01, c11, c21, c31, s1, e);
+  eb_store_4rows_x2(cr, 4, mr, col, n1, c40, c50, c60, c70, s0, c41, c51, c61, c71, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);
   eb_store_4rows(cr, 4, mr, col, nc, c40, c50, c60, c70, s0, e);)
 EB_GEMM_ROWS(4, EB_REP4,
-  eb_store_4rows(cr, 0, mr, col, 16, c00, c10, c20, c30, s0, e);
-  eb_store_4rows(cr, 0, mr, col + 16, n1, c01, c11, c21, c31, s1, e);,
+  eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c10, c20, c30, s0, c01, c11, c21, c31, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);)
 
 EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
