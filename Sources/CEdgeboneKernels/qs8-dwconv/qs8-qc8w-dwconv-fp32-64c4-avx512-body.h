@@ -23,7 +23,7 @@
 
 typedef struct {
   __m512 lo, hi, cap;
-  __m512i zp_minus_qmin, zp16, qmin8, qmax8, x80;
+  __m512i zp_minus_qmin, zp_minus_qmin16, zp16, qmin8, qmax8, x80;
   __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
   const int8_t* steps;  // the table's step planes (avx512vbmi build), or NULL
@@ -62,19 +62,22 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
                               int8_t* out, size_t n, const eb_dw64_rq* rq) {
   const __m512i acc[4] = {a0, a1, a2, a3};
   __m512i r[4], b;
+#if EB_LUT_STEPS
+  if (rq->steps != NULL) {
+    // int16 indices (eb_steps_index_pair); the lookup narrows them to entries.
+    for (int j = 0; j < 4; j++)
+      r[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j)), rq->hi));
+    eb_dw64_queue(eb_steps_index_pair(r[0], r[1], rq->zp_minus_qmin16), eb_steps_index_pair(r[2], r[3], rq->zp_minus_qmin16),
+                  out, n, rq);
+    return;
+  }
+#endif
   if (rq->lut != NULL) {
     for (int j = 0; j < 4; j++) {
       __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
       v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
       r[j] = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp_minus_qmin);
     }
-#if EB_LUT_STEPS
-    if (rq->steps != NULL) {
-      // Indices (at most 4095) pass the signed packs unchanged; the lookup narrows them to entries.
-      eb_dw64_queue(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]), out, n, rq);
-      return;
-    } else
-#endif
     {
       // 4 bytes at lut + index; the low byte is the entry, kept as 0..255, which passes both packs
       // unchanged (the second one unsigned): the entries' bytes, in order.
@@ -116,21 +119,26 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
   }
   // The same two epilogues as eb_dw64_finish, on 256-bit vectors.
   __m256i r[4], b;
+#if EB_LUT_STEPS
+  if (rq->steps != NULL) {
+    // The 512-bit lookup on zero-extended int16 indices (eb_steps_index_pair, on 256-bit vectors): its
+    // low 256 bits are this tile's entries.
+    for (int j = 0; j < 4; j++)
+      r[j] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j))),
+                                              _mm512_castps512_ps256(rq->hi)));
+    const __m256i base = _mm512_castsi512_si256(rq->zp_minus_qmin16), zero = _mm256_setzero_si256();
+    const __m512i i01 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), base), zero));
+    const __m512i i23 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), base), zero));
+    eb_dw64_queue(i01, i23, out, n, rq);
+    return;
+  }
+#endif
   if (rq->lut != NULL) {
     for (int j = 0; j < 4; j++) {
       __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
       v = _mm256_min_ps(_mm256_max_ps(v, _mm512_castps512_ps256(rq->lo)), _mm512_castps512_ps256(rq->hi));
       r[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm512_castsi512_si256(rq->zp_minus_qmin));
     }
-#if EB_LUT_STEPS
-    if (rq->steps != NULL) {
-      // The 512-bit lookup on zero-extended indices: its low 256 bits are this tile's entries.
-      const __m512i i01 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[0], r[1]));
-      const __m512i i23 = _mm512_zextsi256_si512(_mm256_packs_epi32(r[2], r[3]));
-      eb_dw64_queue(i01, i23, out, n, rq);
-      return;
-    } else
-#endif
     {
       for (int j = 0; j < 4; j++) r[j] = _mm256_and_si256(_mm256_i32gather_epi32((const int*)rq->lut, r[j], 1), _mm256_set1_epi32(0xFF));
       b = _mm256_packus_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
@@ -326,6 +334,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   rq.hi = _mm512_set1_ps((float)(params->qmax - params->zero_point));
   rq.cap = _mm512_set1_ps(65536.0f);
   rq.zp_minus_qmin = _mm512_set1_epi32(params->zero_point - params->qmin);
+  rq.zp_minus_qmin16 = _mm512_set1_epi16((int16_t)(params->zero_point - params->qmin));
   rq.zp16 = _mm512_set1_epi16((int16_t)params->zero_point);
   rq.qmin8 = _mm512_set1_epi8((char)params->qmin);  // the clamp of the table-free epilogue only
   rq.qmax8 = _mm512_set1_epi8((char)params->qmax);

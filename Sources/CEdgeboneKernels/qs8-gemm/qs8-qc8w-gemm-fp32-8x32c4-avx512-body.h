@@ -33,6 +33,7 @@ EB_INLINE __m512i eb_bcast4(const int8_t* p) {
 typedef struct {
   __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
   __m512i index_base;     // zero point - qmin: the table index of a rounded value
+  __m512i index_base16;   // the same in every int16 (the step planes' index pairs)
   __m512i zp16, qmin8, qmax8, transpose;
   __m512i pair01, pair23; // two rows of 32 channels from two packed blocks (eb_store_packed4x2)
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
@@ -49,6 +50,7 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
   e.cap = _mm512_set1_ps(65536.0f);  // anything above saturates anyway; keeps cvtps2dq in range
   e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
+  e.index_base16 = _mm512_set1_epi16((int16_t)(p->zero_point - p->qmin));
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
   e.clamp = p->lut == NULL && (p->qmin > -128 || p->qmax < 127);  // the table path never clamps bytes
   e.qmin8 = _mm512_set1_epi8((char)(e.clamp ? p->qmin : -128));
@@ -152,12 +154,17 @@ EB_INLINE __m512i eb_pack_4rows(__m512i a0, __m512i a1, __m512i a2, __m512i a3, 
 }
 
 #if EB_LUT_STEPS
-// Queues the table indices of four rows of 16 channels (at most 4095: they pass the signed pack
-// unchanged; the lookup narrows them to entries).
+// q = rint(min(acc * scale, qmax - zp)): the step planes' index pairs clamp the rest (eb_steps_index_pair).
+EB_INLINE __m512i eb_capped16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->hi));
+}
+
+// Queues the table indices of four rows of 16 channels (int16, 0..4095); the lookup narrows them to
+// entries.
 EB_INLINE void eb_queue_4rows(size_t r0, size_t col, size_t n, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
                               __m512 scale, const eb_epilogue* e) {
-  const __m512i i01 = _mm512_packs_epi32(eb_index16(a0, scale, e), eb_index16(a1, scale, e));
-  const __m512i i23 = _mm512_packs_epi32(eb_index16(a2, scale, e), eb_index16(a3, scale, e));
+  const __m512i i01 = eb_steps_index_pair(eb_capped16(a0, scale, e), eb_capped16(a1, scale, e), e->index_base16);
+  const __m512i i23 = eb_steps_index_pair(eb_capped16(a2, scale, e), eb_capped16(a3, scale, e), e->index_base16);
   eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
 }
 #endif

@@ -12,6 +12,7 @@
 
 typedef struct {
   __m512i plane[6][4];  // base, up_0..up_3, down; each as four 64-byte quarters
+  __m512i low_bytes;    // the low bytes of two vectors of 32 words, in packus order
 } eb_steps_regs;
 
 // At most this many groups of 64 wait for one lookup pass.
@@ -28,6 +29,9 @@ typedef struct {
 } eb_steps_queue;
 
 EB_INLINE void eb_steps_load(eb_steps_regs* r, const int8_t* steps, int planes) {
+  int8_t low[64];
+  for (int j = 0; j < 64; j++) low[j] = (int8_t)((j % 16 < 8 ? 0 : 64) + 16 * (j / 16) + 2 * (j % 8));
+  r->low_bytes = _mm512_loadu_si512(low);
   for (int j = 0; j < 6; j++) {
     if (j == 4 && planes == 5) continue;  // up_3 unused
     for (int q = 0; q < 4; q++) r->plane[j][q] = _mm512_loadu_si512(steps + 256 * j + 64 * q);
@@ -45,8 +49,7 @@ EB_INLINE __m512i eb_steps_plane(const __m512i* t, __m512i block, __mmask64 high
 // _mm512_packus_epi16(i01, i23) would give. `rises` (3 or 4) is a constant at every call.
 EB_INLINE __m512i eb_steps_lookup(__m512i i01, __m512i i23, const eb_steps_regs* r, int rises) {
   const __m512i block = _mm512_packus_epi16(_mm512_srli_epi16(i01, 4), _mm512_srli_epi16(i23, 4));
-  const __m512i low4 = _mm512_set1_epi16(15);
-  const __m512i pos = _mm512_packus_epi16(_mm512_and_si512(i01, low4), _mm512_and_si512(i23, low4));
+  const __m512i pos = _mm512_and_si512(_mm512_permutex2var_epi8(i01, r->low_bytes, i23), _mm512_set1_epi8(15));
   const __mmask64 high = _mm512_movepi8_mask(block);
   const __m512i one = _mm512_set1_epi8(1);
   __m512i v = eb_steps_plane(r->plane[0], block, high);
@@ -56,6 +59,16 @@ EB_INLINE __m512i eb_steps_lookup(__m512i i01, __m512i i23, const eb_steps_regs*
   }
   const __mmask64 fell = _mm512_cmpge_epu8_mask(pos, eb_steps_plane(r->plane[5], block, high));
   return _mm512_mask_sub_epi8(v, fell, v, one);
+}
+
+// The table indices of 32 values (two vectors of 16 int32 q = rint(min(v, qmax - zp)), v = acc * scale)
+// as int16 in signed-pack order: q + zp - qmin, clamped below at 0. The same as clamping v to
+// [qmin - zp, qmax - zp] before rounding (the bounds are integers, so clamp and rounding commute), with
+// one float clamp instead of two and the rest on 32 values at once: below the lower bound, q (the
+// conversion's 0x80000000 for values out of int32 range included) saturates the pack and the add
+// negative, and the maximum makes it 0. base16: zp - qmin in every word.
+EB_INLINE __m512i eb_steps_index_pair(__m512i q0, __m512i q1, __m512i base16) {
+  return _mm512_max_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q0, q1), base16), _mm512_setzero_si512());
 }
 
 EB_INLINE void eb_steps_push(eb_steps_queue* q, __m512i i01, __m512i i23, int8_t* out, size_t row, size_t col,
