@@ -131,7 +131,8 @@ import Testing
         var cfg = Self.config(isa)
         var rng = SeededGenerator(23)
         for (h, w, cin, cout, k, stride, same) in [(17, 15, 3, 32, 3, 2, true), (16, 16, 3, 32, 3, 2, false), (9, 8, 3, 24, 3, 1, false),
-                                                   (7, 9, 1, 5, 5, 2, true), (12, 12, 3, 40, 3, 2, true)] {
+                                                   (7, 9, 1, 5, 5, 2, true), (12, 12, 3, 40, 3, 2, true),
+                                                   (45, 70, 3, 16, 3, 2, false)] {  // rows of 35: runs of inside pixels across blocks
             let oh = same ? (h + stride - 1) / stride : (h + 2 * ((stride - 1 + k - 1) / 2) - k) / stride + 1
             let ow = same ? (w + stride - 1) / stride : (w + 2 * ((stride - 1 + k - 1) / 2) - k) / stride + 1
             let pt = same ? max((oh - 1) * stride + k - h, 0) / 2 : (stride - 1 + k - 1) / 2

@@ -216,8 +216,8 @@ EB_DECLARE_ELEMENTWISE(neon)
 
 // ---------------------------------------------------------------------------------------------
 // Dense k x k convolution for few input channels (the stem: 3x3, stride 2, 3 channels), without a
-// full im2col: patches of up to MR output pixels are gathered into `patches` (MR * kpad bytes,
-// kpad = k*k*cin rounded up to 64) and multiplied by the GEMM micro-kernel of the same table.
+// full im2col: patches of up to 8 MR output pixels are gathered into `patches` (eb_qs8_conv_hwc_scratch_size
+// bytes) and multiplied by the GEMM micro-kernel of the same table (eb_qs8_gemm_rows).
 // Weights are packed for the GEMM with K = k*k*cin in (ky, kx, cin) order.
 // ---------------------------------------------------------------------------------------------
 struct eb_kernel_config;
