@@ -38,13 +38,18 @@ void eb_qs8_gemm_pack(const eb_gemm_packing* pk, size_t n, size_t k, const int8_
       memcpy(b + j, &v, sizeof v);
     }
     p += nt * sizeof(int32_t);
-    for (size_t k0 = 0; k0 < kpad; k0 += pk->kr) {
+    size_t k0 = 0;
+    if (pk->welem == 1 && pk->kr == 4) {
+      // Whole k-blocks of 4 bytes: one copy per channel (the gated convolution packs every frame).
+      for (; k0 + 4 <= k; k0 += 4) {
+        const int8_t* src = w + n0 * k + k0;
+        for (size_t j = 0; j < valid; j++) memcpy(p + 4 * j, src + j * k, 4);
+        memset(p + 4 * valid, 0, 4 * (nt - valid));
+        p += 4 * nt;
+      }
+    }
+    for (; k0 < kpad; k0 += pk->kr) {
       for (size_t j = 0; j < nt; j++) {
-        if (pk->welem == 1 && pk->kr == 4 && j < valid && k0 + 4 <= k) {  // a whole k-block of 4: one
-          memcpy(p, w + (n0 + j) * k + k0, 4);                            // copy (the gated convolution
-          p += 4;                                                         // packs every frame)
-          continue;
-        }
         for (size_t kk = 0; kk < pk->kr; kk++) {
           const size_t kidx = k0 + kk;
           const int8_t v = (j < valid && kidx < k) ? w[(n0 + j) * k + kidx] : 0;
