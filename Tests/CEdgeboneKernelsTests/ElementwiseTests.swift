@@ -79,11 +79,29 @@ import Testing
         }
     }
 
+    /// The pool's sums at their extremes: runs of -128 or 127 longer than an int16 sum holds.
+    @Test(arguments: isas)
+    func poolExtremes(isa: String) {
+        let cfg = Self.config(isa)
+        for (rows, c) in [(700, 64), (1030, 32), (520, 80), (257, 16), (256, 64)] {
+            for v: Int8 in [-128, 127] {
+                let x = [Int8](repeating: v, count: rows * c + 64)
+                var pooled = [Int8](repeating: 0, count: c + 64)
+                var acc = [Int32](repeating: 0, count: c)
+                var pp = eb_qs8_gavgpool_params(x_zero: 3, scale: 1 / Float(rows), out: eb_qs8_requant_params(zero_point: 0, qmin: -128, qmax: 127, lut: nil, steps: nil))
+                cfg.gavgpool(rows, c, x, &pooled, &acc, &pp)
+                let sum = Int32(rows) * (Int32(v) - 3)
+                #expect(acc.allSatisfy { $0 == sum }, "\(isa) gavgpool \(rows)x\(c) of \(v): sums")
+                #expect(pooled[..<c].allSatisfy { $0 == Int8(clamping: Int32(v) - 3) }, "\(isa) gavgpool \(rows)x\(c) of \(v): outputs")
+            }
+        }
+    }
+
     @Test(arguments: isas)
     func channelScaleAndPoolAndLUT(isa: String) {
         let cfg = Self.config(isa)
         var rng = SeededGenerator(22)
-        for (rows, c) in [(1, 1), (3, 17), (49, 1152), (196, 96), (2, 64), (37, 32), (5, 16), (3, 2), (9, 144), (4, 240), (2, 200), (2, 2100)] {
+        for (rows, c) in [(1, 1), (3, 17), (49, 1152), (196, 96), (2, 64), (37, 32), (5, 16), (3, 2), (9, 144), (4, 240), (2, 200), (2, 2100), (700, 64), (1030, 32), (520, 80)] {
             let x = (0..<(rows * c + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
             let g = (0..<(c + 64)).map { _ in Int8.random(in: -128...127, using: &rng) }
             let (zx, zp) = (Int32.random(in: -128...127, using: &rng), Int32.random(in: -128...127, using: &rng))
