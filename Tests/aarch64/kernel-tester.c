@@ -241,6 +241,22 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
     failures += bad; cases++;
     free(a); free(b); free(y0); free(y1); free(acc);
   }
+  // Pools over more rows than an int16 sum holds, random and at the extremes.
+  const size_t pool_shapes[][2] = {{700, 64}, {1030, 32}, {520, 80}, {257, 16}, {300, 1152}, {12544, 32}, {90, 24}};
+  for (size_t t = 0; t < sizeof pool_shapes / sizeof *pool_shapes; t++) {
+    const size_t rows = pool_shapes[t][0], c = pool_shapes[t][1];
+    int8_t* a = malloc(rows * c); int32_t* acc0 = malloc(c * 4); int32_t* acc1 = malloc(c * 4);
+    int8_t y0[1152], y1[1152];
+    for (int fill = 0; fill < 3; fill++) {
+      for (size_t i = 0; i < rows * c; i++) a[i] = fill == 0 ? (int8_t)rnd_in(-128, 127) : fill == 1 ? -128 : 127;
+      eb_qs8_gavgpool_params gp = {rnd_in(-128, 127), rnd_f(0.5f, 2) / (float)rows, {rnd_in(-128, 127), -128, 127, NULL}};
+      ref->gavgpool(rows, c, a, y0, acc0, &gp); cfg->gavgpool(rows, c, a, y1, acc1, &gp);
+      const int bad = memcmp(y0, y1, c) != 0 || memcmp(acc0, acc1, c * 4) != 0;
+      if (bad) printf("FAIL %s gavgpool %zux%zu fill %d\n", cfg->name, rows, c, fill);
+      failures += bad; cases++;
+    }
+    free(a); free(acc0); free(acc1);
+  }
   // Stem: 3x3 stride 2 on 3 channels, TF-same and symmetric, against the scalar table.
   for (int same = 0; same <= 1; same++) {
     const size_t h = 17, w = 15, cin = 3, cout = 32, k = 3, s = 2;
