@@ -100,9 +100,6 @@ EB_INLINE void eb_flush16(__m512i* s16, __m512i* s) {
   s16[0] = s16[1] = _mm512_setzero_si512();
 }
 
-// At most this many int8 fit an int16 sum: 256 * -128 = -32768.
-#define EB_POOL_RUN 256
-
 // Sums 64 channels in two zmm of int16, widened into four of int32 every 256 rows, then the body's
 // requantization (one load, two widenings and two adds per 64 bytes, where int32 sums take four
 // each: B0's first pool, 112x112x32, 13 -> 6 us). When c divides 64 the input runs as one flat
@@ -136,13 +133,7 @@ void eb_qs8_gavgpool_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, 
       }
     }
     for (int j = 0; j < 4; j++) _mm512_storeu_si512(lanes + 16 * j, s[j]);
-    for (size_t j = 0; j < m; j++) {
-      int32_t sum = bias + lanes[j];
-      if (flat) {
-        for (size_t l = j + c; l < 64; l += c) sum += lanes[l];  // the other lanes of channel j
-      }
-      acc[c0 + j] = sum;
-    }
+    EB_NAME(eb_gavgpool_lanes)(lanes, m, c, c0, flat, bias, acc);
   }
   EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }

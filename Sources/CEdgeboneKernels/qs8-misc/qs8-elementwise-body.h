@@ -58,6 +58,23 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_gavgpool_requant)(s
   EB_NAME(eb_apply_lut)(y, c, &p->out);
 }
 
+// For pools that sum 64 channels in registers: at most this many int8 go into an int16 sum before
+// it is widened (256 * -128 = -32768).
+#define EB_POOL_RUN 256
+
+// The int32 sums of one 64-lane tile (channels c0..c0+m-1; when `flat`, c divides 64 and lane l
+// holds channel l % c) into acc, with the bias.
+static inline __attribute__((always_inline)) void EB_NAME(eb_gavgpool_lanes)(const int32_t* lanes, size_t m, size_t c,
+                                                                           size_t c0, int flat, int32_t bias, int32_t* acc) {
+  for (size_t j = 0; j < m; j++) {
+    int32_t sum = bias + lanes[j];
+    if (flat) {
+      for (size_t l = j + c; l < 64; l += c) sum += lanes[l];  // the other lanes of channel j
+    }
+    acc[c0 + j] = sum;
+  }
+}
+
 #ifndef EB_OWN_GAVGPOOL  // the including file sums in registers itself
 void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, int8_t* y,
                                       int32_t* acc, const eb_qs8_gavgpool_params* p) {

@@ -11,9 +11,6 @@
 #define EB_OWN_GAVGPOOL
 #include "qs8-elementwise-body.h"
 
-// At most this many int8 fit an int16 sum: 256 * -128 = -32768.
-#define EB_POOL_RUN 256
-
 // 16 int8 at x, or the first n of them (n < 16) with zeros after, without reading past x + n.
 static inline int8x16_t eb_load16(const int8_t* x, size_t n) {
   if (n >= 16) return vld1q_s8(x);
@@ -85,13 +82,7 @@ void eb_qs8_gavgpool_ukernel__neon(size_t rows, size_t c, const int8_t* x, int8_
       }
     }
     for (int j = 0; j < 16; j++) vst1q_s32(lanes + 4 * j, s[j]);
-    for (size_t j = 0; j < m; j++) {
-      int32_t sum = bias + lanes[j];
-      if (flat) {
-        for (size_t l = j + c; l < 64; l += c) sum += lanes[l];  // the other lanes of channel j
-      }
-      acc[c0 + j] = sum;
-    }
+    EB_NAME(eb_gavgpool_lanes)(lanes, m, c, c0, flat, bias, acc);
   }
   EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }
