@@ -241,6 +241,27 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
     failures += bad; cases++;
     free(a); free(b); free(y0); free(y1); free(acc);
   }
+  // Channel scaling (the squeeze-and-excite gate) over wider rows, flat runs and the body's fallback
+  // (gates wider than the stack copy), plain, with a narrowed clamp, and through a table.
+  const size_t mulc_shapes[][2] = {{9, 48}, {49, 1152}, {13, 672}, {2, 2100}, {37, 8}, {5, 3}, {196, 240}, {3, 17}};
+  for (size_t t = 0; t < sizeof mulc_shapes / sizeof *mulc_shapes; t++) {
+    const size_t rows = mulc_shapes[t][0], c = mulc_shapes[t][1];
+    int8_t* a = malloc(rows * c + 64); int8_t* g = malloc(c + 64);
+    int8_t* y0 = malloc(rows * c + 64); int8_t* y1 = malloc(rows * c + 64);
+    for (size_t i = 0; i < rows * c + 64; i++) a[i] = (int8_t)rnd_in(-128, 127);
+    for (size_t i = 0; i < c + 64; i++) g[i] = (int8_t)rnd_in(-128, 127);
+    for (int mode = 0; mode < 3; mode++) {
+      const int32_t qmin = mode == 1 ? rnd_in(-128, 0) : -128, qmax = mode == 1 ? rnd_in(1, 127) : 127;
+      eb_qs8_mulc_params mp = {rnd_in(-128, 127), rnd_in(-128, 127), mode == 2 ? rnd_f(1e-2f, 0.5f) : rnd_f(1e-4f, 1e-2f),
+                               {rnd_in(-128, 127), qmin, qmax, mode == 2 ? lut : NULL}};
+      memset(y0, 0x11, rows * c + 64); memset(y1, 0x11, rows * c + 64);
+      ref->vmulc(rows, c, a, g, y0, &mp); cfg->vmulc(rows, c, a, g, y1, &mp);
+      const int bad = memcmp(y0, y1, rows * c + 64) != 0;
+      if (bad) printf("FAIL %s vmulc %zux%zu mode %d\n", cfg->name, rows, c, mode);
+      failures += bad; cases++;
+    }
+    free(a); free(g); free(y0); free(y1);
+  }
   // Pools over more rows than an int16 sum holds, random and at the extremes.
   const size_t pool_shapes[][2] = {{700, 64}, {1030, 32}, {520, 80}, {257, 16}, {300, 1152}, {12544, 32}, {90, 24}};
   for (size_t t = 0; t < sizeof pool_shapes / sizeof *pool_shapes; t++) {
