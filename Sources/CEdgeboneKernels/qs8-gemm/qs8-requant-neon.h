@@ -56,17 +56,21 @@ static inline __attribute__((always_inline)) void eb_neon_store8(int16x8_t q, co
   }
 }
 
+/// Stores the first n <= 16 bytes of v.
+static inline __attribute__((always_inline)) void eb_neon_store_bytes16(int8x16_t v, int8_t* out, size_t n) {
+  if (n == 16) {
+    vst1q_s8(out, v);
+  } else {
+    int8_t t[16];
+    vst1q_s8(t, v);
+    memcpy(out, t, n);
+  }
+}
+
 /// Stores n <= 16 requantized lanes (two halves): as bytes, or through the table.
 static inline __attribute__((always_inline)) void eb_neon_store16(int16x8_t lo, int16x8_t hi, const eb_neon_requant* r, int8_t* out, size_t n) {
   if (r->base == NULL) {
-    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(lo), hi);
-    if (n == 16) {
-      vst1q_s8(out, v);
-    } else {
-      int8_t t[16];
-      vst1q_s8(t, v);
-      memcpy(out, t, n);
-    }
+    eb_neon_store_bytes16(vqmovn_high_s16(vqmovn_s16(lo), hi), out, n);
   } else {
     int16_t t[16];
     vst1q_s16(t, lo);

@@ -43,14 +43,7 @@ static inline __attribute__((always_inline)) void eb_mulc16(const int8_t* x, con
       const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(p[2 * j + 1]), scale));
       h[j] = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
     }
-    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(h[0]), h[1]);
-    if (n == 16) {
-      vst1q_s8(y, v);
-    } else {
-      int8_t t[16];
-      vst1q_s8(t, v);
-      memcpy(y, t, n);
-    }
+    eb_neon_store_bytes16(vqmovn_high_s16(vqmovn_s16(h[0]), h[1]), y, n);
     return;
   }
   eb_neon_store16(eb_neon_requant8(p[0], p[1], scale, scale, r), eb_neon_requant8(p[2], p[3], scale, scale, r), r, y, n);
