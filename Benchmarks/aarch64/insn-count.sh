@@ -53,6 +53,10 @@ for lib in $(ldd /usr/bin/qemu-aarch64 | awk '/=>/ {print $3} /ld-linux-x86-64/ 
 gcc -O2 -shared -fPIC -Wall -Wextra -Werror -o "$tools/insn-count.so" "$here/insn-count.c"
 cp "$here/ort-frames.py" "$target/tmp/insn-count/"
 
+# ONNX Runtime's side runs the root's python3, which the root of whole-program.sh does not carry.
+. "$repo/Tests/aarch64/root-packages.sh"
+install_missing "$target" "$cache/apt-arm64-insn.log" python3
+
 if [ ! -d "$target/opt/ort-py/onnxruntime" ]; then
   log "ONNX Runtime's aarch64 wheel into the arm64 root (/opt/ort-py)"
   pyver=$(chroot "$target" python3 -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")')

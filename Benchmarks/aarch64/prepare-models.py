@@ -14,15 +14,16 @@ import compare_int8 as c  # noqa: E402  (views, Reader, normalization constants)
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static  # noqa: E402
 from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: E402
 
-ARCHS = {"efficientnet_b0": (c.MEAN, c.STD), "tf_efficientnet_lite0": (c.np.full(3, 0.5, c.np.float32),) * 2}
+ARCHS = ["efficientnet_b0", "tf_efficientnet_lite0"]
 
 
 def main():
     exe, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     full = c.ROOT / "Tests/Fixtures/full"
     out.mkdir(parents=True, exist_ok=True)
-    calib = c.views(20, 1, out / "calib")
-    for arch, (mean, std) in ARCHS.items():
+    calib = c.views(20, 1, out / "calib", 224)  # both take 224x224
+    for arch in ARCHS:
+        tf = c.eval_transform(arch)  # timm's normalization for the arch (Lite0: mean and std 0.5)
         print(f"{arch}: edgebone quantize", flush=True)
         subprocess.run([exe, "quantize", "--weights", full / f"{arch}.safetensors", "--arch", arch, "--calibration",
                         out / "calib", "--holdout", "0", "--out", out / f"{arch}.int8.safetensors"],
@@ -31,7 +32,7 @@ def main():
         quant_pre_process(str(full / f"{arch}.onnx"), str(pre))
         for act, tag in [(QuantType.QInt8, "s8s8"), (QuantType.QUInt8, "u8s8")]:
             print(f"{arch}: ONNX Runtime quantize_static {tag}", flush=True)
-            quantize_static(str(pre), str(out / f"{arch}.{tag}.onnx"), c.Reader(calib, "input", mean, std),
+            quantize_static(str(pre), str(out / f"{arch}.{tag}.onnx"), c.Reader(calib, "input", tf),
                             quant_format=QuantFormat.QDQ, per_channel=True, activation_type=act, weight_type=QuantType.QInt8)
         pre.unlink()
 
