@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-import compare_int8 as c  # noqa: E402  (views, Reader, normalization constants)
+import compare_int8 as c  # noqa: E402  (views, Reader, eval_transform)
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static  # noqa: E402
 from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: E402
 

@@ -22,13 +22,20 @@ static inline __attribute__((always_inline)) eb_neon_requant eb_neon_requant_ini
   return r;
 }
 
+/// Eight accumulators → eight rounded values with the zero point added, saturated to int16, not yet
+/// clamped. Where the bounds are the full int8 range and there is no table, the saturating narrow to
+/// bytes is the clamp.
+static inline __attribute__((always_inline)) int16x8_t eb_neon_round8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
+                                                                       const eb_neon_requant* r) {
+  const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a0), s0));
+  const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a1), s1));
+  return vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
+}
+
 /// Eight accumulators → eight clamped values on the output grid (int8 range, or the table's 12-bit grid).
 static inline __attribute__((always_inline)) int16x8_t eb_neon_requant8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
                                          const eb_neon_requant* r) {
-  const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a0), s0));
-  const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a1), s1));
-  const int16x8_t q = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
-  return vminq_s16(vmaxq_s16(q, r->qmin), r->qmax);
+  return vminq_s16(vmaxq_s16(eb_neon_round8(a0, a1, s0, s1, r), r->qmin), r->qmax);
 }
 
 /// Writes n clamped values through the table (base = lut - qmin). Inlined where n is a constant, the

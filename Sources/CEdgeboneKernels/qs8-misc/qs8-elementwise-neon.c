@@ -37,13 +37,8 @@ static inline __attribute__((always_inline)) void eb_mulc16(const int8_t* x, con
   const int32x4_t p[4] = {vmull_s16(vget_low_s16(xl), vget_low_s16(gl)), vmull_high_s16(xl, gl),
                           vmull_s16(vget_low_s16(xh), vget_low_s16(gh)), vmull_high_s16(xh, gh)};
   if (full) {
-    int16x8_t h[2];
-    for (int j = 0; j < 2; j++) {
-      const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(p[2 * j]), scale));
-      const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(p[2 * j + 1]), scale));
-      h[j] = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
-    }
-    eb_neon_store_bytes16(vqmovn_high_s16(vqmovn_s16(h[0]), h[1]), y, n);
+    const int16x8_t lo = eb_neon_round8(p[0], p[1], scale, scale, r), hi = eb_neon_round8(p[2], p[3], scale, scale, r);
+    eb_neon_store_bytes16(vqmovn_high_s16(vqmovn_s16(lo), hi), y, n);
     return;
   }
   eb_neon_store16(eb_neon_requant8(p[0], p[1], scale, scale, r), eb_neon_requant8(p[2], p[3], scale, scale, r), r, y, n);
