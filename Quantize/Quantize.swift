@@ -14,6 +14,7 @@ public enum QuantizeJob {
         let file = try SafeTensorsFile(path: weights)
         let graph = try config.graph(checkpoint: file)
         let q = try Quantizer(graph: graph, preset: config.preprocessing)
+        q.tableBits = options.tableBits
         let fixed = try q.floatNodes(options.keepFloat)  // checked before any image is read
         let paths = try calibrationImagePaths(calibration)
         let views = try calibrationViews(paths: paths, preset: config.preprocessing, augment: options.augment, seed: options.seed) {

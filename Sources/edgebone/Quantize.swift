@@ -45,10 +45,14 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "Logits cosine --keep-float auto aims for.")
     var targetCosine: Double = 0.99
 
+    @Option(name: .long, help: ArgumentHelp("Bits of the grid a fused SiLU, sigmoid or GELU table is indexed by, 8…12 (default: 9 for SiLU and sigmoid, looked up by byte permutes on AVX-512 VBMI; 12 for GELU).", valueName: "bits"))
+    var tableBits: Int?
+
     func validate() throws {
         guard targetCosine > 0 && targetCosine <= 1 else { throw ValidationError("--target-cosine must be in (0, 1]") }
         guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
+        guard tableBits.map({ (8...12).contains($0) }) ?? true else { throw ValidationError("--table-bits must be 8…12") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
         guard keepFloat == nil || floatPrefix == nil else { throw ValidationError("give --keep-float or --float-prefix, not both") }
         // An output that is an input (or another output) would be destroyed or overwritten halfway:
@@ -76,6 +80,7 @@ struct Quantize: ParsableCommand {
             let config = try Architectures.configuration(checkpoint: file, arch: architecture.arch, options: try architecture.options())
             var options = QuantizeOptions()
             options.method = RangeMethod(rawValue: method)!
+            options.tableBits = tableBits
             options.augment = augment
             options.holdoutEvery = holdout
             options.keepFloat = keepFloatChoice

@@ -103,7 +103,9 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
         let config = hostConfigs.first { $0.isaName == isa }!
         var rng = SeededGenerator(12)
         for (xz, zp, qmin, qmax, lut) in [(Int32(-128), Int32(-128), Int32(-128), Int32(127), false), (127, 127, -128, 127, true),
-                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true), (3, 700, -2048, 2047, true)] { for steps in lut ? [false, true] : [false] {
+                                          (0, -10, -10, 127, false), (-5, 30, 0, 30, true), (3, 700, -2048, 2047, true),
+                                          (9, -200, -256, 255, true), (-1, 40, -100, 199, true)] {  // the last two looked up directly
+            for steps in lut ? [false, true] : [false] {
             let c = DWCase(h: 9, w: 10, c: 19, k: 5, stride: 2, same: true, xZero: xz, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: lut, steps: steps)
             let issues = runDWConv(config, c, rng: &rng)
             let exact = issues.isEmpty
@@ -125,5 +127,20 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
         }}}}
+    }
+
+    /// Tables of the 9-bit grid (512 random entries, looked up directly by byte permutes where the kernel
+    /// can) over the same channel counts, kernels and strides.
+    @Test(arguments: isas)
+    func exactWithDirectTables(isa: String) {
+        let config = hostConfigs.first { $0.isaName == isa }!
+        var rng = SeededGenerator(14)
+        for ch in [1, 16, 31, 32, 33, 48, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] {
+            let c = DWCase(h: 6, w: 7, c: ch, k: k, stride: stride, same: stride == 2, xZero: Int32.random(in: -128...127, using: &rng),
+                           zeroPoint: Int32.random(in: -256...255, using: &rng), qmin: -256, qmax: 255, lut: true, steps: false)
+            let issues = runDWConv(config, c, rng: &rng)
+            let exact = issues.isEmpty
+            #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
+        }}}
     }
 }

@@ -123,6 +123,8 @@ extension Optional where Wrapped == [Int8] {
             (3, -128, -128, -100, 1e-3...1e-2, false), (-17, 20, 0, 20, 2e-3...3e-3, true),
             (0, 0, -128, 127, 0.5...0.5, false), (1, -1, -128, 127, 0.25...0.25, false),  // exact ties: half to even
             (7, 300, -2048, 2047, 1e-2...1e-1, true), (-9, -2048, -2048, 2047, 0.5...4, true),  // 12-bit table index
+            (5, 100, -256, 255, 1e-2...1e-1, true), (-3, -256, -256, 255, 0.5...4, true),  // 9-bit: looked up directly
+            (2, 10, -100, 199, 1e-2...1e-1, true),  // 300 entries: the last quarters partly past the table
         ]
         // Each table case three times: random bytes (gathered), and walks with step planes rising up to
         // four and up to three times per block.

@@ -57,6 +57,21 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(r.layers.first!.name == "conv_stem" && r.layers.first!.sqnr > 25, "stem SQNR \(r.layers.first!.sqnr)")
     }
 
+    /// The trimmed range loses nothing: over the part of the observed range it cuts off, the activation
+    /// rounds to the output byte of the observed extreme, which the clamped grid point gives too.
+    @Test(arguments: [(Activation.silu, QuantParams(min: -0.3, max: 6)), (.sigmoid, QuantParams(min: 0, max: 1)),
+                      (.gelu, QuantParams(min: -0.2, max: 8))])
+    func tableGridTrimmingIsLossless(f: Activation, out: QuantParams) {
+        let r = Quantizer.tableGridRange((-20, 20), f, out: out)
+        #expect(r.lo > -12 && r.lo < -1, "\(f): lower end \(r.lo)")
+        #expect(f == .silu || f == .gelu ? r.hi > 5 && r.hi < 9 : r.hi > 1 && r.hi < 12, "\(f): upper end \(r.hi)")
+        for i in 0...2000 {
+            let below = -20 + (r.lo + 20) * Float(i) / 2000, above = r.hi + (20 - r.hi) * Float(i) / 2000
+            #expect(out.quantize(f.apply(below)) == out.quantize(f.apply(-20)), "\(f) at \(below)")
+            #expect(out.quantize(f.apply(above)) == out.quantize(f.apply(20)), "\(f) at \(above)")
+        }
+    }
+
     /// Squeeze-and-excite gates fold into the 1×1 convolution that reads their product exactly where its
     /// activations outnumber its weights `gateFoldRatio` times (the tiny B0 has both kinds of block).
     @Test func gatesFoldWhereTheActivationsOutnumberTheWeights() throws {
@@ -173,6 +188,21 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
     /// The ModelFileError loading `path` throws, if any.
     func loadError(_ path: String) -> ModelFileError? {
         do { _ = try Classifier(modelFile: path); return nil } catch let e as ModelFileError { return e } catch { return nil }
+    }
+
+    /// Table activations index a 9-bit grid (SiLU, sigmoid; GELU keeps 12, see the SwinV2 test) over the
+    /// pre-activation range trimmed to where the rounded activation still changes; a file that does not
+    /// say its bits (written before 9-bit tables) means 12, and bits outside 8…12 are refused.
+    @Test func tableGrids() throws {
+        let c = try Classifier(modelFile: TinyModels.b0.get().path)
+        let tables = c.network.graph.nodes.filter { $0.attributes.preQuant != nil }
+        #expect(tables.count > 10 && tables.allSatisfy { $0.attributes.tableBits == 9 })
+        let old = try editedGraph { d in for i in d.nodes.indices { d.nodes[i].attributes.tableBits = nil } }
+        #expect(loadError(old) == nil)
+        let wide = try editedGraph { d in for i in d.nodes.indices where d.nodes[i].attributes.preQuant != nil { d.nodes[i].attributes.tableBits = 13 } }
+        guard case .invalidGraph(_, _, let why)? = loadError(wide), why.contains("tableBits 13") else {
+            Issue.record("expected invalidGraph for 13-bit tables: \(String(describing: loadError(wide)))"); return
+        }
     }
 
     @Test func unknownFormatVersion() throws {
@@ -426,6 +456,7 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(!g.nodes.contains { $0.op == .quantize || $0.op == .dequantize })
         let fc1 = try #require(g.nodes.first { $0.name.hasSuffix("mlp.fc1") })
         #expect(g.tensors[fc1.output].type == .qs8 && fc1.attributes.activation == .gelu && fc1.attributes.preQuant != nil)
+        #expect(fc1.attributes.tableBits == 12)
         #expect(g.nodes.filter { $0.op == .linear && $0.name.hasSuffix("qkv") }.allSatisfy { g.tensors[$0.output].type == .qs8 })
         #expect(try allocationsIn100Invokes(c) == 0)
         let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))

@@ -23,7 +23,8 @@ struct ReferenceInterpreter {
         let out = graph.tensors[node.output].quant!
         let act = node.attributes.activation ?? Activation.none
         if let pre = node.attributes.preQuant {
-            let q = Int32((min(max(v, Float(-2048 - pre.zeroPoint)), Float(2047 - pre.zeroPoint))).rounded(.toNearestOrEven)) + pre.zeroPoint
+            let half = Int32(1 << (node.attributes.gridBits - 1))
+            let q = Int32((min(max(v, Float(-half - pre.zeroPoint)), Float(half - 1 - pre.zeroPoint))).rounded(.toNearestOrEven)) + pre.zeroPoint
             return out.quantize(act.apply(Float(q - pre.zeroPoint) * pre.scale))
         }
         var lo: Int32 = -128, hi: Int32 = 127

@@ -34,6 +34,10 @@ typedef struct {
                         ///< NULL = none; never changes a result.
 } eb_qs8_requant_params;
 
+/// Tables of at most this many entries (a 9-bit grid) need no step planes: AVX-512 VBMI kernels look
+/// them up directly with byte permutes (`steps` is ignored for them).
+#define EB_LUT_DIRECT_MAX 512
+
 /// Bytes of the step planes of a table: six planes of 256 bytes, then a 64-byte trailer whose first
 /// byte is how many rise planes a lookup must read (the most rises of any block, 0..4).
 #define EB_LUT_STEPS_BYTES 1600

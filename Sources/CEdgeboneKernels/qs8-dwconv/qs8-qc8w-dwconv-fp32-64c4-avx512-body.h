@@ -26,7 +26,7 @@ typedef struct {
   __m512i zp_minus_qmin, zp_minus_qmin16, zp16, qmin8, qmax8, x80;
   __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
-  const int8_t* steps;  // the table's step planes (avx512vbmi build), or NULL
+  const int8_t* steps;  // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
   eb_steps_queue* queue;
 #endif
@@ -346,9 +346,10 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   }
   const int single_last = 4 * groups - kk == 3;
   rq.lut = params->lut;
-  rq.steps = EB_LUT_STEPS && params->lut != NULL ? params->steps : NULL;
+  rq.steps = NULL;
 #if EB_LUT_STEPS
   eb_steps_queue queue;
+  rq.steps = eb_permute_source(params, &queue.direct);
   queue.count = 0;
   rq.queue = &queue;
 #endif

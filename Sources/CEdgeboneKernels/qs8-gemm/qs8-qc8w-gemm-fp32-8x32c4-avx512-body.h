@@ -38,8 +38,9 @@ typedef struct {
   __m512i pair01, pair23; // two rows of 32 channels from two packed blocks (eb_store_packed4x2)
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   const int8_t* lut;
-  const int8_t* steps;    // the table's step planes (avx512vbmi build), or NULL
+  const int8_t* steps;    // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
+  size_t direct;          // entries of a table looked up directly, or 0 (step planes)
   eb_steps_queue* queue;  // the current tile's indices, with steps
 #endif
 } eb_epilogue;
@@ -59,7 +60,11 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.pair01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
   e.pair23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
   e.lut = p->lut;
-  e.steps = EB_LUT_STEPS && p->lut != NULL ? p->steps : NULL;
+#if EB_LUT_STEPS
+  e.steps = eb_permute_source(p, &e.direct);
+#else
+  e.steps = NULL;
+#endif
   return e;
 }
 
@@ -271,6 +276,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
 #if EB_LUT_STEPS
   eb_steps_queue queue;
   queue.count = 0;
+  queue.direct = e.direct;
   e.queue = &queue;
 #endif
   if (mr > 4) {

@@ -2,6 +2,10 @@
 // permutes: each 256-byte plane is two 128-byte halves, each half one vpermi2b, and the block's top bit
 // picks the half. Included by kernels compiled with avx512vbmi, after EB_INLINE is defined.
 //
+// A table of at most 512 entries (a 9-bit grid) needs no planes: its four 128-byte quarters are four
+// vpermi2b on the index's low seven bits, and bits 7 and 8 pick the quarter (three blends): about
+// eleven instructions per 64 entries where the step planes take some fifty.
+//
 // The planes are 24 zmm, loaded for every 64 entries when each lookup fetched its own (24 loads per
 // 64 outputs). Kernels queue the indices of a few groups of 64 (eb_steps_queue), load the planes into
 // registers once and look the whole queue up (eb_steps_lookup_queue): with the fourth rise plane
@@ -26,7 +30,52 @@ typedef struct {
   size_t col[EB_STEPS_QUEUE];
   size_t n[EB_STEPS_QUEUE];      // valid channels
   size_t count;
+  size_t direct;                 // entries of a table looked up directly, or 0: step planes
 } eb_steps_queue;
+
+// What a kernel's permute lookups read for these params (NULL: no table, or it gathers): the table
+// itself when it has at most EB_LUT_DIRECT_MAX entries (*direct = entries), else its step planes if
+// it has them (*direct = 0).
+EB_INLINE const int8_t* eb_permute_source(const eb_qs8_requant_params* p, size_t* direct) {
+  *direct = 0;
+  if (p->lut == NULL) return NULL;
+  const size_t entries = (size_t)(p->qmax - p->qmin + 1);
+  if (entries <= EB_LUT_DIRECT_MAX) {
+    *direct = entries;
+    return p->lut;
+  }
+  return p->steps;
+}
+
+typedef struct {
+  __m512i quarter[8];   // the table's 64-byte vectors (zero past its end)
+  __m512i low_bytes, high_bytes;  // the low and high bytes of two vectors of 32 words, in packus order
+} eb_direct_regs;
+
+EB_INLINE void eb_direct_load(eb_direct_regs* r, const int8_t* lut, size_t entries) {
+  int8_t low[64];
+  for (int j = 0; j < 64; j++) low[j] = (int8_t)((j % 16 < 8 ? 0 : 64) + 16 * (j / 16) + 2 * (j % 8));
+  r->low_bytes = _mm512_loadu_si512(low);
+  r->high_bytes = _mm512_add_epi8(r->low_bytes, _mm512_set1_epi8(1));
+  for (size_t v = 0; v < 8; v++) {
+    const size_t left = entries > 64 * v ? entries - 64 * v : 0;  // never read past the table
+    r->quarter[v] = _mm512_maskz_loadu_epi8(left >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << left) - 1, lut + 64 * v);
+  }
+}
+
+// The entries for two vectors of 32 int16 indices (0..entries - 1), in packus byte order; `wide`:
+// the table has more than 256 entries (a constant at every call).
+EB_INLINE __m512i eb_direct_lookup(__m512i i01, __m512i i23, const eb_direct_regs* r, int wide) {
+  const __m512i low = _mm512_permutex2var_epi8(i01, r->low_bytes, i23);
+  const __mmask64 bit7 = _mm512_movepi8_mask(low);
+  const __m512i v = _mm512_mask_blend_epi8(bit7, _mm512_permutex2var_epi8(r->quarter[0], low, r->quarter[1]),
+                                           _mm512_permutex2var_epi8(r->quarter[2], low, r->quarter[3]));
+  if (!wide) return v;
+  const __mmask64 bit8 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(i01, r->high_bytes, i23), _mm512_set1_epi8(1));
+  const __m512i w = _mm512_mask_blend_epi8(bit7, _mm512_permutex2var_epi8(r->quarter[4], low, r->quarter[5]),
+                                           _mm512_permutex2var_epi8(r->quarter[6], low, r->quarter[7]));
+  return _mm512_mask_blend_epi8(bit8, v, w);
+}
 
 EB_INLINE void eb_steps_load(eb_steps_regs* r, const int8_t* steps, int planes) {
   int8_t low[64];
@@ -85,6 +134,16 @@ EB_INLINE void eb_steps_push(eb_steps_queue* q, __m512i i01, __m512i i23, int8_t
 // The entries of every queued group (entries[g], packus byte order), the planes loaded once; empties
 // the queue. The callers store them where their queue says.
 EB_INLINE void eb_steps_lookup_queue(eb_steps_queue* q, const int8_t* steps, __m512i* entries) {
+  if (q->direct != 0) {
+    eb_direct_regs d;
+    eb_direct_load(&d, steps, q->direct);
+    if (q->direct > 256) {
+      for (size_t g = 0; g < q->count; g++) entries[g] = eb_direct_lookup(q->index[2 * g], q->index[2 * g + 1], &d, 1);
+    } else {
+      for (size_t g = 0; g < q->count; g++) entries[g] = eb_direct_lookup(q->index[2 * g], q->index[2 * g + 1], &d, 0);
+    }
+    return;
+  }
   eb_steps_regs r;
   // Not unrolled: a lookup is some fifty instructions, and every kernel call site inlines this.
   if (steps[EB_LUT_STEPS_RISES] <= 3) {

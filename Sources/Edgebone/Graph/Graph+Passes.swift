@@ -7,9 +7,9 @@ extension Graph {
     /// Folds each `activation` node into the conv, depthwise or linear that produces its only input
     /// when nothing else reads that input. The fused node writes the activation's output tensor; the
     /// pre-activation tensor stays in `tensors`, unwritten (see `pruned`). `preQuant(node, preTensor)`
-    /// gives an int8 producer its 12-bit pre-activation grid for table activations (nil: not fused).
+    /// gives an int8 producer the grid and bits of its table activation's pre-activation (nil: not fused).
     /// Returns the fused graph and, per fused node name, the pre-activation tensor it swallowed.
-    public func fusingActivations(preQuant: (Node, Int) -> QuantParams? = { _, _ in nil }) -> (graph: Graph, preActivation: [String: Int]) {
+    public func fusingActivations(preQuant: (Node, Int) -> (grid: QuantParams, bits: Int)? = { _, _ in nil }) -> (graph: Graph, preActivation: [String: Int]) {
         let consumers = self.consumers
         var g = self
         var removed = Set<Int>(), pre: [String: Int] = [:]
@@ -23,7 +23,8 @@ extension Graph {
             if tensors[t].type == .f32 && !f.fusableInFloat { continue }
             if tensors[t].type == .qs8 && !f.isClamp {
                 guard let pq = preQuant(node, t) else { continue }
-                node.attributes.preQuant = pq
+                node.attributes.preQuant = pq.grid
+                node.attributes.tableBits = pq.bits
             }
             // An int8 clamp requantizes straight onto the activation's output grid and clamps there.
             node.attributes.activation = f

@@ -41,8 +41,11 @@ public struct QuantParams: Codable, Equatable, Sendable {
     public func dequantize(_ q: Int8) -> Float { Float(Int32(q) - zeroPoint) * scale }
 
     public var isValid: Bool { scale.isFinite && scale.isNormal && scale > 0 && (-128...127).contains(zeroPoint) }
-    /// Valid as the 12-bit index grid of an activation table.
-    public var isValidTableInput: Bool { scale.isFinite && scale.isNormal && scale > 0 && (-2048...2047).contains(zeroPoint) }
+    /// Valid as the index grid of an activation table of `bits` bits (8…12).
+    public func isValidTableInput(bits: Int) -> Bool {
+        guard (8...12).contains(bits) else { return false }
+        return scale.isFinite && scale.isNormal && scale > 0 && (-(1 << (bits - 1))...((1 << (bits - 1)) - 1)).contains(zeroPoint)
+    }
 }
 
 /// Activation applied by an `activation` node or fused into a producer's epilogue. `cValue` matches
@@ -154,9 +157,11 @@ public struct Attributes: Codable, Equatable, Sendable {
     public var padding: PaddingMode?
     /// Fused into the epilogue (conv, depthwise, linear), or the function of an `activation` node.
     public var activation: Activation?
-    /// int8 table activations (silu, sigmoid): the 12-bit grid of the pre-activation value that indexes
-    /// a 4096-entry table, so the value is not rounded to int8 twice.
+    /// int8 table activations (silu, sigmoid): the grid of the pre-activation value that indexes a
+    /// table of 2^tableBits entries, so the value is not rounded to int8 twice.
     public var preQuant: QuantParams?
+    /// Bits of the preQuant grid, 8…12; absent: 12 (files written before 9-bit tables).
+    public var tableBits: Int?
     /// squeeze_excite: the activation after its reduce layer (the gate is a sigmoid).
     public var innerActivation: Activation?
     /// layer_norm: added to the variance.
@@ -168,11 +173,14 @@ public struct Attributes: Codable, Equatable, Sendable {
     public var heads: Int?
     public var tokens: Int?
 
+    /// Bits of the table grid of a preQuant (12 when the file does not say).
+    public var gridBits: Int { tableBits ?? 12 }
+
     public init(kernel: Int? = nil, stride: Int? = nil, padding: PaddingMode? = nil, activation: Activation? = nil,
-                preQuant: QuantParams? = nil, innerActivation: Activation? = nil, epsilon: Float? = nil, window: Int? = nil,
+                preQuant: QuantParams? = nil, tableBits: Int? = nil, innerActivation: Activation? = nil, epsilon: Float? = nil, window: Int? = nil,
                 shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil) {
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.activation = activation
-        self.preQuant = preQuant; self.innerActivation = innerActivation; self.epsilon = epsilon; self.window = window
+        self.preQuant = preQuant; self.tableBits = tableBits; self.innerActivation = innerActivation; self.epsilon = epsilon; self.window = window
         self.shift = shift; self.heads = heads; self.tokens = tokens
     }
 
@@ -184,6 +192,7 @@ public struct Attributes: Codable, Equatable, Sendable {
         if padding != nil { n.append("padding") }
         if activation != nil { n.append("activation") }
         if preQuant != nil { n.append("preQuant") }
+        if tableBits != nil { n.append("tableBits") }
         if innerActivation != nil { n.append("innerActivation") }
         if epsilon != nil { n.append("epsilon") }
         if window != nil { n.append("window") }

@@ -7,7 +7,7 @@ import CEdgeboneKernels
 enum DepthwiseOp: Operator {
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
         try node.expectInputs(1)
-        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant"])
+        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         let type = try graph.sameType(node)
         let kernels = type == .qs8 ? [3, 5] : Array(1...7)

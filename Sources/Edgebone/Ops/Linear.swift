@@ -8,7 +8,7 @@ import COpenBLAS
 enum LinearOp: Operator {
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
         try node.expectInputs(1)
-        try node.allowAttributes(["activation", "preQuant"])
+        try node.allowAttributes(["activation", "preQuant", "tableBits"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output]
         guard let k = x.shape.last, let n = y.shape.last, Array(x.shape.dropLast()) == Array(y.shape.dropLast()) else {
             throw node.fail("input \(x.shape) and output \(y.shape) disagree on rows")

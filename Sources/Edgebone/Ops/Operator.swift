@@ -233,12 +233,18 @@ extension Graph {
         }
     }
 
-    /// The fused epilogue of a qs8 producer: a table activation needs its 12-bit grid, a clamp none.
+    /// The fused epilogue of a qs8 producer: a table activation needs its grid (8 to 12 bits), a clamp none.
     func checkQuantizedEpilogue(_ node: Node) throws(GraphError) {
         let act = node.attributes.activation ?? Activation.none
         if let pq = node.attributes.preQuant {
             guard !act.isClamp else { throw node.fail("a pre-activation grid (preQuant) needs a table activation (silu, sigmoid)") }
-            guard pq.isValidTableInput else { throw node.fail("pre-activation quantization \(pq.scale) / \(pq.zeroPoint) not valid") }
+            let bits = node.attributes.gridBits
+            guard (8...12).contains(bits) else { throw node.fail("tableBits \(bits) outside 8…12") }
+            guard pq.isValidTableInput(bits: bits) else {
+                throw node.fail("pre-activation quantization \(pq.scale) / \(pq.zeroPoint) not valid on a \(bits)-bit grid")
+            }
+        } else if node.attributes.tableBits != nil {
+            throw node.fail("tableBits without a pre-activation grid (preQuant)")
         } else if !act.isClamp {
             throw node.fail("\(act.rawValue) in int8 needs a pre-activation grid (preQuant)")
         }

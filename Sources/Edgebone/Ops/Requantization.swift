@@ -15,7 +15,9 @@ extension Graph {
 
 extension Binder {
     /// Zero point, clamp and optional table of a quantized op's epilogue: a clamp for none/ReLU/ReLU6,
-    /// a 4096-entry table (entry i = output for grid point i − 2048) for silu and sigmoid.
+    /// a table of 2^bits entries (entry i = output for grid point i − 2^(bits−1)) for silu and sigmoid.
+    /// AVX-512 VBMI kernels look tables of at most 512 entries up directly with byte permutes, larger
+    /// ones from their step planes (where those pay on this core) or by gathers.
     func requantParams(_ node: Node) -> eb_qs8_requant_params {
         let out = graph.tensors[node.output].quant!
         let act = node.attributes.activation ?? Activation.none
@@ -27,9 +29,11 @@ extension Binder {
             default: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil)
             }
         }
-        let table = (0..<4096).map { i -> Int8 in out.quantize(act.apply(Float(Int32(i - 2048) - pre.zeroPoint) * pre.scale)) }
+        let entries = 1 << node.attributes.gridBits, half = Int32(entries / 2)
+        let table = (0..<Int32(entries)).map { i -> Int8 in out.quantize(act.apply(Float(i - half - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
-        return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -2048, qmax: 2047, lut: persist(table), steps: stepPlanes(table, entries: 4096))
+        return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
+                                     steps: entries > Int(EB_LUT_DIRECT_MAX) ? stepPlanes(table, entries: entries) : nil)
     }
 
     /// The table's step planes for kernels that look entries up with byte permutes (nil elsewhere, where
