@@ -146,17 +146,25 @@ static void silu_like_table(int8_t* lut, int8_t* planes, int* has_planes) {
   *has_planes = eb_lut_steps_encode(lut, 4096, planes);
 }
 
+// The same table on the 9-bit grid (every eighth entry), which AVX-512 VBMI looks up directly.
+static void silu_like_table9(const int8_t* lut12, int8_t* lut9) {
+  for (int i = 0; i < 512 + 64; i++) lut9[i] = lut12[i < 512 ? 8 * i : 4095];
+}
+
 // The activation layers (B0's expansions and depthwise with SiLU, SwinV2-T's fc1 with GELU) timed
-// without a table, with the table gathered, and (where the level has them) from step planes.
+// without a table, with the 12-bit table gathered, (where the level has them) from step planes, and
+// with the 9-bit table (gathered, or looked up directly where the level has byte permutes).
 static void table_epilogues(const eb_kernel_config* cfg) {
-  static int8_t lut[4096 + 64], planes[EB_LUT_STEPS_BYTES];
+  static int8_t lut[4096 + 64], planes[EB_LUT_STEPS_BYTES], lut9[512 + 64];
   int has_planes;
   silu_like_table(lut, planes, &has_planes);
+  silu_like_table9(lut, lut9);
   const eb_qs8_requant_params plain = {0, -128, 127, NULL, NULL}, gathered = {0, -2048, 2047, lut, NULL},
-                              stepped = {0, -2048, 2047, lut, has_planes ? planes : NULL};
+                              stepped = {0, -2048, 2047, lut, has_planes ? planes : NULL},
+                              direct = {0, -256, 255, lut9, NULL};
   const int planes_differ = cfg->isa == EB_ISA_AVX512VBMI;
-  printf("\ntable epilogues (us): plain / gathered%s\n", planes_differ ? " / step planes" : "");
-  double totals[3] = {0, 0, 0};
+  printf("\ntable epilogues (us): plain / gathered%s / 9-bit\n", planes_differ ? " / step planes" : "");
+  double totals[4] = {0, 0, 0, 0};
   for (size_t i = 0; i < sizeof gemms / sizeof *gemms; i++) {
     const gemm_shape* s = &gemms[i];
     if (s->n <= s->k || (s->net[0] == 'S' && s->n != 4 * s->k)) continue;  // expansions; SwinV2 fc1 only
@@ -169,19 +177,20 @@ static void table_epilogues(const eb_kernel_config* cfg) {
     void* packed = alloc64(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
     eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, NULL, scale, 3, packed);
     int8_t* c = alloc64((size_t)s->m * s->n);
-    double t[3];
+    double t[4];
     t[0] = time_gemm(cfg, s, a, packed, c, &plain);
     t[1] = time_gemm(cfg, s, a, packed, c, &gathered);
     t[2] = planes_differ ? time_gemm(cfg, s, a, packed, c, &stepped) : t[1];
-    for (int j = 0; j < 3; j++) totals[j] += t[j] * s->count;
+    t[3] = time_gemm(cfg, s, a, packed, c, &direct);
+    for (int j = 0; j < 4; j++) totals[j] += t[j] * s->count;
     printf("%-9s %6d %5d %5d %4d %9.1f %9.1f", s->net, s->m, s->k, s->n, s->count, t[0] * 1e6, t[1] * 1e6);
     if (planes_differ) printf(" %9.1f", t[2] * 1e6);
-    printf("\n");
+    printf(" %9.1f\n", t[3] * 1e6);
     free(a); free(w); free(scale); free(packed); free(c);
   }
   printf("total (counts applied): %.1f / %.1f", totals[0] * 1e6, totals[1] * 1e6);
   if (planes_differ) printf(" / %.1f", totals[2] * 1e6);
-  printf(" us\n");
+  printf(" / %.1f us\n", totals[3] * 1e6);
 }
 
 int main(int argc, char** argv) {
