@@ -34,6 +34,14 @@ struct Inspect: ParsableCommand {
             print("kernels: \(net.isa.rawValue) (\(net.kernelName)); weights \(net.weightsBytes) B")
             let ratio = Double(net.plan.arenaBytes) / Double(max(net.plan.lowerBoundBytes, 1))
             print("arena: \(net.plan.arenaBytes) B, lower bound \(net.plan.lowerBoundBytes) B (\(format3(ratio))×)")
+            // Table activations by function and grid bits (a file without tableBits means 12).
+            var tables: [String: Int] = [:]
+            for node in g.nodes where node.attributes.preQuant != nil {
+                tables["\(node.attributes.activation?.rawValue ?? "?") \(node.attributes.gridBits)-bit", default: 0] += 1
+            }
+            if !tables.isEmpty {
+                print("activation tables: " + tables.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            }
             let floatMACs = g.nodes.indices.filter { g.kindLabel($0).hasPrefix("f32 ") }.reduce(0) { $0 + g.macs($1) }
             if floatMACs > 0 && classifier.precision != "fp32" {
                 print("float32 nodes: \(format3(100 * Double(floatMACs) / Double(max(g.macs, 1))))% of the multiply-adds")

@@ -129,6 +129,11 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         #expect(bars.count == layers + 5, "\(bars.count) bars (5 in the legend) for \(layers) layers")
         let texts = try doc.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue)
         #expect(texts.contains { $0.hasPrefix("kept in float32") && $0.contains("blocks.1.0.conv_dw") })
+        // inspect counts the activation tables by grid (SiLU and sigmoid on 9 bits by default).
+        let shown = try edgebone(["inspect", "--model", dir + "/q.safetensors"])
+        #expect(shown.status == 0 && shown.out.contains(" silu 9-bit") && shown.out.contains(" sigmoid 9-bit"), "\(shown.out)")
+        let wide = try edgebone(Array(args.dropLast(2)) + ["--table-bits", "13"])
+        #expect(wide.status != 0 && wide.err.contains("--table-bits must be 8…12"), "\(wide.err)")
 
         // A name the graph does not have is refused before any image is read, and nothing is left behind.
         let bad = try edgebone(Array(args.dropLast()) + ["blocks.9.0"])
