@@ -122,7 +122,7 @@ EB_INLINE void eb_store_packed4x2(int8_t* const* cr, size_t r0, size_t mr, size_
 }
 
 #if EB_LUT_STEPS
-// Looks up the queued groups (at most 4: one tile) and stores them: a group and the next one 16
+// Looks up the queued groups (up to two tiles) and stores them: a group and the next one 16
 // channels right of it on the same rows as one (eb_store_packed4x2).
 EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e) {
   eb_steps_queue* q = e->queue;
@@ -138,9 +138,13 @@ EB_INLINE void eb_steps_flush(int8_t* const* cr, size_t mr, const eb_epilogue* e
   }
   q->count = 0;
 }
-#define EB_STEPS_FLUSH if (e->steps != NULL) eb_steps_flush(cr, mr, e);
+// After a tile: flush when the queue could not take another tile's four groups; after the row block:
+// flush what is left.
+#define EB_STEPS_FLUSH if (e->steps != NULL && e->queue->count > EB_STEPS_QUEUE - 4) eb_steps_flush(cr, mr, e);
+#define EB_STEPS_FLUSH_ALL if (e->steps != NULL && e->queue->count > 0) eb_steps_flush(cr, mr, e);
 #else
 #define EB_STEPS_FLUSH
+#define EB_STEPS_FLUSH_ALL
 #endif
 
 // Four rows of 16 channels requantized and narrowed to bytes in the packs' order (eb_store_packed4);
@@ -250,6 +254,7 @@ EB_INLINE void eb_store_4rows_x2(int8_t* const* cr, size_t r0, size_t mr, size_t
         nc = 0;                                                                                  \
       }                                                                                          \
     }                                                                                            \
+    EB_STEPS_FLUSH_ALL                                                                           \
   }
 
 EB_GEMM_ROWS(8, EB_REP8,

@@ -20,7 +20,7 @@ typedef struct {
 } eb_steps_regs;
 
 // At most this many groups of 64 wait for one lookup pass.
-#define EB_STEPS_QUEUE 4
+#define EB_STEPS_QUEUE 8
 
 // Index pairs waiting for their entries, and where each group's 64 bytes go (the caller's meaning).
 typedef struct {
