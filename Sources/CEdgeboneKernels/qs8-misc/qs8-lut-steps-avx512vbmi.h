@@ -47,15 +47,20 @@ EB_INLINE const int8_t* eb_permute_source(const eb_qs8_requant_params* p, size_t
   return p->steps;
 }
 
+// Byte indices that pick the low byte of every word of two vectors (vpermt2b), in packus order.
+EB_INLINE __m512i eb_low_bytes(void) {
+  int8_t low[64];
+  for (int j = 0; j < 64; j++) low[j] = (int8_t)((j % 16 < 8 ? 0 : 64) + 16 * (j / 16) + 2 * (j % 8));
+  return _mm512_loadu_si512(low);
+}
+
 typedef struct {
   __m512i quarter[8];   // the table's 64-byte vectors (zero past its end)
   __m512i low_bytes, high_bytes;  // the low and high bytes of two vectors of 32 words, in packus order
 } eb_direct_regs;
 
 EB_INLINE void eb_direct_load(eb_direct_regs* r, const int8_t* lut, size_t entries) {
-  int8_t low[64];
-  for (int j = 0; j < 64; j++) low[j] = (int8_t)((j % 16 < 8 ? 0 : 64) + 16 * (j / 16) + 2 * (j % 8));
-  r->low_bytes = _mm512_loadu_si512(low);
+  r->low_bytes = eb_low_bytes();
   r->high_bytes = _mm512_add_epi8(r->low_bytes, _mm512_set1_epi8(1));
   for (size_t v = 0; v < 8; v++) {
     const size_t left = entries > 64 * v ? entries - 64 * v : 0;  // never read past the table
@@ -78,9 +83,7 @@ EB_INLINE __m512i eb_direct_lookup(__m512i i01, __m512i i23, const eb_direct_reg
 }
 
 EB_INLINE void eb_steps_load(eb_steps_regs* r, const int8_t* steps, int planes) {
-  int8_t low[64];
-  for (int j = 0; j < 64; j++) low[j] = (int8_t)((j % 16 < 8 ? 0 : 64) + 16 * (j / 16) + 2 * (j % 8));
-  r->low_bytes = _mm512_loadu_si512(low);
+  r->low_bytes = eb_low_bytes();
   for (int j = 0; j < 6; j++) {
     if (j == 4 && planes == 5) continue;  // up_3 unused
     for (int q = 0; q < 4; q++) r->plane[j][q] = _mm512_loadu_si512(steps + 256 * j + 64 * q);
