@@ -203,6 +203,17 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         guard case .invalidGraph(_, _, let why)? = loadError(wide), why.contains("tableBits 13") else {
             Issue.record("expected invalidGraph for 13-bit tables: \(String(describing: loadError(wide)))"); return
         }
+        // Any other width is either a valid grid for the zero points (it loads and runs, direct lookups
+        // up to 9 bits, step planes or gathers above) or refused by name: never a crash.
+        let image = try ImageDecoder.decode(path: Fixtures.path("inputs/rocket.png"))
+        for bits in 8...12 {
+            let p = try editedGraph { d in for i in d.nodes.indices where d.nodes[i].attributes.preQuant != nil { d.nodes[i].attributes.tableBits = bits } }
+            if let e = loadError(p) {
+                guard case .invalidGraph(_, _, let why) = e, why.contains("\(bits)-bit grid") else { Issue.record("\(bits) bits: \(e)"); continue }
+            } else {
+                #expect(try Classifier(modelFile: p).logits(image).allSatisfy(\.isFinite), "\(bits) bits")
+            }
+        }
     }
 
     @Test func unknownFormatVersion() throws {
