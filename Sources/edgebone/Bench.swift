@@ -64,7 +64,14 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
-        let tables = classifier.isa == .avx512vbmi ? " (tables \(StepPlanes.used ? "from step planes" : "gathered"), planes \(format1(StepPlanes.gain))× the gathers' speed)" : ""
+        // How avx512vbmi looks this model's activation tables up: tables of at most 512 entries (9-bit
+        // grids) directly by byte permutes; larger ones from step planes or by gathers, as measured.
+        let nodes = (classifier as? Classifier)?.network.graph.nodes ?? []
+        let gridBits = nodes.filter { $0.attributes.preQuant != nil }.map { $0.attributes.gridBits }
+        let large = gridBits.contains { $0 > 9 }
+        let tables = classifier.isa != .avx512vbmi || gridBits.isEmpty ? "" :
+            !large ? " (tables looked up directly by byte permutes)" :
+            " (\(gridBits.max()!)-bit tables \(StepPlanes.used ? "from step planes" : "gathered"), planes \(format1(StepPlanes.gain))× the gathers' speed)"
         let heading = "\(classifier.arch) \(classifier.precision), \(model.threads) thread(s), ISA \(classifier.isa.rawValue)" + tables
         let macs = (0..<classifier.opNames.count).reduce(0) { $0 + classifier.opMACs($1) }
         if json {
