@@ -65,7 +65,8 @@ public final class Quantizer {
     /// 9 bits for SiLU and sigmoid: looked up by byte permutes (AVX-512 VBMI) in about a fifth of the
     /// step planes' instructions, and on the trimmed range (tableGridRange) B0's held-out fidelity is the
     /// full-range 12-bit grid's (logits cosine 0.9725 vs 0.9729, Benchmarks/README.md). 12 for GELU:
-    /// SwinV2-T's tables are a twentieth of its time, and 9 bits cost it 1e-4 of cosine (0.99909 vs 0.99918).
+    /// on SwinV2-T's fc1 shapes 9 bits would save about 0.19 ms a frame (kernel-bench.sh: about 1% of its
+    /// 19.8 ms on Zen 5) and cost 1e-4 of cosine (0.99909 vs 0.99918).
     public static func defaultTableBits(_ f: Activation) -> Int { f == .gelu ? 12 : 9 }
 
     /// `graph` must be plain: no fused activations, no squeeze_excite.
@@ -221,10 +222,9 @@ public final class Quantizer {
         // Table activations fuse with a grid of `tableBits` over the pre-activation's observed range,
         // trimmed to where the quantized activation still changes (tableGridRange).
         let byName = Dictionary(uniqueKeysWithValues: graph.tensors.indices.map { (graph.tensors[$0].name, $0) })
-        let readers = g.consumers
-        let fused = g.fusingActivations { _, pre in
-            guard let t = byName[g.tensors[pre].name], let o = observers[t], let a = readers[pre].first,
-                  let f = g.nodes[a].attributes.activation, let out = g.tensors[g.nodes[a].output].quant else { return nil }
+        let fused = g.fusingActivations { _, pre, act in
+            guard let t = byName[g.tensors[pre].name], let o = observers[t], let f = act.attributes.activation,
+                  let out = g.tensors[act.output].quant else { return nil }
             let r = Self.tableGridRange(o.range(.minmax), f, out: out), bits = tableBits ?? Self.defaultTableBits(f)
             return (QuantParams(min: r.lo, max: r.hi, bits: bits), bits)
         }.graph.fusingSqueezeExcite().pruned()

@@ -137,18 +137,20 @@ static void run_dw(const void* ctx) {
                  d->oh, d->zero, d->p);
 }
 
-// A SiLU-like table on the 12-bit grid (a rise every few entries, one dip) and its step planes.
+// Entry j of a SiLU-like table on the 12-bit grid (a rise every few entries, one dip).
+static int8_t silu_like_entry(int j) {
+  return (int8_t)(j < 1800 ? (j < 1700 ? -100 : -101) : -100 + (j - 1800) / 9 > 127 ? 127 : -100 + (j - 1800) / 9);
+}
+
+// That table on the 12-bit grid and its step planes.
 static void silu_like_table(int8_t* lut, int8_t* planes, int* has_planes) {
-  for (int i = 0; i < 4096 + 64; i++) {
-    const int j = i < 4096 ? i : 4095;
-    lut[i] = (int8_t)(j < 1800 ? (j < 1700 ? -100 : -101) : -100 + (j - 1800) / 9 > 127 ? 127 : -100 + (j - 1800) / 9);
-  }
+  for (int i = 0; i < 4096 + 64; i++) lut[i] = silu_like_entry(i < 4096 ? i : 4095);
   *has_planes = eb_lut_steps_encode(lut, 4096, planes);
 }
 
-// The same table on the 9-bit grid (every eighth entry), which AVX-512 VBMI looks up directly.
-static void silu_like_table9(const int8_t* lut12, int8_t* lut9) {
-  for (int i = 0; i < 512 + 64; i++) lut9[i] = lut12[i < 512 ? 8 * i : 4095];
+// The same on the 9-bit grid (every eighth entry), which AVX-512 VBMI looks up directly.
+static void silu_like_table9(int8_t* lut9) {
+  for (int i = 0; i < 512 + 64; i++) lut9[i] = silu_like_entry(i < 512 ? 8 * i : 4095);
 }
 
 // The activation layers (B0's expansions and depthwise with SiLU, SwinV2-T's fc1 with GELU) timed
@@ -158,7 +160,7 @@ static void table_epilogues(const eb_kernel_config* cfg) {
   static int8_t lut[4096 + 64], planes[EB_LUT_STEPS_BYTES], lut9[512 + 64];
   int has_planes;
   silu_like_table(lut, planes, &has_planes);
-  silu_like_table9(lut, lut9);
+  silu_like_table9(lut9);
   const eb_qs8_requant_params plain = {0, -128, 127, NULL, NULL}, gathered = {0, -2048, 2047, lut, NULL},
                               stepped = {0, -2048, 2047, lut, has_planes ? planes : NULL},
                               direct = {0, -256, 255, lut9, NULL};
@@ -237,10 +239,8 @@ int main(int argc, char** argv) {
            total_time[0] * 1e3, total_macs[0] / total_time[0] / 1e9, total_time[1] * 1e3, total_macs[1] / total_time[1] / 1e9);
 
     // B0's depthwise layers all end in SiLU: timed plain and with the 9-bit table too.
-    static int8_t dw_lut[4096 + 64], dw_planes[EB_LUT_STEPS_BYTES], dw_lut9[512 + 64];
-    int dw_has_planes;
-    silu_like_table(dw_lut, dw_planes, &dw_has_planes);
-    silu_like_table9(dw_lut, dw_lut9);
+    static int8_t dw_lut9[512 + 64];
+    silu_like_table9(dw_lut9);
     printf("\n%s: depthwise (B0 shapes)\n%-16s %3s %2s %4s %10s %8s %8s %10s\n", cfg->dwconv_name, "HxWxC", "k", "s", "x", "time_us",
            "GB/s", "GMAC/s", "9-bit_us");
     double dw_total = 0, dw_total9 = 0;

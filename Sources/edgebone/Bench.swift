@@ -68,7 +68,7 @@ struct Bench: ParsableCommand {
         // grids) directly by byte permutes; larger ones from step planes or by gathers, as measured.
         let nodes = (classifier as? Classifier)?.network.graph.nodes ?? []
         let gridBits = nodes.filter { $0.attributes.preQuant != nil }.map { $0.attributes.gridBits }
-        let large = gridBits.contains { $0 > 9 }
+        let large = gridBits.contains { !StepPlanes.lookedUpDirectly(bits: $0) }
         let tables = classifier.isa != .avx512vbmi || gridBits.isEmpty ? "" :
             !large ? " (tables looked up directly by byte permutes)" :
             " (\(gridBits.max()!)-bit tables \(StepPlanes.used ? "from step planes" : "gathered"), planes \(format1(StepPlanes.gain))× the gathers' speed)"

@@ -52,7 +52,7 @@ struct Quantize: ParsableCommand {
         guard targetCosine > 0 && targetCosine <= 1 else { throw ValidationError("--target-cosine must be in (0, 1]") }
         guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
-        guard tableBits.map({ (8...12).contains($0) }) ?? true else { throw ValidationError("--table-bits must be 8…12") }
+        guard tableBits.map({ QuantParams.tableBits.contains($0) }) ?? true else { throw ValidationError("--table-bits must be 8…12") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
         guard keepFloat == nil || floatPrefix == nil else { throw ValidationError("give --keep-float or --float-prefix, not both") }
         // An output that is an input (or another output) would be destroyed or overwritten halfway:

@@ -40,8 +40,7 @@ typedef struct {
   const int8_t* lut;
   const int8_t* steps;    // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
-  size_t direct;          // entries of a table looked up directly, or 0 (step planes)
-  eb_steps_queue* queue;  // the current tile's indices, with steps
+  eb_steps_queue* queue;  // the current tiles' indices, with steps
 #endif
 } eb_epilogue;
 
@@ -60,11 +59,7 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.pair01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
   e.pair23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
   e.lut = p->lut;
-#if EB_LUT_STEPS
-  e.steps = eb_permute_source(p, &e.direct);
-#else
-  e.steps = NULL;
-#endif
+  e.steps = NULL;  // the avx512vbmi build sets it with its queue
   return e;
 }
 
@@ -280,8 +275,8 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
   eb_epilogue e = eb_epilogue_make(params);
 #if EB_LUT_STEPS
   eb_steps_queue queue;
+  e.steps = eb_permute_source(params, &queue.direct);
   queue.count = 0;
-  queue.direct = e.direct;
   e.queue = &queue;
 #endif
   if (mr > 4) {

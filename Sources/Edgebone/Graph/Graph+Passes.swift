@@ -6,10 +6,11 @@
 extension Graph {
     /// Folds each `activation` node into the conv, depthwise or linear that produces its only input
     /// when nothing else reads that input. The fused node writes the activation's output tensor; the
-    /// pre-activation tensor stays in `tensors`, unwritten (see `pruned`). `preQuant(node, preTensor)`
-    /// gives an int8 producer the grid and bits of its table activation's pre-activation (nil: not fused).
+    /// pre-activation tensor stays in `tensors`, unwritten (see `pruned`). `preQuant(node, preTensor,
+    /// activationNode)` gives an int8 producer the grid and bits of its table activation's pre-activation
+    /// (nil: not fused).
     /// Returns the fused graph and, per fused node name, the pre-activation tensor it swallowed.
-    public func fusingActivations(preQuant: (Node, Int) -> (grid: QuantParams, bits: Int)? = { _, _ in nil }) -> (graph: Graph, preActivation: [String: Int]) {
+    public func fusingActivations(preQuant: (Node, Int, Node) -> (grid: QuantParams, bits: Int)? = { _, _, _ in nil }) -> (graph: Graph, preActivation: [String: Int]) {
         let consumers = self.consumers
         var g = self
         var removed = Set<Int>(), pre: [String: Int] = [:]
@@ -22,7 +23,7 @@ extension Graph {
             let f = act.attributes.activation!
             if tensors[t].type == .f32 && !f.fusableInFloat { continue }
             if tensors[t].type == .qs8 && !f.isClamp {
-                guard let pq = preQuant(node, t) else { continue }
+                guard let pq = preQuant(node, t, act) else { continue }
                 node.attributes.preQuant = pq.grid
                 node.attributes.tableBits = pq.bits
             }

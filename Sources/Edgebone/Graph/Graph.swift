@@ -41,9 +41,12 @@ public struct QuantParams: Codable, Equatable, Sendable {
     public func dequantize(_ q: Int8) -> Float { Float(Int32(q) - zeroPoint) * scale }
 
     public var isValid: Bool { scale.isFinite && scale.isNormal && scale > 0 && (-128...127).contains(zeroPoint) }
-    /// Valid as the index grid of an activation table of `bits` bits (8…12).
+    /// The widths an activation table's index grid may have, in bits.
+    public static let tableBits = 8...12
+
+    /// Valid as the index grid of an activation table of `bits` bits (in `tableBits`).
     public func isValidTableInput(bits: Int) -> Bool {
-        guard (8...12).contains(bits) else { return false }
+        guard Self.tableBits.contains(bits) else { return false }
         return scale.isFinite && scale.isNormal && scale > 0 && (-(1 << (bits - 1))...((1 << (bits - 1)) - 1)).contains(zeroPoint)
     }
 }

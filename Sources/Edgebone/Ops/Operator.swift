@@ -239,7 +239,7 @@ extension Graph {
         if let pq = node.attributes.preQuant {
             guard !act.isClamp else { throw node.fail("a pre-activation grid (preQuant) needs a table activation (silu, sigmoid)") }
             let bits = node.attributes.gridBits
-            guard (8...12).contains(bits) else { throw node.fail("tableBits \(bits) outside 8…12") }
+            guard QuantParams.tableBits.contains(bits) else { throw node.fail("tableBits \(bits) outside 8…12") }
             guard pq.isValidTableInput(bits: bits) else {
                 throw node.fail("pre-activation quantization \(pq.scale) / \(pq.zeroPoint) not valid on a \(bits)-bit grid")
             }

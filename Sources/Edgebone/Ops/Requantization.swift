@@ -33,7 +33,7 @@ extension Binder {
         let table = (0..<Int32(entries)).map { i -> Int8 in out.quantize(act.apply(Float(i - half - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
         return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
-                                     steps: entries > Int(EB_LUT_DIRECT_MAX) ? stepPlanes(table, entries: entries) : nil)
+                                     steps: StepPlanes.lookedUpDirectly(bits: node.attributes.gridBits) ? nil : stepPlanes(table, entries: entries))
     }
 
     /// The table's step planes for kernels that look entries up with byte permutes (nil elsewhere, where
@@ -58,6 +58,10 @@ extension Binder {
 /// (`eb_lut_steps_gain`, about 2 ms). `EDGEBONE_LUT_STEPS=on|off` overrides the measurement. Both
 /// ways give the same bytes.
 public enum StepPlanes {
+    /// Whether avx512vbmi kernels look a table of `bits` bits up directly by byte permutes (at most
+    /// EB_LUT_DIRECT_MAX entries): such a table has no step planes, and the measurement below is moot.
+    public static func lookedUpDirectly(bits: Int) -> Bool { (1 << bits) <= Int(EB_LUT_DIRECT_MAX) }
+
     /// Gathers' time over the planes' on this core (0 without AVX-512 VBMI).
     public static let gain: Double = ISA.supported.contains(.avx512vbmi) ? eb_lut_steps_gain() : 0
     public static let used: Bool = {
