@@ -12,14 +12,16 @@ struct DWCase: CustomStringConvertible {
     /// rise at most `rises` times (3: lookups skip the fourth rise plane).
     var steps: Bool
     var rises: Int
-    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")" }
+    /// Shift requantization: each channel shifts by the count nearest its scale.
+    var shift: Bool
+    var description: String { "\(h)x\(w)x\(c) k\(k) s\(stride) pad (\(padTop),\(padLeft)) → \(oh)x\(ow) x_zp \(xZero) zp \(zeroPoint) clamp [\(qmin),\(qmax)] lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")\(shift ? " shift" : "")" }
 
     /// Geometry for PyTorch-symmetric (same == false) or TF "same" padding.
     init(h: Int, w: Int, c: Int, k: Int, stride: Int, same: Bool, xZero: Int32, zeroPoint: Int32,
-         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false, steps: Bool = false, rises: Int = 4) {
+         qmin: Int32 = -128, qmax: Int32 = 127, lut: Bool = false, steps: Bool = false, rises: Int = 4, shift: Bool = false) {
         self.h = h; self.w = w; self.c = c; self.k = k; self.stride = stride
         self.xZero = xZero; self.zeroPoint = zeroPoint; self.qmin = qmin; self.qmax = qmax; self.lut = lut; self.steps = steps
-        self.rises = rises
+        self.rises = rises; self.shift = shift
         if same {
             oh = (h + stride - 1) / stride; ow = (w + stride - 1) / stride
             padTop = max((oh - 1) * stride + k - h, 0) / 2; padLeft = max((ow - 1) * stride + k - w, 0) / 2
@@ -36,7 +38,8 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let x = (0..<(c.h * c.w * c.c + Int(EB_EXTRA_BYTES))).map { _ in Int8.random(in: -128...127, using: &rng) }
     let wt = (0..<(taps * c.c)).map { _ in Int8.random(in: -127...127, using: &rng) }
     let typical = 40 / (Float(128 * 64) * Float(taps).squareRoot())
-    let scale = (0..<c.c).map { _ in Float.random(in: (typical / 2)...(typical * 2), using: &rng) }
+    var scale = (0..<c.c).map { _ in Float.random(in: (typical / 2)...(typical * 2), using: &rng) }
+    let shifts = shiftCounts(scale)
     let span = Int32(64 / (typical * 2))
     let bias = (0..<c.c).map { _ in Int32.random(in: -span...span, using: &rng) }
     let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, maxRises: c.rises, rng: &rng) : (nil, nil)
@@ -49,8 +52,11 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
             let xv = (iy >= 0 && iy < c.h && ix >= 0 && ix < c.w) ? Int32(x[(iy * c.w + ix) * c.c + ch]) : c.xZero
             acc += (xv - c.xZero) * Int32(wt[(ky * c.k + kx) * c.c + ch])
         }}
-        expected[(oy * c.ow + ox) * c.c + ch] = requantize(acc, scale: scale[ch], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
+        expected[(oy * c.ow + ox) * c.c + ch] = c.shift
+            ? requantize(acc, shift: shifts.counts[ch], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
+            : requantize(acc, scale: scale[ch], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
     }}}
+    if c.shift { scale = shifts.slots }
 
     var packing = config.dwconv_packing
     var packed = [UInt8](repeating: 0, count: eb_qs8_dwconv_packed_size(&packing, c.c, taps))
@@ -59,7 +65,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
     let canary: Int8 = 0x33
     var out = [Int8](repeating: canary, count: c.oh * c.ow * c.c + 64)
     lut.withOptionalPointer { lutPtr in planes.withOptionalPointer { stepsPtr in
-        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr)
+        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr, shift: c.shift ? 1 : 0)
         // Two calls over row ranges, as a thread pool would split the work.
         let mid = c.oh / 2
         for (r0, r1) in [(0, mid), (mid, c.oh)] where r1 > r0 {
@@ -123,6 +129,26 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
         for ch in [1, 16, 31, 32, 33, 48, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] { for rises in [4, 3] {
             let c = DWCase(h: 6, w: 7, c: ch, k: k, stride: stride, same: stride == 2, xZero: Int32.random(in: -128...127, using: &rng),
                            zeroPoint: Int32.random(in: -2048...2047, using: &rng), qmin: -2048, qmax: 2047, lut: true, steps: true, rises: rises)
+            let issues = runDWConv(config, c, rng: &rng)
+            let exact = issues.isEmpty
+            #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
+        }}}}
+    }
+
+    /// Shift requantization (counts in the scale slots) on every epilogue: int8 output, a clamp, a 9-bit
+    /// table (looked up directly where the kernel can), a 12-bit one with step planes and one gathered,
+    /// over the channel counts around the 64-wide tile and its 32-wide tail, both kernels and strides.
+    @Test(arguments: isas)
+    func exactWithShiftRequantization(isa: String) {
+        let config = hostConfigs.first { $0.isaName == isa }!
+        var rng = SeededGenerator(15)
+        let modes: [(qmin: Int32, qmax: Int32, lut: Bool, steps: Bool)] = [(-128, 127, false, false), (-20, 127, false, false),
+                                                                           (-256, 255, true, false), (-2048, 2047, true, true),
+                                                                           (-2048, 2047, true, false)]
+        for mode in modes { for ch in [1, 16, 31, 32, 33, 64, 96, 97, 144] { for k in [3, 5] { for stride in [1, 2] {
+            let c = DWCase(h: 6, w: 7, c: ch, k: k, stride: stride, same: stride == 2, xZero: Int32.random(in: -128...127, using: &rng),
+                           zeroPoint: Int32.random(in: mode.qmin...mode.qmax, using: &rng), qmin: mode.qmin, qmax: mode.qmax,
+                           lut: mode.lut, steps: mode.steps, shift: true)
             let issues = runDWConv(config, c, rng: &rng)
             let exact = issues.isEmpty
             #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")

@@ -62,7 +62,7 @@ import Testing
                 var y = [Int8](repeating: 0x11, count: n + 64)
                 table.withOptionalPointer { lp in
                     var p = eb_qs8_add_params(a_zero: za, b_zero: zb, a_scale: sa, b_scale: sb,
-                                              out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lp, steps: nil))
+                                              out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lp, steps: nil, shift: 0))
                     cfg.vadd(n, a, b, &y, &p)
                 }
                 var bad = 0
@@ -88,7 +88,7 @@ import Testing
                 let x = [Int8](repeating: v, count: rows * c + 64)
                 var pooled = [Int8](repeating: 0, count: c + 64)
                 var acc = [Int32](repeating: 0, count: c)
-                var pp = eb_qs8_gavgpool_params(x_zero: 3, scale: 1 / Float(rows), out: eb_qs8_requant_params(zero_point: 0, qmin: -128, qmax: 127, lut: nil, steps: nil))
+                var pp = eb_qs8_gavgpool_params(x_zero: 3, scale: 1 / Float(rows), out: eb_qs8_requant_params(zero_point: 0, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0))
                 cfg.gavgpool(rows, c, x, &pooled, &acc, &pp)
                 let sum = Int32(rows) * (Int32(v) - 3)
                 #expect(acc.allSatisfy { $0 == sum }, "\(isa) gavgpool \(rows)x\(c) of \(v): sums")
@@ -114,7 +114,7 @@ import Testing
             var y = [Int8](repeating: 0x11, count: rows * c + 64)
             var bad = 0
             gateTable.withOptionalPointer { lutPtr in
-                var mp = eb_qs8_mulc_params(x_zero: zx, g_zero: zg, scale: s, out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lutPtr, steps: nil))
+                var mp = eb_qs8_mulc_params(x_zero: zx, g_zero: zg, scale: s, out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lutPtr, steps: nil, shift: 0))
                 cfg.vmulc(rows, c, x, g, &y, &mp)
             }
             for r in 0..<rows { for j in 0..<c {
@@ -127,7 +127,7 @@ import Testing
             let ps = 1 / Float(rows) * Float.random(in: 0.5...2, using: &rng)
             var pooled = [Int8](repeating: 0, count: c + 64)
             var acc = [Int32](repeating: 0, count: c)
-            var pp = eb_qs8_gavgpool_params(x_zero: zx, scale: ps, out: eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil, steps: nil))
+            var pp = eb_qs8_gavgpool_params(x_zero: zx, scale: ps, out: eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0))
             cfg.gavgpool(rows, c, x, &pooled, &acc, &pp)
             bad = 0
             for j in 0..<c {
@@ -165,7 +165,7 @@ import Testing
             eb_qs8_gemm_pack(&cfg.gemm_packing, cout, kc, wt, bias, scale, xz, &packed)
             var patches = [Int8](repeating: 0, count: eb_qs8_conv_hwc_scratch_size(&cfg, k, cin))
             var y = [Int8](repeating: 0, count: oh * ow * cout)
-            var params = eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil, steps: nil)
+            var params = eb_qs8_requant_params(zero_point: zp, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0)
             // Per-channel padding values (the stem pads with each channel's "zero" pixel).
             let pads = (0..<cin).map { _ in Int8.random(in: -128...127, using: &rng) }
             eb_qs8_conv_hwc(&cfg, x, h, w, cin, cout, packed, k, stride, pt, pl, &y, oh, ow, 0, oh / 2, pads, &patches, &params)

@@ -12,7 +12,9 @@ struct GEMMCase: CustomStringConvertible {
     var steps = false
     /// …whose blocks rise at most this often (3: lookups skip the fourth rise plane).
     var rises = 4
-    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")" }
+    /// Shift requantization: each channel shifts by the count nearest its scale.
+    var shift = false
+    var description: String { "m\(m) n\(n) k\(k) a_zp \(aZero) zp \(zeroPoint) clamp [\(qmin), \(qmax)] scale \(scaleRange) lut \(lut)\(steps ? " (steps, \(rises) rises)" : "")\(shift ? " shift" : "")" }
 }
 
 /// Runs `config`'s GEMM on one case and returns the mismatches (empty when exact).
@@ -25,17 +27,20 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     // Biases sized to the scales so that results land inside the output range, not only on the clamps.
     let biasSpan = Int32(min(1_000_000, 64 / c.scaleRange.upperBound))
     let bias = (0..<c.n).map { _ in Int32.random(in: -biasSpan...biasSpan, using: &rng) }
-    let scale = (0..<c.n).map { _ in Float.random(in: c.scaleRange, using: &rng) }
+    var scale = (0..<c.n).map { _ in Float.random(in: c.scaleRange, using: &rng) }
     let (lut, planes): ([Int8]?, [Int8]?) = c.lut ? makeTable(qmin: c.qmin, qmax: c.qmax, steps: c.steps, maxRises: c.rises, rng: &rng) : (nil, nil)
+    let shifts = shiftCounts(scale)
 
     var expected = [Int8](repeating: 0, count: c.m * c.n)
     for r in 0..<c.m {
         for j in 0..<c.n {
             var acc = bias[j]
             for kk in 0..<c.k { acc += (Int32(a[r * aStride + kk]) - c.aZero) * Int32(w[j * c.k + kk]) }
-            expected[r * c.n + j] = requantize(acc, scale: scale[j], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
+            expected[r * c.n + j] = c.shift ? requantize(acc, shift: shifts.counts[j], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
+                                            : requantize(acc, scale: scale[j], zeroPoint: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lut)
         }
     }
+    if c.shift { scale = shifts.slots }
 
     var packing = config.gemm_packing
     var packed = [UInt8](repeating: 0, count: eb_qs8_gemm_packed_size(&packing, c.n, c.k))
@@ -45,7 +50,7 @@ func runGEMM(_ config: eb_kernel_config, _ c: GEMMCase, rng: inout SeededGenerat
     var out = [Int8](repeating: canary, count: c.m * cStride)
     var cfg = config
     lut.withOptionalPointer { lutPtr in planes.withOptionalPointer { stepsPtr in
-        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr)
+        var params = eb_qs8_requant_params(zero_point: c.zeroPoint, qmin: c.qmin, qmax: c.qmax, lut: lutPtr, steps: stepsPtr, shift: c.shift ? 1 : 0)
         a.withUnsafeBufferPointer { ab in
             out.withUnsafeMutableBufferPointer { ob in
                 // Through the shared driver (row blocks, column slices for large weights), in two
@@ -125,18 +130,20 @@ extension Optional where Wrapped == [Int8] {
             (7, 300, -2048, 2047, 1e-2...1e-1, true), (-9, -2048, -2048, 2047, 0.5...4, true),  // 12-bit table index
             (5, 100, -256, 255, 1e-2...1e-1, true), (-3, -256, -256, 255, 0.5...4, true),  // 9-bit: looked up directly
             (2, 10, -100, 199, 1e-2...1e-1, true),  // 300 entries: the last quarters partly past the table
+            (4, 0, -128, 127, 1e-10...1e-8, false),  // shifts up to 30
         ]
         // Each table case three times: random bytes (gathered), and walks with step planes rising up to
         // four and up to three times per block.
+        // And every case with shift requantization too (counts nearest the scales).
         for (aZero, zp, qmin, qmax, scales, lut) in edges { for (steps, rises) in lut ? [(false, 4), (true, 4), (true, 3)] : [(false, 4)] {
-            for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33),
+            for shift in [false, true] { for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33),
                               (Int(config.gemm_mr) + 3, 50, 24)] {  // 50: a last tile of 16 + 2 channels
                 let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut,
-                                 steps: steps, rises: rises)
+                                 steps: steps, rises: rises, shift: shift)
                 let issues = runGEMM(config, c, rng: &rng)
                 let exact = issues.isEmpty
                 #expect(exact, "\(isa) \(c): \(issues.count) mismatches, first: \(issues.first ?? "")")
-            }
+            }}
         }}
     }
 

@@ -12,6 +12,21 @@ func requantize(_ acc: Int32, scale: Float, zeroPoint: Int32, qmin: Int32, qmax:
     return Int8(q)
 }
 
+/// Shift requantization (eb_qs8.h), written independently: q = floor(acc / 2^e), clamped, zero point.
+func requantize(_ acc: Int32, shift e: Int32, zeroPoint: Int32, qmin: Int32, qmax: Int32, lut: [Int8]?) -> Int8 {
+    let floor = Int32((Double(acc) / Double(1 << Int(e))).rounded(.down))
+    let q = min(max(floor, qmin - zeroPoint), qmax - zeroPoint) + zeroPoint
+    if let lut { return lut[Int(q - qmin)] }
+    return Int8(q)
+}
+
+/// The shift counts standing for scales (2^-e nearest each, within 0...30) and the slots that hold them
+/// for the packers (the counts' bits where fp32 scales would be).
+func shiftCounts(_ scales: [Float]) -> (counts: [Int32], slots: [Float]) {
+    let counts = scales.map { Int32(min(30, max(0, -(Double($0) * 2.0.squareRoot()).exponent))) }  // nearest in log scale
+    return (counts, counts.map { Float(bitPattern: UInt32(bitPattern: $0)) })
+}
+
 /// Kernel tables this host can execute, scalar first.
 var hostConfigs: [eb_kernel_config] {
     let f = eb_cpu_features()

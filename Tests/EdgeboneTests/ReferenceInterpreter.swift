@@ -97,6 +97,14 @@ struct ReferenceInterpreter {
             let acc = conv({ Double(Int32(v[($0 * g.inW + $1) * cin + $2]) - xq.zeroPoint) },
                            weight: { o, t, c in Double(dw ? w[t * cin + c] : w[(o * k * k + t) * cin + c]) },
                            pad: { c in pads.map { Double(Int32($0[c]) - xq.zeroPoint) } ?? 0 })
+            if a.shiftRequant == true {
+                // q = floor((acc + bias + 2^(e−1)) / 2^e) for scale 2^-e: rounded, ties up; then the same clamp or table.
+                return .qs8(acc.enumerated().map { i, s in
+                    let e = -(Double(sc[i % cout]) * 2.0.squareRoot()).exponent, t = Int64(s) + Int64(b[i % cout])
+                    let q = e == 0 ? t : Int64((Double(t + (1 << (e - 1))) / Double(1 << e)).rounded(.down))
+                    return requantize(Float(q), node)
+                })
+            }
             return .qs8(acc.enumerated().map { requantize(Float(Int32($1) + b[$0 % cout]) * sc[$0 % cout], node) })
         case .linear:
             let k = x.shape.last!, n = y.shape.last!, rows = x.elementCount / k

@@ -20,6 +20,17 @@ static float rnd_f(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() >
 
 static int failures = 0, cases = 0;
 
+// When set, test_gemm and test_dwconv run shift requantization: each scale becomes the count of the
+// nearest 2^-e (e in 0..30), held in its slot.
+static int shift_requant = 0;
+static void to_shift_counts(float* scale, size_t n) {
+  for (size_t j = 0; j < n && shift_requant; j++) {
+    int32_t e = (int32_t)__builtin_lrintf(-__builtin_log2f(scale[j]));
+    e = e < 0 ? 0 : e > 30 ? 30 : e;
+    memcpy(&scale[j], &e, sizeof e);
+  }
+}
+
 // A table for the requantization: with_lut 1 random bytes; 2 a walk like a quantized activation on a
 // fine grid (per block of 16 at most four rises and one fall, by one) with its step planes in `steps`.
 static const int8_t* fill_table(int8_t* lut, int8_t* steps, int with_lut) {
@@ -59,7 +70,8 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
   for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-span, span); scale[j] = rnd_f(scale_hi / 4, scale_hi); }
   const int8_t* planes = fill_table(lut, steps, with_lut);
-  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes};
+  to_shift_counts(scale, n);
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes, shift_requant};
 
   int8_t* expected = malloc(m * n);
   for (size_t r = 0; r < m; r++)
@@ -114,6 +126,15 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, 3 * mr, 4100, 64, -2, 0, -2048, 2047, 2e-3f, 1);
   test_gemm(cfg, 2 * mr + 3, 80, 33, 4, -300, -2048, 2047, 2e-2f, 2);  // step planes
   test_gemm(cfg, mr - 1, 17, 16, -9, 1000, -2048, 2047, 1e-2f, 2);
+  shift_requant = 1;  // the same epilogues shifting: int8, clamps, tables of 9 and 12 bits, counts 0..30
+  test_gemm(cfg, 3, 37, 19, -128, -128, -128, 127, 1e-5f, 0);
+  test_gemm(cfg, 3, 37, 19, 127, 127, -128, 127, 4.0f, 0);
+  test_gemm(cfg, 5, 9, 2, 0, -5, -5, 127, 0.01f, 0);
+  test_gemm(cfg, 5, 64, 200, -17, 20, 0, 20, 2e-3f, 1);
+  test_gemm(cfg, mr + 1, 37, 19, 7, 100, -256, 255, 0.1f, 1);
+  test_gemm(cfg, 2 * mr + 3, 80, 33, 4, -300, -2048, 2047, 2e-2f, 2);
+  test_gemm(cfg, 2 * mr + 1, 50, 24, 4, 0, -128, 127, 1e-9f, 0);
+  shift_requant = 0;
 }
 
 // When set, test_dwconv fills inputs with -128 and weights with -127/127: the largest products, which
@@ -151,7 +172,8 @@ static void test_dwconv(const eb_kernel_config* cfg, size_t h, size_t w, size_t 
   for (size_t j = 0; j < c; j++) { scale[j] = rnd_f(typical / 2, typical * 2); bias[j] = rnd_in(-(int32_t)(32 / typical), (int32_t)(32 / typical)); }
   const int8_t* planes = fill_table(lut, steps, with_lut);
   memset(zero, (int8_t)xz, c + EB_EXTRA_BYTES);
-  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes};
+  to_shift_counts(scale, c);
+  eb_qs8_requant_params p = {zp, qmin, qmax, with_lut ? lut : NULL, planes, shift_requant};
   int8_t* expected = malloc(oh * ow * c);
   for (size_t oy = 0; oy < oh; oy++)
     for (size_t ox = 0; ox < ow; ox++)
@@ -211,6 +233,14 @@ static void test_dwconv_family(const eb_kernel_config* cfg) {
   test_dwconv(cfg, 9, 10, 35, 3, 1, 1, 127, 0, -128, 127, 0);
   test_dwconv(cfg, 9, 10, 35, 3, 2, 0, 0, 0, -2048, 2047, 1);
   dwconv_extremes = 0;
+  shift_requant = 1;
+  for (size_t ci = 0; ci < 7; ci++)  // shift requantization: int8, a clamp, 9- and 12-bit tables
+    test_dwconv(cfg, 6, 7, (size_t[]){16, 32, 33, 64, 96, 97, 144}[ci], 3 + 2 * (ci % 2), 1 + ci / 4, ci % 3 == 0, rnd_in(-128, 127),
+                ci % 4 == 0 ? 0 : rnd_in(-256, 255), ci % 4 == 0 ? 0 : -256, ci % 4 == 0 ? 127 : 255, ci % 4 == 0 ? 0 : 1);
+  test_dwconv(cfg, 9, 10, 19, 3, 2, 1, -5, 30, 0, 30, 1);
+  test_dwconv(cfg, 9, 10, 19, 3, 1, 0, 0, -10, -10, 127, 0);
+  test_dwconv(cfg, 9, 13, 32, 3, 1, 1, 5, -2048, -2048, 2047, 2);
+  shift_requant = 0;
 }
 
 // Elementwise kernels and the stem convolution: each variant against the scalar build (which the

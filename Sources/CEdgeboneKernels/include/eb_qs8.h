@@ -5,6 +5,11 @@
 //   v   = (float)acc * scale                     (scale = s_in * s_w[c] / s_out, fp32)
 //   v   = min(max(v, qmin - zp), qmax - zp)      (clamp; both bounds are integers)
 //   q   = (int32)round_half_to_even(v) + zp      (out = q, or with a table out = lut[q - qmin])
+// or, where the params say `shift` (every channel's scale a power of two, 2^-e), in integers:
+//   q   = min(max(acc >> e, qmin - zp), qmax - zp) + zp   (arithmetic shift: floor(acc / 2^e))
+// with the per-channel slots holding the int32 counts e (0..30) instead of fp32 scales. Whoever packs
+// the bias adds the rounding there (2^(e-1): ties round up), so kernels shift and clamp: one integer
+// instruction where the fp32 form takes a conversion, a multiply and a conversion back.
 //
 // Over-read contract: a kernel may read up to EB_EXTRA_BYTES past the last byte of any int8 input
 // row it is given (K rounded up to its k-block); the arena planner pads every tensor for it. Packed
@@ -12,6 +17,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +38,7 @@ typedef struct {
   const int8_t* steps;  ///< optional: the same table as step planes (eb_lut_steps_encode), which
                         ///< kernels with byte permutes (AVX-512 VBMI) look up instead of gathering.
                         ///< NULL = none; never changes a result.
+  int32_t shift;        ///< 1: the per-channel slots hold shift counts, not scales (see above); 0: fp32.
 } eb_qs8_requant_params;
 
 /// Tables of at most this many entries (a 9-bit grid) need no step planes: AVX-512 VBMI kernels look
@@ -58,7 +65,16 @@ int eb_lut_steps_encode(const int8_t* lut, size_t entries, int8_t* steps);
 double eb_lut_steps_gain(void);
 
 /// The requantization above for one value, as an int32 q (reference; SIMD kernels match it).
+/// `scale` is the channel's slot: with p->shift its bits are the int32 count e.
 static inline int32_t eb_qs8_requantize_q(int32_t acc, float scale, const eb_qs8_requant_params* p) {
+  if (p->shift) {
+    int32_t e;
+    memcpy(&e, &scale, sizeof e);
+    int32_t q = acc >> e;  // arithmetic on every compiler this builds with (C23 defines it so)
+    q = q < p->qmin - p->zero_point ? p->qmin - p->zero_point : q;
+    q = q > p->qmax - p->zero_point ? p->qmax - p->zero_point : q;
+    return q + p->zero_point;
+  }
   float v = (float)acc * scale;
   const float lo = (float)(p->qmin - p->zero_point), hi = (float)(p->qmax - p->zero_point);
   v = v < lo ? lo : v;

@@ -7,7 +7,9 @@
 // Taps are grouped 4 at a time (3x3: 3 groups, 5x5: 7); the slots past k*k have zero weights.
 // A table epilogue gathers its entries; the avx512vbmi build looks them up in the table's step planes
 // with byte permutes instead, 64 at a time, when the table has them: indices of four groups of 64
-// channels are queued and looked up together, with the planes in registers.
+// channels are queued and looked up together, with the planes in registers. With shift
+// requantization (params->shift) the scale slots hold counts, and one vpsravd per 16 channels
+// replaces the conversion, multiply and conversion back.
 //
 // The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
 #include <CEdgeboneKernels.h>
@@ -24,6 +26,8 @@
 typedef struct {
   __m512 lo, hi, cap;
   __m512i zp_minus_qmin, zp_minus_qmin16, zp16, qmin8, qmax8, x80;
+  __m512i lo_i, hi_i;  // the clamp bounds as int32 (shift requantization)
+  int shift;           // the scale slots hold shift counts (eb_qs8.h)
   __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
   const int8_t* steps;  // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
@@ -66,7 +70,8 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
   if (rq->steps != NULL) {
     // int16 indices (eb_steps_index_pair); the lookup narrows them to entries.
     for (int j = 0; j < 4; j++)
-      r[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j)), rq->hi));
+      r[j] = rq->shift ? _mm512_min_epi32(_mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j)), rq->hi_i)
+                       : _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j)), rq->hi));
     eb_dw64_queue(eb_steps_index_pair(r[0], r[1], rq->zp_minus_qmin16), eb_steps_index_pair(r[2], r[3], rq->zp_minus_qmin16),
                   out, n, rq);
     return;
@@ -74,6 +79,11 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
 #endif
   if (rq->lut != NULL) {
     for (int j = 0; j < 4; j++) {
+      if (rq->shift) {
+        const __m512i q = _mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j));
+        r[j] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, rq->lo_i), rq->hi_i), rq->zp_minus_qmin);
+        continue;
+      }
       __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
       v = _mm512_min_ps(_mm512_max_ps(v, rq->lo), rq->hi);
       r[j] = _mm512_add_epi32(_mm512_cvtps_epi32(v), rq->zp_minus_qmin);
@@ -86,8 +96,12 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
     }
   } else {
     for (int j = 0; j < 4; j++) {
-      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
-      r[j] = _mm512_cvtps_epi32(_mm512_min_ps(v, rq->cap));
+      if (rq->shift) {
+        r[j] = _mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j));
+      } else {
+        const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j));
+        r[j] = _mm512_cvtps_epi32(_mm512_min_ps(v, rq->cap));
+      }
     }
     const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), rq->zp16);
     const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), rq->zp16);
@@ -124,8 +138,9 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
     // The 512-bit lookup on zero-extended int16 indices (eb_steps_index_pair, on 256-bit vectors): its
     // low 256 bits are this tile's entries.
     for (int j = 0; j < 4; j++)
-      r[j] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j))),
-                                              _mm512_castps512_ps256(rq->hi)));
+      r[j] = rq->shift ? _mm256_min_epi32(_mm256_srav_epi32(a[j], _mm256_loadu_si256((const __m256i*)(wt + 64 * j))), _mm512_castsi512_si256(rq->hi_i))
+                       : _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j))),
+                                                          _mm512_castps512_ps256(rq->hi)));
     const __m256i base = _mm512_castsi512_si256(rq->zp_minus_qmin16), zero = _mm256_setzero_si256();
     const __m512i i01 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), base), zero));
     const __m512i i23 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), base), zero));
@@ -135,6 +150,12 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
 #endif
   if (rq->lut != NULL) {
     for (int j = 0; j < 4; j++) {
+      if (rq->shift) {
+        const __m256i q = _mm256_srav_epi32(a[j], _mm256_loadu_si256((const __m256i*)(wt + 64 * j)));
+        r[j] = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(q, _mm512_castsi512_si256(rq->lo_i)), _mm512_castsi512_si256(rq->hi_i)),
+                                _mm512_castsi512_si256(rq->zp_minus_qmin));
+        continue;
+      }
       __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
       v = _mm256_min_ps(_mm256_max_ps(v, _mm512_castps512_ps256(rq->lo)), _mm512_castps512_ps256(rq->hi));
       r[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm512_castsi512_si256(rq->zp_minus_qmin));
@@ -145,8 +166,12 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
     }
   } else {
     for (int j = 0; j < 4; j++) {
-      const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
-      r[j] = _mm256_cvtps_epi32(_mm256_min_ps(v, _mm512_castps512_ps256(rq->cap)));
+      if (rq->shift) {
+        r[j] = _mm256_srav_epi32(a[j], _mm256_loadu_si256((const __m256i*)(wt + 64 * j)));
+      } else {
+        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a[j]), _mm256_loadu_ps((const float*)(wt + 64 * j)));
+        r[j] = _mm256_cvtps_epi32(_mm256_min_ps(v, _mm512_castps512_ps256(rq->cap)));
+      }
     }
     const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), _mm512_castsi512_si256(rq->zp16));
     const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), _mm512_castsi512_si256(rq->zp16));
@@ -339,6 +364,9 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   rq.qmin8 = _mm512_set1_epi8((char)params->qmin);  // the clamp of the table-free epilogue only
   rq.qmax8 = _mm512_set1_epi8((char)params->qmax);
   rq.x80 = _mm512_set1_epi8((char)0x80);
+  rq.lo_i = _mm512_set1_epi32(params->qmin - params->zero_point);
+  rq.hi_i = _mm512_set1_epi32(params->qmax - params->zero_point);
+  rq.shift = params->shift;
   for (int j = 0; j < 4; j++) {
     int8_t ctrl[64];
     for (int b = 0; b < 64; b++) ctrl[b] = (b % 4 == 0) ? (int8_t)(4 * j + (b % 16) / 4) : (int8_t)0x80;

@@ -32,9 +32,7 @@ EB_TARGET void eb_qs8_qc8w_dwconv_fp32_ukernel_8c__avx2(
           const __m256i xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(taps[t] + c0)));
           acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i*)(wt + t * 32))));
         }
-        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps((const float*)(wt + kk * 32)));
-        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
+        const __m256i q = eb_requant_avx2(acc, _mm256_loadu_ps((const float*)(wt + kk * 32)), lo, hi, zp, params->shift);
         const size_t n = c - c0 < 8 ? c - c0 : 8;
         __m128i q8;
         if (lut != NULL) {

@@ -61,9 +61,7 @@ EB_TARGET void eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2(size_t mr, size_t nc, s
     const size_t n = nc < 8 ? nc : 8;
     for (int r = 3; r >= 0; r--) {
       if ((size_t)r >= mr) continue;
-      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), s);
-      v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-      const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
+      const __m256i q = eb_requant_avx2(acc[r], s, lo, hi, zp, params->shift);
       __m128i q8;
       if (params->lut != NULL) {
         q8 = eb_lut8_avx2(q, params);

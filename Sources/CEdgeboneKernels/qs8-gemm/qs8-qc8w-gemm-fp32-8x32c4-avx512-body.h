@@ -13,6 +13,9 @@
 // a time, when the table has them: a tile's four groups of 64 indices are queued and looked up
 // together after it, with the planes in registers (the accumulators are dead by then).
 //
+// With shift requantization (params->shift) the scale slots hold counts: one vpsravd per 16 outputs
+// replaces the conversion, multiply and conversion back (and the clamp moves to integers).
+//
 // The body of two builds: the includer defines EB_TARGET_FEATURES, EB_NAME and EB_LUT_STEPS (0 or 1).
 #include <CEdgeboneKernels.h>
 #include <string.h>
@@ -34,9 +37,11 @@ typedef struct {
   __m512 lo, hi, cap;     // float clamp (table path) and the overflow cap (packing path)
   __m512i index_base;     // zero point - qmin: the table index of a rounded value
   __m512i index_base16;   // the same in every int16 (the step planes' index pairs)
+  __m512i lo_i, hi_i;      // the clamp bounds as int32 (shift requantization)
   __m512i zp16, qmin8, qmax8, transpose;
   __m512i pair01, pair23; // two rows of 32 channels from two packed blocks (eb_store_packed4x2)
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
+  int shift;              // the scale slots hold shift counts (eb_qs8.h)
   const int8_t* lut;
   const int8_t* steps;    // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
@@ -49,6 +54,9 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
   e.hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
   e.cap = _mm512_set1_ps(65536.0f);  // anything above saturates anyway; keeps cvtps2dq in range
+  e.lo_i = _mm512_set1_epi32(p->qmin - p->zero_point);
+  e.hi_i = _mm512_set1_epi32(p->qmax - p->zero_point);
+  e.shift = p->shift;
   e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
   e.index_base16 = _mm512_set1_epi16((int16_t)(p->zero_point - p->qmin));
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
@@ -74,7 +82,11 @@ EB_INLINE void eb_store_lane(int8_t* c, __m128i v, size_t n) {
 // Table path: the clamped, rounded value plus (zero point - qmin) indexes the table; the gather
 // fetches 4 bytes there and the low one is the entry, kept as 0..255 so that two packs (the second
 // unsigned) narrow four rows of entries unchanged.
+// q = acc >> e (scale: the counts), unclamped: shift requantization.
+EB_INLINE __m512i eb_shifted16(__m512i acc, __m512 scale) { return _mm512_srav_epi32(acc, _mm512_castps_si512(scale)); }
+
 EB_INLINE __m512i eb_index16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  if (e->shift) return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(eb_shifted16(acc, scale), e->lo_i), e->hi_i), e->index_base);
   __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
   v = _mm512_min_ps(_mm512_max_ps(v, e->lo), e->hi);
   return _mm512_add_epi32(_mm512_cvtps_epi32(v), e->index_base);
@@ -84,7 +96,9 @@ EB_INLINE __m512i eb_lut16(__m512i acc, __m512 scale, const eb_epilogue* e) {
   return _mm512_and_si512(_mm512_i32gather_epi32(eb_index16(acc, scale, e), (const void*)e->lut, 1), _mm512_set1_epi32(0xFF));
 }
 
+// Unclamped: the saturating packs and the int8 clamp after them do it.
 EB_INLINE __m512i eb_round16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  if (e->shift) return eb_shifted16(acc, scale);
   return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->cap));
 }
 
@@ -158,8 +172,10 @@ EB_INLINE __m512i eb_pack_4rows(__m512i a0, __m512i a1, __m512i a2, __m512i a3, 
 }
 
 #if EB_LUT_STEPS
-// q = rint(min(acc * scale, qmax - zp)): the step planes' index pairs clamp the rest (eb_steps_index_pair).
+// q = rint(min(acc * scale, qmax - zp)) (or min(acc >> e, qmax - zp)): the step planes' index pairs clamp
+// the rest (eb_steps_index_pair).
 EB_INLINE __m512i eb_capped16(__m512i acc, __m512 scale, const eb_epilogue* e) {
+  if (e->shift) return _mm512_min_epi32(eb_shifted16(acc, scale), e->hi_i);
   return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->hi));
 }
 

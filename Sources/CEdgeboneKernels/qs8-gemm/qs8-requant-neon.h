@@ -1,5 +1,5 @@
 // Requantization for the NEON kernels (GEMMs, depthwise): fp32 scale, round half to even (vcvtnq),
-// zero point, clamp; then saturating narrow to bytes, or a table lookup. Internal header.
+// or a shift (shift requantization, eb_qs8.h), zero point, clamp; then saturating narrow to bytes, or a table lookup. Internal header.
 //
 // The clamp happens after rounding, in int16: with integer bounds, clamp(rint(v)) == rint(clamp(v)),
 // and the saturating conversions and narrowing only move values that the clamp moves anyway (the zero
@@ -14,19 +14,25 @@
 typedef struct {
   int16x8_t zp, qmin, qmax;
   const int8_t* base;  // lut - qmin, or NULL: no table
+  int shift;           // the scale slots hold shift counts (eb_qs8.h)
 } eb_neon_requant;
 
 static inline __attribute__((always_inline)) eb_neon_requant eb_neon_requant_init(const eb_qs8_requant_params* p) {
   const eb_neon_requant r = {vdupq_n_s16((int16_t)p->zero_point), vdupq_n_s16((int16_t)p->qmin),
-                             vdupq_n_s16((int16_t)p->qmax), p->lut != NULL ? p->lut - p->qmin : NULL};
+                             vdupq_n_s16((int16_t)p->qmax), p->lut != NULL ? p->lut - p->qmin : NULL, p->shift};
   return r;
 }
 
 /// Eight accumulators → eight rounded values with the zero point added, saturated to int16, not yet
 /// clamped. Where the bounds are the full int8 range and there is no table, the saturating narrow to
-/// bytes is the clamp.
+/// bytes is the clamp. With shift requantization s0, s1 hold the counts e: a shift left by -e.
 static inline __attribute__((always_inline)) int16x8_t eb_neon_round8(int32x4_t a0, int32x4_t a1, float32x4_t s0, float32x4_t s1,
                                                                        const eb_neon_requant* r) {
+  if (r->shift) {
+    const int32x4_t q0 = vshlq_s32(a0, vnegq_s32(vreinterpretq_s32_f32(s0)));
+    const int32x4_t q1 = vshlq_s32(a1, vnegq_s32(vreinterpretq_s32_f32(s1)));
+    return vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);
+  }
   const int32x4_t q0 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a0), s0));
   const int32x4_t q1 = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(a1), s1));
   return vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), r->zp);

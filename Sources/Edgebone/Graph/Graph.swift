@@ -165,6 +165,10 @@ public struct Attributes: Codable, Equatable, Sendable {
     public var preQuant: QuantParams?
     /// Bits of the preQuant grid, 8…12; absent: 12 (files written before 9-bit tables).
     public var tableBits: Int?
+    /// int8 conv and depthwise: every output channel's requantization scale (input × weight / target)
+    /// is a power of two, 2^-e with e in 0…30, and the epilogue shifts instead of multiplying (ties
+    /// round up). Absent: the fp32 requantization.
+    public var shiftRequant: Bool?
     /// squeeze_excite: the activation after its reduce layer (the gate is a sigmoid).
     public var innerActivation: Activation?
     /// layer_norm: added to the variance.
@@ -181,10 +185,10 @@ public struct Attributes: Codable, Equatable, Sendable {
 
     public init(kernel: Int? = nil, stride: Int? = nil, padding: PaddingMode? = nil, activation: Activation? = nil,
                 preQuant: QuantParams? = nil, tableBits: Int? = nil, innerActivation: Activation? = nil, epsilon: Float? = nil, window: Int? = nil,
-                shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil) {
+                shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil, shiftRequant: Bool? = nil) {
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.activation = activation
         self.preQuant = preQuant; self.tableBits = tableBits; self.innerActivation = innerActivation; self.epsilon = epsilon; self.window = window
-        self.shift = shift; self.heads = heads; self.tokens = tokens
+        self.shift = shift; self.heads = heads; self.tokens = tokens; self.shiftRequant = shiftRequant
     }
 
     /// Names of the attributes set (for "unexpected attribute" errors).
@@ -196,6 +200,7 @@ public struct Attributes: Codable, Equatable, Sendable {
         if activation != nil { n.append("activation") }
         if preQuant != nil { n.append("preQuant") }
         if tableBits != nil { n.append("tableBits") }
+        if shiftRequant != nil { n.append("shiftRequant") }
         if innerActivation != nil { n.append("innerActivation") }
         if epsilon != nil { n.append("epsilon") }
         if window != nil { n.append("window") }

@@ -20,7 +20,7 @@ enum ConvOp: Operator {
 
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
         guard node.inputs.count == 1 || node.inputs.count == 2 else { throw node.fail("expects an input and an optional gate, has \(node.inputs.count) inputs") }
-        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits"])
+        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits", "shiftRequant"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         guard let k = a.kernel, (1...7).contains(k), let s = a.stride, (1...4).contains(s), s <= k || k == 1, a.padding != nil else {
             throw node.fail("needs kernel 1…7, stride 1…4 (at most the kernel) and a padding mode")
@@ -43,6 +43,8 @@ enum ConvOp: Operator {
             try graph.expectQuantizedWeights(node, rows: cout, k: k * k * cin)
             if !isPointwise(node) { try graph.expectConstant(node, "pad", .i8, [cin]) }
             try graph.checkQuantizedEpilogue(node)
+            if node.attributes.shiftRequant == true && node.inputs.count == 2 { throw node.fail("shiftRequant: a gated convolution's scales change every frame") }
+            _ = try graph.shiftCounts(node, inputScale: x.quant!.scale)
         }
     }
 

@@ -7,7 +7,7 @@ import CEdgeboneKernels
 enum DepthwiseOp: Operator {
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
         try node.expectInputs(1)
-        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits"])
+        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits", "shiftRequant"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         let type = try graph.sameType(node)
         let kernels = type == .qs8 ? [3, 5] : Array(1...7)
@@ -28,6 +28,7 @@ enum DepthwiseOp: Operator {
         case .qs8:
             try graph.expectQuantizedWeights(node, shape: [k * k, c], channels: c)
             try graph.checkQuantizedEpilogue(node)
+            _ = try graph.shiftCounts(node, inputScale: x.quant!.scale)
         }
     }
 
@@ -47,8 +48,8 @@ enum DepthwiseOp: Operator {
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
         var pk = b.config.pointee.dwconv_packing
         var packed = [UInt8](repeating: 0, count: eb_qs8_dwconv_packed_size(&pk, c, k * k))
-        eb_qs8_dwconv_pack(&pk, c, k * k, b.constant(node, "weight").int8, b.constant(node, "bias").int32,
-                           b.requantScales(node, inputScale: xq.scale), xq.zeroPoint, &packed)
+        let (bias, slots) = b.requantSlots(node, inputScale: xq.scale)
+        eb_qs8_dwconv_pack(&pk, c, k * k, b.constant(node, "weight").int8, bias, slots, xq.zeroPoint, &packed)
         let weights = packed.withUnsafeBytes { b.persist($0) }
         let zero = b.persist([Int8](repeating: Int8(xq.zeroPoint), count: c + Int(EB_EXTRA_BYTES)))
         let params = b.persist(value: b.requantParams(node))

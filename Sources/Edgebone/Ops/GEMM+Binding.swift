@@ -3,13 +3,13 @@
 import CEdgeboneKernels
 
 extension Binder {
-    /// Packs NODE.weight ([n][k] int8) with its bias and requantization scales for this ISA's GEMM;
-    /// the packer folds −zp_in · Σw into the bias.
+    /// Packs NODE.weight ([n][k] int8) with its bias and requantization scales (or shift counts) for this
+    /// ISA's GEMM; the packer folds −zp_in · Σw into the bias.
     func packGEMM(_ node: Node, n: Int, k: Int, input: QuantParams) -> UnsafeRawPointer {
         var pk = config.pointee.gemm_packing
         var packed = [UInt8](repeating: 0, count: eb_qs8_gemm_packed_size(&pk, n, k))
-        let scales = requantScales(node, inputScale: input.scale)
-        eb_qs8_gemm_pack(&pk, n, k, constant(node, "weight").int8, constant(node, "bias").int32, scales, input.zeroPoint, &packed)
+        let (bias, slots) = requantSlots(node, inputScale: input.scale)
+        eb_qs8_gemm_pack(&pk, n, k, constant(node, "weight").int8, bias, slots, input.zeroPoint, &packed)
         return packed.withUnsafeBytes { persist($0) }
     }
 

@@ -21,19 +21,21 @@ extension Binder {
     func requantParams(_ node: Node) -> eb_qs8_requant_params {
         let out = graph.tensors[node.output].quant!
         let act = node.attributes.activation ?? Activation.none
+        let shift: Int32 = node.attributes.shiftRequant == true ? 1 : 0
         guard let pre = node.attributes.preQuant else {
             switch act {
-            case .relu: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: 127, lut: nil, steps: nil)
+            case .relu: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: 127, lut: nil, steps: nil, shift: shift)
             case .relu6:
-                return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: Int32(out.quantize(6)), lut: nil, steps: nil)
-            default: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil)
+                return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: Int32(out.quantize(0)), qmax: Int32(out.quantize(6)), lut: nil, steps: nil, shift: shift)
+            default: return eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: shift)
             }
         }
         let entries = 1 << node.attributes.gridBits, half = Int32(entries / 2)
         let table = (0..<Int32(entries)).map { i -> Int8 in out.quantize(act.apply(Float(i - half - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
         return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
-                                     steps: StepPlanes.lookedUpDirectly(bits: node.attributes.gridBits) ? nil : stepPlanes(table, entries: entries))
+                                     steps: StepPlanes.lookedUpDirectly(bits: node.attributes.gridBits) ? nil : stepPlanes(table, entries: entries),
+                                     shift: shift)
     }
 
     /// The table's step planes for kernels that look entries up with byte permutes (nil elsewhere, where
@@ -50,6 +52,39 @@ extension Binder {
     func requantScales(_ node: Node, inputScale: Float) -> [Float] {
         let target = graph.requantTarget(node)
         return constant(node, "weight_scale").floats.map { Float(Double(inputScale) * Double($0) / Double(target.scale)) }
+    }
+
+    /// What the packers take for a conv or depthwise: the bias and the per-channel slots — the fp32 scales,
+    /// or with shift requantization the counts e (their bits in the slots) and the bias plus 2^(e−1), the
+    /// rounding the kernels leave to it (validated: `Graph.shiftCounts`).
+    func requantSlots(_ node: Node, inputScale: Float) -> (bias: [Int32], slots: [Float]) {
+        let bias = constant(node, "bias").int32
+        guard let counts = try? graph.shiftCounts(node, inputScale: inputScale) else {
+            return (bias, requantScales(node, inputScale: inputScale))
+        }
+        return (zip(bias, counts).map { $0 + ($1 > 0 ? 1 << ($1 - 1) : 0) }, counts.map { Float(bitPattern: UInt32(bitPattern: $0)) })
+    }
+}
+
+extension Graph {
+    /// The shift counts of a node with shift requantization (nil without it): every channel's scale
+    /// input × weight / target must be 2^-e within 1e-5, e in 0…30, and its bias must keep room for the
+    /// rounding term.
+    func shiftCounts(_ node: Node, inputScale: Float) throws(GraphError) -> [Int32]? {
+        guard node.attributes.shiftRequant == true else { return nil }
+        let target = requantTarget(node)
+        let scales = constant(node, "weight_scale")!.floats, bias = constant(node, "bias")!.int32
+        var counts: [Int32] = []
+        for (j, s) in scales.enumerated() {
+            let r = Double(inputScale) * Double(s) / Double(target.scale)
+            let e = r > 0 && r.isFinite ? -(r * 2.0.squareRoot()).exponent : -1  // the nearest power of two
+            guard (0...30).contains(e), abs(r * Double(sign: .plus, exponent: Int(e), significand: 1) - 1) <= 1e-5 else {
+                throw node.fail("shiftRequant needs power-of-two scales 2^-e (e in 0…30); channel \(j) has \(r)")
+            }
+            guard abs(Int64(bias[j])) <= 1 << 30 else { throw node.fail("shiftRequant: channel \(j)'s bias \(bias[j]) leaves no room for rounding") }
+            counts.append(Int32(e))
+        }
+        return counts
     }
 }
 
