@@ -15,6 +15,7 @@ public enum QuantizeJob {
         let graph = try config.graph(checkpoint: file)
         let q = try Quantizer(graph: graph, preset: config.preprocessing)
         q.tableBits = options.tableBits
+        q.shiftRequant = options.shiftRequant
         let fixed = try q.floatNodes(options.keepFloat)  // checked before any image is read
         let paths = try calibrationImagePaths(calibration)
         let views = try calibrationViews(paths: paths, preset: config.preprocessing, augment: options.augment, seed: options.seed) {

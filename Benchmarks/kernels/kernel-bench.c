@@ -163,10 +163,10 @@ static void table_epilogues(const eb_kernel_config* cfg) {
   silu_like_table9(lut9);
   const eb_qs8_requant_params plain = {0, -128, 127, NULL, NULL}, gathered = {0, -2048, 2047, lut, NULL},
                               stepped = {0, -2048, 2047, lut, has_planes ? planes : NULL},
-                              direct = {0, -256, 255, lut9, NULL};
+                              direct = {0, -256, 255, lut9, NULL}, shifted = {-256, -256, 255, lut9, NULL, 1};
   const int planes_differ = cfg->isa == EB_ISA_AVX512VBMI;
-  printf("\ntable epilogues (us): plain / gathered%s / 9-bit\n", planes_differ ? " / step planes" : "");
-  double totals[4] = {0, 0, 0, 0};
+  printf("\ntable epilogues (us): plain / gathered%s / 9-bit / 9-bit shifted\n", planes_differ ? " / step planes" : "");
+  double totals[5] = {0, 0, 0, 0, 0};
   for (size_t i = 0; i < sizeof gemms / sizeof *gemms; i++) {
     const gemm_shape* s = &gemms[i];
     if (s->n <= s->k || (s->net[0] == 'S' && s->n != 4 * s->k)) continue;  // expansions; SwinV2 fc1 only
@@ -179,20 +179,23 @@ static void table_epilogues(const eb_kernel_config* cfg) {
     void* packed = alloc64(eb_qs8_gemm_packed_size(&cfg->gemm_packing, s->n, s->k));
     eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, NULL, scale, 3, packed);
     int8_t* c = alloc64((size_t)s->m * s->n);
-    double t[4];
+    double t[5];
     t[0] = time_gemm(cfg, s, a, packed, c, &plain);
     t[1] = time_gemm(cfg, s, a, packed, c, &gathered);
     t[2] = planes_differ ? time_gemm(cfg, s, a, packed, c, &stepped) : t[1];
     t[3] = time_gemm(cfg, s, a, packed, c, &direct);
-    for (int j = 0; j < 4; j++) totals[j] += t[j] * s->count;
+    for (int j = 0; j < s->n; j++) memcpy(&scale[j], &(int32_t){9}, 4);  // 2^-9, about the scale above
+    eb_qs8_gemm_pack(&cfg->gemm_packing, s->n, s->k, w, NULL, scale, 3, packed);
+    t[4] = time_gemm(cfg, s, a, packed, c, &shifted);
+    for (int j = 0; j < 5; j++) totals[j] += t[j] * s->count;
     printf("%-9s %6d %5d %5d %4d %9.1f %9.1f", s->net, s->m, s->k, s->n, s->count, t[0] * 1e6, t[1] * 1e6);
     if (planes_differ) printf(" %9.1f", t[2] * 1e6);
-    printf(" %9.1f\n", t[3] * 1e6);
+    printf(" %9.1f %9.1f\n", t[3] * 1e6, t[4] * 1e6);
     free(a); free(w); free(scale); free(packed); free(c);
   }
   printf("total (counts applied): %.1f / %.1f", totals[0] * 1e6, totals[1] * 1e6);
   if (planes_differ) printf(" / %.1f", totals[2] * 1e6);
-  printf(" / %.1f us\n", totals[3] * 1e6);
+  printf(" / %.1f / %.1f us\n", totals[3] * 1e6, totals[4] * 1e6);
 }
 
 int main(int argc, char** argv) {
@@ -238,12 +241,13 @@ int main(int argc, char** argv) {
     printf("all B0 1x1 layers: %.3f ms (%.1f GMAC/s); all SwinV2-T linear layers: %.3f ms (%.1f GMAC/s)\n",
            total_time[0] * 1e3, total_macs[0] / total_time[0] / 1e9, total_time[1] * 1e3, total_macs[1] / total_time[1] / 1e9);
 
-    // B0's depthwise layers all end in SiLU: timed plain and with the 9-bit table too.
+    // B0's depthwise layers all end in SiLU: timed plain and with the 9-bit table too, requantized by
+    // fp32 scales and by shifts (the quantizer's default for table layers).
     static int8_t dw_lut9[512 + 64];
     silu_like_table9(dw_lut9);
-    printf("\n%s: depthwise (B0 shapes)\n%-16s %3s %2s %4s %10s %8s %8s %10s\n", cfg->dwconv_name, "HxWxC", "k", "s", "x", "time_us",
-           "GB/s", "GMAC/s", "9-bit_us");
-    double dw_total = 0, dw_total9 = 0;
+    printf("\n%s: depthwise (B0 shapes)\n%-16s %3s %2s %4s %10s %8s %8s %10s %10s\n", cfg->dwconv_name, "HxWxC", "k", "s", "x", "time_us",
+           "GB/s", "GMAC/s", "9-bit_us", "shifted_us");
+    double dw_total = 0, dw_total9 = 0, dw_total9s = 0;
     for (size_t i = 0; i < sizeof dws / sizeof *dws; i++) {
       const dw_shape* s = &dws[i];
       const size_t oh = (s->h + s->s - 1) / s->s, ow = (s->w + s->s - 1) / s->s, taps = s->k * s->k;
@@ -267,15 +271,23 @@ int main(int argc, char** argv) {
       const dw_run d9 = {cfg, s, x, packed, y, pad, oh, ow, zero, &p9};
       const double t9 = median_time(run_dw, &d9);
       dw_total9 += t9 * s->count;
+      for (int j = 0; j < s->c; j++) memcpy(&scale[j], &(int32_t){10}, 4);  // 2^-10, about the scale above
+      eb_qs8_dwconv_pack(&cfg->dwconv_packing, s->c, taps, wt, bias, scale, 0, packed);
+      eb_qs8_requant_params p9s = {-256, -256, 255, dw_lut9, NULL, 1};  // zero point qmin: the base in the bias, as the runtime packs it
+      const dw_run d9s = {cfg, s, x, packed, y, pad, oh, ow, zero, &p9s};
+      const double t9s = median_time(run_dw, &d9s);
+      dw_total9s += t9s * s->count;
       const double bytes = (double)s->h * s->w * s->c + (double)oh * ow * s->c + (double)psize;
       const double macs = (double)oh * ow * s->c * taps;
       dw_total += t * s->count;
       char dims[32];
       snprintf(dims, sizeof dims, "%dx%dx%d", s->h, s->w, s->c);
-      printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f %10.1f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9, t9 * 1e6);
+      printf("%-16s %3d %2d %4d %10.1f %8.2f %8.2f %10.1f %10.1f\n", dims, s->k, s->s, s->count, t * 1e6, bytes / t / 1e9, macs / t / 1e9,
+             t9 * 1e6, t9s * 1e6);
       free(x); free(wt); free(bias); free(scale); free(zero); free(packed); free(y);
     }
-    printf("all B0 depthwise layers: %.3f ms (with the 9-bit table: %.3f ms)\n", dw_total * 1e3, dw_total9 * 1e3);
+    printf("all B0 depthwise layers: %.3f ms (with the 9-bit table: %.3f ms; shifted: %.3f ms)\n", dw_total * 1e3, dw_total9 * 1e3,
+           dw_total9s * 1e3);
     table_epilogues(cfg);
     printf("\n");
   }

@@ -42,6 +42,11 @@ struct Inspect: ParsableCommand {
             if !tables.isEmpty {
                 print("activation tables: " + tables.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             }
+            let shifting = g.nodes.filter { $0.attributes.shiftRequant == true }.count
+            if shifting > 0 {
+                let weighted = g.nodes.filter { [.conv, .depthwise].contains($0.op) && g.tensors[$0.output].type == .qs8 }.count
+                print("shift requantization: \(shifting) of \(weighted) int8 convolutions (power-of-two scales)")
+            }
             let floatMACs = g.nodes.indices.filter { g.kindLabel($0).hasPrefix("f32 ") }.reduce(0) { $0 + g.macs($1) }
             if floatMACs > 0 && classifier.precision != "fp32" {
                 print("float32 nodes: \(format3(100 * Double(floatMACs) / Double(max(g.macs, 1))))% of the multiply-adds")

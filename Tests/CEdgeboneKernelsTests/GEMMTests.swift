@@ -131,6 +131,7 @@ extension Optional where Wrapped == [Int8] {
             (5, 100, -256, 255, 1e-2...1e-1, true), (-3, -256, -256, 255, 0.5...4, true),  // 9-bit: looked up directly
             (2, 10, -100, 199, 1e-2...1e-1, true),  // 300 entries: the last quarters partly past the table
             (4, 0, -128, 127, 1e-10...1e-8, false),  // shifts up to 30
+            (3, -256, -256, 255, 1e-2...1e-1, true),  // zero point = qmin: shifted values are indices
         ]
         // Each table case three times: random bytes (gathered), and walks with step planes rising up to
         // four and up to three times per block.

@@ -26,18 +26,36 @@ struct GraphBuilder {
     func shape(_ t: Int) -> [Int] { g.tensors[t].shape }
 
     /// With `gate` (int8 1×1 only): the convolution of x · gate, the gate folded into the weights per frame.
+    /// With `shift` (int8): shift requantization, the weight scales making each channel's scale 2^-e.
     mutating func conv(_ name: String, _ x: Int, out: Int, k: Int, stride: Int, padding: PaddingMode = .symmetric, act: Activation? = nil,
-                       table: Bool = false, gate: Int? = nil) -> Int {
+                       table: Bool = false, gate: Int? = nil, shift: Bool = false, bits: Int = 12) -> Int {
         let s = shape(x), geo = ConvGeometry(inH: s[0], inW: s[1], kernel: k, stride: stride, padding: padding)
         let q = g.tensors[x].type == .qs8
         var consts = q ? int8Weights(rows: out, k: k * k * s[2]) : floatWeights(rows: out, k: k * k * s[2])
         if q && !(k == 1 && stride == 1) { consts["pad"] = Constant(int8: (0..<s[2]).map { _ in Int8.random(in: -128...127, using: &rng) }, shape: [s[2]]) }
-        let attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? quant(-6, 6).grid12 : nil)
+        let outQuant = q ? quant() : nil
+        var attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? tableGrid(bits: bits) : nil)
+        if table && bits != 12 { attrs.tableBits = bits }
+        if shift { shiftScales(&consts, input: x, target: attrs.preQuant ?? outQuant!, rows: out); attrs.shiftRequant = true }
         return g.addNode(name, .conv, inputs: [x] + (gate.map { [$0] } ?? []), outputShape: [geo.outH, geo.outW, out], type: g.tensors[x].type,
-                         quant: q ? quant() : nil, attributes: attrs, constants: consts)
+                         quant: outQuant, attributes: attrs, constants: consts)
     }
 
-    mutating func depthwise(_ name: String, _ x: Int, k: Int, stride: Int, padding: PaddingMode = .same, act: Activation? = nil, table: Bool = false) -> Int {
+    /// A table's grid over about ±6 on `bits` bits.
+    mutating func tableGrid(bits: Int) -> QuantParams {
+        bits == 12 ? quant(-6, 6).grid12 : QuantParams(min: -6 * Float.random(in: 0.5...1, using: &rng), max: 6 * Float.random(in: 0.5...1, using: &rng), bits: bits)
+    }
+
+    /// Weight scales that make input × weight / target a power of two, 2^-e with e in 4…12, per row.
+    mutating func shiftScales(_ consts: inout [String: Constant], input: Int, target: QuantParams, rows: Int) {
+        let inScale = Double(g.tensors[input].quant!.scale)
+        consts["weight_scale"] = Constant(floats: (0..<rows).map { _ in
+            Float(Double(sign: .plus, exponent: -Int.random(in: 4...12, using: &rng), significand: 1) * Double(target.scale) / inScale)
+        }, shape: [rows])
+    }
+
+    mutating func depthwise(_ name: String, _ x: Int, k: Int, stride: Int, padding: PaddingMode = .same, act: Activation? = nil, table: Bool = false,
+                            shift: Bool = false, bits: Int = 12) -> Int {
         let s = shape(x), geo = ConvGeometry(inH: s[0], inW: s[1], kernel: k, stride: stride, padding: padding)
         let q = g.tensors[x].type == .qs8
         var consts: [String: Constant]
@@ -48,9 +66,12 @@ struct GraphBuilder {
         } else {
             consts = ["weight": Constant(floats: floats(k * k * s[2]), shape: [k * k, s[2]]), "bias": Constant(floats: floats(s[2]), shape: [s[2]])]
         }
-        let attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? quant(-6, 6).grid12 : nil)
+        let outQuant = q ? quant() : nil
+        var attrs = Attributes(kernel: k, stride: stride, padding: padding, activation: act, preQuant: table ? tableGrid(bits: bits) : nil)
+        if table && bits != 12 { attrs.tableBits = bits }
+        if shift { shiftScales(&consts, input: x, target: attrs.preQuant ?? outQuant!, rows: s[2]); attrs.shiftRequant = true }
         return g.addNode(name, .depthwise, inputs: [x], outputShape: [geo.outH, geo.outW, s[2]], type: g.tensors[x].type,
-                         quant: q ? quant() : nil, attributes: attrs, constants: consts)
+                         quant: outQuant, attributes: attrs, constants: consts)
     }
 
     mutating func linear(_ name: String, _ x: Int, out: Int, type: TensorType? = nil, act: Activation? = nil, table: Bool = false) -> Int {
@@ -152,6 +173,22 @@ enum SampleGraphs {
         return b.g
     }
 
+    /// int8 with shift requantization (power-of-two scales) on every epilogue it has: a k×k stem and a
+    /// depthwise with 9-bit tables, a depthwise with a 12-bit one, a clamp (ReLU6), plain int8 1×1 and k×k.
+    static func shifted() -> Graph {
+        var b = GraphBuilder()
+        b.g.input = b.g.addTensor("input", shape: [11, 11, 3], type: .qs8, quant: .pixels)
+        let t1 = b.conv("stem", b.g.input, out: 24, k: 3, stride: 2, act: .silu, table: true, shift: true, bits: 9)   // [6,6,24]
+        let t2 = b.depthwise("dw3", t1, k: 3, stride: 1, act: .silu, table: true, shift: true, bits: 9)
+        let t3 = b.depthwise("dw5s2", t2, k: 5, stride: 2, act: .sigmoid, table: true, shift: true)                  // [3,3,24]
+        let t4 = b.conv("pw", t3, out: 70, k: 1, stride: 1, act: .relu6, shift: true)
+        let t5 = b.depthwise("dw3c", t4, k: 3, stride: 1, act: .relu, shift: true)
+        let t6 = b.conv("conv3", t5, out: 9, k: 3, stride: 1, shift: true)
+        let p = b.node("pool", .globalAvgPool, [t6], shape: [9])
+        b.g.output = b.linear("head", p, out: 5, type: .f32)
+        return b.g
+    }
+
     /// Float from the normalized image (the direct stem), handing over to int8 k×k and 1×1 convolutions.
     static func floatFirst() -> Graph {
         var b = GraphBuilder()
@@ -221,6 +258,19 @@ enum SampleGraphs {
     func transformerGraphMatchesTheReference(isa: ISA) throws {
         try check(SampleGraphs.transformer(), isa: isa)
         try check(SampleGraphs.transformer(), isa: isa, threads: 2, split: true)
+    }
+
+    @Test(arguments: ISA.supported)
+    func shiftedGraphMatchesTheReference(isa: ISA) throws {
+        let g = SampleGraphs.shifted()
+        #expect(g.nodes.filter { $0.attributes.shiftRequant == true }.count == 6)
+        try check(g, isa: isa)
+        try check(g, isa: isa, threads: 2, split: true)
+        // A scale off its power of two is refused by name.
+        var off = g
+        let scales = off.constants["dw3.weight_scale"]!.floats
+        off.constants["dw3.weight_scale"] = Constant(floats: scales.map { $0 * 1.01 }, shape: [scales.count])
+        #expect(throws: GraphError.self) { _ = try Network(graph: off, isa: isa, threads: 1) }
     }
 
     @Test(arguments: ISA.supported)

@@ -134,6 +134,7 @@ static void test_gemm_family(const eb_kernel_config* cfg) {
   test_gemm(cfg, mr + 1, 37, 19, 7, 100, -256, 255, 0.1f, 1);
   test_gemm(cfg, 2 * mr + 3, 80, 33, 4, -300, -2048, 2047, 2e-2f, 2);
   test_gemm(cfg, 2 * mr + 1, 50, 24, 4, 0, -128, 127, 1e-9f, 0);
+  test_gemm(cfg, mr + 1, 37, 19, 7, -256, -256, 255, 0.1f, 1);  // zero point = qmin: shifted values are indices
   shift_requant = 0;
 }
 

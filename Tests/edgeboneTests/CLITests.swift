@@ -132,8 +132,12 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         // inspect counts the activation tables by grid (SiLU and sigmoid on 9 bits by default).
         let shown = try edgebone(["inspect", "--model", dir + "/q.safetensors"])
         #expect(shown.status == 0 && shown.out.contains(" silu 9-bit") && shown.out.contains(" sigmoid 9-bit"), "\(shown.out)")
+        // … and the convolutions that requantize by shifting (the default for table layers).
+        #expect(shown.out.contains("shift requantization: "), "\(shown.out)")
         let wide = try edgebone(Array(args.dropLast(2)) + ["--table-bits", "13"])
         #expect(wide.status != 0 && wide.err.contains("--table-bits must be 8…12"), "\(wide.err)")
+        let requant = try edgebone(Array(args.dropLast(2)) + ["--requant", "float"])
+        #expect(requant.status != 0 && requant.err.contains("--requant must be shift or fp32"), "\(requant.err)")
 
         // A name the graph does not have is refused before any image is read, and nothing is left behind.
         let bad = try edgebone(Array(args.dropLast()) + ["blocks.9.0"])

@@ -9,7 +9,9 @@
 //   q   = min(max(acc >> e, qmin - zp), qmax - zp) + zp   (arithmetic shift: floor(acc / 2^e))
 // with the per-channel slots holding the int32 counts e (0..30) instead of fp32 scales. Whoever packs
 // the bias adds the rounding there (2^(e-1): ties round up), so kernels shift and clamp: one integer
-// instruction where the fp32 form takes a conversion, a multiply and a conversion back.
+// instruction where the fp32 form takes a conversion, a multiply and a conversion back. With a table
+// the bias may also hold the index base, (zp - qmin) * 2^e, with zero_point = qmin: the same results,
+// and the shifted values are the table indices but for the clamp (kernels may then skip the add).
 //
 // Over-read contract: a kernel may read up to EB_EXTRA_BYTES past the last byte of any int8 input
 // row it is given (K rounded up to its k-block); the arena planner pads every tensor for it. Packed

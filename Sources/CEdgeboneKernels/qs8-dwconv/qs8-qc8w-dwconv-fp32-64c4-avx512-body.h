@@ -28,6 +28,8 @@ typedef struct {
   __m512i zp_minus_qmin, zp_minus_qmin16, zp16, qmin8, qmax8, x80;
   __m512i lo_i, hi_i;  // the clamp bounds as int32 (shift requantization)
   int shift;           // the scale slots hold shift counts (eb_qs8.h)
+  int based;           // … and the bias holds the table's index base (zero point = qmin): shifts are indices
+  __m512i top16;       // qmax - qmin in every int16 (the last index)
   __m512i spread[4];  // byte shuffles placing one tap's channels in accumulator j's dwords
   const int8_t* lut;
   const int8_t* steps;  // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
@@ -69,6 +71,11 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
 #if EB_LUT_STEPS
   if (rq->steps != NULL) {
     // int16 indices (eb_steps_index_pair); the lookup narrows them to entries.
+    if (rq->based) {
+      for (int j = 0; j < 4; j++) r[j] = _mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j));
+      eb_dw64_queue(eb_steps_index_pair_based(r[0], r[1], rq->top16), eb_steps_index_pair_based(r[2], r[3], rq->top16), out, n, rq);
+      return;
+    }
     for (int j = 0; j < 4; j++)
       r[j] = rq->shift ? _mm512_min_epi32(_mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j)), rq->hi_i)
                        : _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j)), rq->hi));
@@ -367,6 +374,8 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   rq.lo_i = _mm512_set1_epi32(params->qmin - params->zero_point);
   rq.hi_i = _mm512_set1_epi32(params->qmax - params->zero_point);
   rq.shift = params->shift;
+  rq.based = params->shift && params->lut != NULL && params->zero_point == params->qmin;
+  rq.top16 = _mm512_set1_epi16((int16_t)(params->qmax - params->qmin));
   for (int j = 0; j < 4; j++) {
     int8_t ctrl[64];
     for (int b = 0; b < 64; b++) ctrl[b] = (b % 4 == 0) ? (int8_t)(4 * j + (b % 16) / 4) : (int8_t)0x80;

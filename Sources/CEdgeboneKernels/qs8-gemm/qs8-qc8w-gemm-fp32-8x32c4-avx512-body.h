@@ -42,6 +42,8 @@ typedef struct {
   __m512i pair01, pair23; // two rows of 32 channels from two packed blocks (eb_store_packed4x2)
   int clamp;              // the int8 clamp narrows [-128, 127] (a fused ReLU/ReLU6)
   int shift;              // the scale slots hold shift counts (eb_qs8.h)
+  int based;              // … and the bias holds the table's index base (zero point = qmin): shifts are indices
+  __m512i top16;          // qmax - qmin in every int16 (the last index)
   const int8_t* lut;
   const int8_t* steps;    // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
@@ -57,6 +59,8 @@ EB_INLINE eb_epilogue eb_epilogue_make(const eb_qs8_requant_params* p) {
   e.lo_i = _mm512_set1_epi32(p->qmin - p->zero_point);
   e.hi_i = _mm512_set1_epi32(p->qmax - p->zero_point);
   e.shift = p->shift;
+  e.based = p->shift && p->lut != NULL && p->zero_point == p->qmin;
+  e.top16 = _mm512_set1_epi16((int16_t)(p->qmax - p->qmin));
   e.index_base = _mm512_set1_epi32(p->zero_point - p->qmin);
   e.index_base16 = _mm512_set1_epi16((int16_t)(p->zero_point - p->qmin));
   e.zp16 = _mm512_set1_epi16((int16_t)p->zero_point);
@@ -183,6 +187,12 @@ EB_INLINE __m512i eb_capped16(__m512i acc, __m512 scale, const eb_epilogue* e) {
 // entries.
 EB_INLINE void eb_queue_4rows(size_t r0, size_t col, size_t n, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
                               __m512 scale, const eb_epilogue* e) {
+  if (e->based) {
+    const __m512i i01 = eb_steps_index_pair_based(eb_shifted16(a0, scale), eb_shifted16(a1, scale), e->top16);
+    const __m512i i23 = eb_steps_index_pair_based(eb_shifted16(a2, scale), eb_shifted16(a3, scale), e->top16);
+    eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
+    return;
+  }
   const __m512i i01 = eb_steps_index_pair(eb_capped16(a0, scale, e), eb_capped16(a1, scale, e), e->index_base16);
   const __m512i i23 = eb_steps_index_pair(eb_capped16(a2, scale, e), eb_capped16(a3, scale, e), e->index_base16);
   eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);

@@ -123,6 +123,13 @@ EB_INLINE __m512i eb_steps_index_pair(__m512i q0, __m512i q1, __m512i base16) {
   return _mm512_max_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q0, q1), base16), _mm512_setzero_si512());
 }
 
+// The same for shift requantization whose bias already holds the index base (zero point = qmin, see
+// eb_qs8.h): q0, q1 are the shifted values, already table indices but for the clamp to [0, top], which
+// the unsigned saturating pack and one unsigned minimum do. top16: qmax - qmin in every word.
+EB_INLINE __m512i eb_steps_index_pair_based(__m512i q0, __m512i q1, __m512i top16) {
+  return _mm512_min_epu16(_mm512_packus_epi32(q0, q1), top16);
+}
+
 EB_INLINE void eb_steps_push(eb_steps_queue* q, __m512i i01, __m512i i23, int8_t* out, size_t row, size_t col,
                              size_t n) {
   q->index[2 * q->count] = i01;

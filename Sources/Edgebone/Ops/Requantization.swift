@@ -33,7 +33,8 @@ extension Binder {
         let entries = 1 << node.attributes.gridBits, half = Int32(entries / 2)
         let table = (0..<Int32(entries)).map { i -> Int8 in out.quantize(act.apply(Float(i - half - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
-        return eb_qs8_requant_params(zero_point: pre.zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
+        let zeroPoint = shiftPlan(node, inputScale: graph.tensors[node.inputs[0]].quant!.scale)?.zeroPoint ?? pre.zeroPoint
+        return eb_qs8_requant_params(zero_point: zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
                                      steps: StepPlanes.lookedUpDirectly(bits: node.attributes.gridBits) ? nil : stepPlanes(table, entries: entries),
                                      shift: shift)
     }
@@ -58,11 +59,25 @@ extension Binder {
     /// or with shift requantization the counts e (their bits in the slots) and the bias plus 2^(e−1), the
     /// rounding the kernels leave to it (validated: `Graph.shiftCounts`).
     func requantSlots(_ node: Node, inputScale: Float) -> (bias: [Int32], slots: [Float]) {
-        let bias = constant(node, "bias").int32
-        guard let counts = try? graph.shiftCounts(node, inputScale: inputScale) else {
-            return (bias, requantScales(node, inputScale: inputScale))
+        guard let plan = shiftPlan(node, inputScale: inputScale) else {
+            return (constant(node, "bias").int32, requantScales(node, inputScale: inputScale))
         }
-        return (zip(bias, counts).map { $0 + ($1 > 0 ? 1 << ($1 - 1) : 0) }, counts.map { Float(bitPattern: UInt32(bitPattern: $0)) })
+        return (plan.bias, plan.counts.map { Float(bitPattern: UInt32(bitPattern: $0)) })
+    }
+
+    /// Shift requantization's packing (nil without it): the counts; the bias plus the rounding 2^(e−1) and,
+    /// with a table, plus the index base (zp − qmin) · 2^e where every channel's sum stays within 2^29 —
+    /// then the params carry zero point qmin (`zeroPoint`), an equal requantization whose shifted values
+    /// are already table indices (eb_qs8.h).
+    func shiftPlan(_ node: Node, inputScale: Float) -> (counts: [Int32], bias: [Int32], zeroPoint: Int32?)? {
+        guard let counts = (try? graph.shiftCounts(node, inputScale: inputScale)) ?? nil else { return nil }
+        let rounded = zip(constant(node, "bias").int32, counts).map { Int64($0) + ($1 > 0 ? 1 << Int64($1 - 1) : 0) }
+        if let pre = node.attributes.preQuant {
+            let qmin = -Int32(1 << (node.attributes.gridBits - 1)), base = Int64(pre.zeroPoint - qmin)
+            let based = zip(rounded, counts).map { $0 + base << Int64($1) }
+            if based.allSatisfy({ abs($0) <= 1 << 29 }) { return (counts, based.map { Int32($0) }, qmin) }
+        }
+        return (counts, rounded.map { Int32($0) }, nil)
     }
 }
 
@@ -70,7 +85,7 @@ extension Graph {
     /// The shift counts of a node with shift requantization (nil without it): every channel's scale
     /// input × weight / target must be 2^-e within 1e-5, e in 0…30, and its bias must keep room for the
     /// rounding term.
-    func shiftCounts(_ node: Node, inputScale: Float) throws(GraphError) -> [Int32]? {
+    public func shiftCounts(_ node: Node, inputScale: Float) throws(GraphError) -> [Int32]? {
         guard node.attributes.shiftRequant == true else { return nil }
         let target = requantTarget(node)
         let scales = constant(node, "weight_scale")!.floats, bias = constant(node, "bias")!.int32
