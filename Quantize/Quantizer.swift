@@ -21,7 +21,7 @@ public struct QuantizeOptions: Sendable {
     public var maxFloatShare: Double = 0.5
     /// Bits of the grids that index table activations, 8…12 (nil: Quantizer.defaultTableBits).
     public var tableBits: Int?
-    /// Convolutions with a table activation requantize by shifting (Quantizer.shiftRequant).
+    /// int8 convolutions requantize by shifting (Quantizer.shiftRequant).
     public var shiftRequant = true
     public init() {}
 }
@@ -63,12 +63,12 @@ public final class Quantizer {
     let producers: [Int?]
     /// Bits of the grids that index table activations, 8…12 (nil: defaultTableBits).
     public var tableBits: Int?
-    /// Whether int8 convolutions and depthwise convolutions with a table activation get per-channel
-    /// weight scales that make their requantization scale (input × weight / grid) a power of two, so
-    /// that their epilogue shifts (Attributes.shiftRequant): each channel's weight scale is rounded up
-    /// to the next allowed value, less than twice the plain one (its int8 weights then span 64…127
-    /// instead of 127). B0's table layers run about a sixth faster for about 0.002 of held-out
-    /// logits cosine (Benchmarks/README.md).
+    /// Whether int8 convolutions and depthwise convolutions (but gated ones) get per-channel weight
+    /// scales that make their requantization scale (input × weight / target: a table's grid or the
+    /// output) a power of two, so that their epilogue shifts (Attributes.shiftRequant): each channel's
+    /// weight scale is rounded up to the next allowed value, less than twice the plain one (its int8
+    /// weights then span 64…127 instead of 127). On the seeded B0 and Lite0 the held-out logits cosine
+    /// moves by at most 0.0005 and a frame takes 5–6% less (Benchmarks/README.md).
     public var shiftRequant = true
 
     /// 9 bits for SiLU and sigmoid: looked up by byte permutes (AVX-512 VBMI) in about a fifth of the
@@ -189,15 +189,21 @@ public final class Quantizer {
             version[t][type] = v
             return v
         }
-        // The table grid each int8 convolution will requantize onto once its activation fuses (shift
-        // requantization snaps the weight scales to it); nodes whose fusion does not happen keep fp32.
+        // The grid each int8 convolution will requantize onto once its activation fuses (shift
+        // requantization snaps the weight scales to it); a node whose scales do not come out as powers
+        // of two on its fused target (a fusion that did not happen) keeps fp32.
         var grids: [Int: QuantParams] = [:]
         if shiftRequant {
             for (i, node) in graph.nodes.enumerated() where [.conv, .depthwise].contains(node.op) && !isFloat[i] {
                 let t = node.output
-                guard t != graph.output, consumers[t].count == 1, let j = consumers[t].first, graph.nodes[j].op == .activation,
-                      !isFloat[j], let grid = tableGrid(pre: t, act: graph.nodes[j], out: quant(graph.nodes[j].output, method: method)) else { continue }
-                grids[i] = grid.grid
+                guard t != graph.output else { continue }
+                if consumers[t].count == 1, let j = consumers[t].first, graph.nodes[j].op == .activation, !isFloat[j] {
+                    // A table's grid, or the output of a clamp (ReLU, ReLU6), which requantizes onto it.
+                    let act = graph.nodes[j], out = quant(act.output, method: method)
+                    grids[i] = tableGrid(pre: t, act: act, out: out)?.grid ?? out
+                } else {
+                    grids[i] = quant(t, method: method)
+                }
             }
         }
         // Gates folded into the 1×1 convolution that reads their product (see `foldsGate`): the product's
@@ -219,7 +225,7 @@ public final class Quantizer {
             } else {
                 let xq = g.tensors[inputs[0]].quant!
                 // Weight scales snapped so that input × weight / grid is a power of two (shift requantization).
-                let snap = gated[node.output] == nil && node.inputs.count == 1 ? grids[i].map { Double($0.scale) / Double(xq.scale) } : nil
+                let snap = gated[node.inputs[0]] == nil ? grids[i].map { Double($0.scale) / Double(xq.scale) } : nil
                 switch node.op {
                 case .conv where node.inputs[0] == graph.input && inputInt8:
                     consts = foldedStem(node, inScale: xq.scale, snap: snap)
@@ -250,7 +256,7 @@ public final class Quantizer {
         }.graph.fusingSqueezeExcite().pruned()
         // Shift requantization where the snapped scales came out as powers of two on the fused grid.
         let snapped = Set(grids.keys.map { graph.nodes[$0].name })
-        for (i, node) in fused.nodes.enumerated() where snapped.contains(node.name) {
+        for (i, node) in fused.nodes.enumerated() where snapped.contains(node.name) && node.inputs.count == 1 {
             fused.nodes[i].attributes.shiftRequant = true
             if (try? fused.shiftCounts(fused.nodes[i], inputScale: fused.tensors[node.inputs[0]].quant!.scale)) == nil {
                 fused.nodes[i].attributes.shiftRequant = nil

@@ -48,7 +48,7 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bits of the grid a fused SiLU, sigmoid or GELU table is indexed by, 8…12 (default: 9 for SiLU and sigmoid, looked up by byte permutes on AVX-512 VBMI; 12 for GELU).", valueName: "bits"))
     var tableBits: Int?
 
-    @Option(name: .long, help: ArgumentHelp("How convolutions with a table activation requantize: shift (weight scales chosen so that each channel's scale is a power of two; the epilogue shifts, about 5% faster on B0 at the same fidelity) or fp32 (a float multiply per output).", valueName: "shift|fp32"))
+    @Option(name: .long, help: ArgumentHelp("How int8 convolutions requantize: shift (weight scales chosen so that each channel's scale is a power of two and the epilogue shifts: 5–6% faster on B0 and Lite0 at the same fidelity) or fp32 (a float multiply per output).", valueName: "shift|fp32"))
     var requant: String = "shift"
 
     func validate() throws {
