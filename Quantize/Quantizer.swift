@@ -21,9 +21,19 @@ public struct QuantizeOptions: Sendable {
     public var maxFloatShare: Double = 0.5
     /// Bits of the grids that index table activations, 8…12 (nil: Quantizer.defaultTableBits).
     public var tableBits: Int?
-    /// int8 convolutions requantize by shifting (Quantizer.shiftRequant).
-    public var shiftRequant = true
+    /// Which int8 convolutions requantize by shifting (Quantizer.shiftRequant).
+    public var shiftRequant: ShiftRequant = .convolutions
     public init() {}
+}
+
+/// Which int8 ops get power-of-two requantization scales (Quantizer.shiftRequant).
+public enum ShiftRequant: String, Sendable, CaseIterable {
+    /// None: every op multiplies by its fp32 scale.
+    case none = "fp32"
+    /// Convolutions (1×1 and k×k) but gated ones; depthwise keeps fp32.
+    case convolutions = "shift"
+    /// Depthwise convolutions too.
+    case all = "shift-all"
 }
 
 /// Which nodes stay float32.
@@ -63,13 +73,15 @@ public final class Quantizer {
     let producers: [Int?]
     /// Bits of the grids that index table activations, 8…12 (nil: defaultTableBits).
     public var tableBits: Int?
-    /// Whether int8 convolutions and depthwise convolutions (but gated ones) get per-channel weight
-    /// scales that make their requantization scale (input × weight / target: a table's grid or the
-    /// output) a power of two, so that their epilogue shifts (Attributes.shiftRequant): each channel's
-    /// weight scale is rounded up to the next allowed value, less than twice the plain one (its int8
-    /// weights then span 64…127 instead of 127). On the seeded B0 and Lite0 the held-out logits cosine
-    /// moves by at most 0.0005 and a frame takes 5–6% less (Benchmarks/README.md).
-    public var shiftRequant = true
+    /// Which int8 convolutions get per-channel weight scales that make their requantization scale
+    /// (input × weight / target: a table's grid or the output) a power of two, so that their epilogue
+    /// shifts (Attributes.shiftRequant): each channel's weight scale is rounded up to the next allowed
+    /// value, less than twice the plain one (its int8 weights then span 64…127 instead of 127).
+    /// Depthwise convolutions are left out by default: a channel of 9 or 25 weights feels that lost
+    /// half bit most (the real Lite0's held-out cosine 0.9981 → 0.9965, min 0.9943 → 0.9865, with
+    /// them; 0.9977, min 0.9952, without), where the 1×1 and k×k convolutions cost about 0.0005
+    /// and save 4–5% of a frame (README.md, quantization).
+    public var shiftRequant: ShiftRequant = .convolutions
 
     /// 9 bits for SiLU and sigmoid: looked up by byte permutes (AVX-512 VBMI) in about a fifth of the
     /// step planes' instructions, and on the trimmed range (tableGridRange) B0's held-out fidelity is the
@@ -193,8 +205,9 @@ public final class Quantizer {
         // requantization snaps the weight scales to it); a node whose scales do not come out as powers
         // of two on its fused target (a fusion that did not happen) keeps fp32.
         var grids: [Int: QuantParams] = [:]
-        if shiftRequant {
-            for (i, node) in graph.nodes.enumerated() where [.conv, .depthwise].contains(node.op) && !isFloat[i] {
+        if shiftRequant != .none {
+            let ops: Set<OpKind> = shiftRequant == .all ? [.conv, .depthwise] : [.conv]
+            for (i, node) in graph.nodes.enumerated() where ops.contains(node.op) && !isFloat[i] {
                 let t = node.output
                 guard t != graph.output else { continue }
                 if consumers[t].count == 1, let j = consumers[t].first, graph.nodes[j].op == .activation, !isFloat[j] {

@@ -48,7 +48,7 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bits of the grid a fused SiLU, sigmoid or GELU table is indexed by, 8…12 (default: 9 for SiLU and sigmoid, looked up by byte permutes on AVX-512 VBMI; 12 for GELU).", valueName: "bits"))
     var tableBits: Int?
 
-    @Option(name: .long, help: ArgumentHelp("How int8 convolutions requantize: shift (weight scales chosen so that each channel's scale is a power of two and the epilogue shifts: 5–6% faster on B0 and Lite0 at the same fidelity) or fp32 (a float multiply per output).", valueName: "shift|fp32"))
+    @Option(name: .long, help: ArgumentHelp("How int8 convolutions requantize: shift (weight scales chosen so that each channel's scale is a power of two and the epilogue shifts instead of multiplying; depthwise keeps fp32), shift-all (depthwise too: faster, less accurate) or fp32 (a float multiply per output everywhere).", valueName: "shift|shift-all|fp32"))
     var requant: String = "shift"
 
     func validate() throws {
@@ -56,7 +56,7 @@ struct Quantize: ParsableCommand {
         guard RangeMethod(rawValue: method) != nil else { throw ValidationError("--method must be minmax, percentile or mse") }
         guard augment >= 0 && augment <= 1000 else { throw ValidationError("--augment must be 0…1000") }
         guard tableBits.map({ QuantParams.tableBits.contains($0) }) ?? true else { throw ValidationError("--table-bits must be 8…12") }
-        guard requant == "shift" || requant == "fp32" else { throw ValidationError("--requant must be shift or fp32") }
+        guard ShiftRequant(rawValue: requant) != nil else { throw ValidationError("--requant must be shift, shift-all or fp32") }
         guard holdout >= 0 else { throw ValidationError("--holdout must not be negative") }
         guard keepFloat == nil || floatPrefix == nil else { throw ValidationError("give --keep-float or --float-prefix, not both") }
         // An output that is an input (or another output) would be destroyed or overwritten halfway:
@@ -85,7 +85,7 @@ struct Quantize: ParsableCommand {
             var options = QuantizeOptions()
             options.method = RangeMethod(rawValue: method)!
             options.tableBits = tableBits
-            options.shiftRequant = requant == "shift"
+            options.shiftRequant = ShiftRequant(rawValue: requant)!
             options.augment = augment
             options.holdoutEvery = holdout
             options.keepFloat = keepFloatChoice

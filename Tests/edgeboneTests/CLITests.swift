@@ -137,7 +137,7 @@ func edgebone(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
         let wide = try edgebone(Array(args.dropLast(2)) + ["--table-bits", "13"])
         #expect(wide.status != 0 && wide.err.contains("--table-bits must be 8…12"), "\(wide.err)")
         let requant = try edgebone(Array(args.dropLast(2)) + ["--requant", "float"])
-        #expect(requant.status != 0 && requant.err.contains("--requant must be shift or fp32"), "\(requant.err)")
+        #expect(requant.status != 0 && requant.err.contains("--requant must be shift, shift-all or fp32"), "\(requant.err)")
 
         // A name the graph does not have is refused before any image is read, and nothing is left behind.
         let bad = try edgebone(Array(args.dropLast()) + ["blocks.9.0"])
