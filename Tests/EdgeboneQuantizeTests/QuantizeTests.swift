@@ -57,6 +57,29 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         #expect(r.layers.first!.name == "conv_stem" && r.layers.first!.sqnr > 25, "stem SQNR \(r.layers.first!.sqnr)")
     }
 
+    /// Shift requantization (`--requant`): by default every int8 convolution but the gated ones shifts
+    /// and depthwise keeps fp32; shift-all shifts depthwise too, fp32 nothing. Each variant loads (its
+    /// scales validated as powers of two) and stays close to the others.
+    @Test func shiftRequantChoices() throws {
+        let weights = Fixtures.path("tiny/efficientnet_b0_tiny.safetensors")
+        let config = try Architectures.configuration(checkpoint: SafeTensorsFile(path: weights))
+        var cosines: [ShiftRequant: Double] = [:]
+        for choice in ShiftRequant.allCases {
+            var options = QuantizeOptions()
+            options.shiftRequant = choice
+            let out = TinyModels.dir + "/b0-\(choice.rawValue).int8.safetensors"
+            cosines[choice] = try QuantizeJob.run(weights: weights, config: config, calibration: Fixtures.path("photos"), out: out, options: options).meanCosine
+            let g = try Classifier(modelFile: out).network.graph
+            let convs = g.nodes.filter { $0.op == .conv && $0.inputs.count == 1 && g.tensors[$0.output].type == .qs8 }
+            let gated = g.nodes.filter { $0.op == .conv && $0.inputs.count == 2 }, dws = g.nodes.filter { $0.op == .depthwise }
+            #expect(!convs.isEmpty && !gated.isEmpty && !dws.isEmpty)
+            #expect(convs.allSatisfy { ($0.attributes.shiftRequant == true) == (choice != .none) }, "\(choice): convolutions")
+            #expect(dws.allSatisfy { ($0.attributes.shiftRequant == true) == (choice == .all) }, "\(choice): depthwise")
+            #expect(gated.allSatisfy { $0.attributes.shiftRequant == nil }, "\(choice): gated")
+        }
+        #expect(abs(cosines[.convolutions]! - cosines[.none]!) < 0.01 && abs(cosines[.all]! - cosines[.none]!) < 0.01, "\(cosines)")
+    }
+
     /// The trimmed range loses nothing: over the part of the observed range it cuts off, the activation
     /// rounds to the output byte of the observed extreme, which the clamped grid point gives too.
     @Test(arguments: [(Activation.silu, QuantParams(min: -0.3, max: 6)), (.sigmoid, QuantParams(min: 0, max: 1)),
