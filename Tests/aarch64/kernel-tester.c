@@ -67,7 +67,7 @@ static void test_gemm(const eb_kernel_config* cfg, size_t m, size_t n, size_t k,
   int8_t lut[4096 + 64], steps[EB_LUT_STEPS_BYTES];
   for (size_t i = 0; i < m * a_stride + EB_EXTRA_BYTES; i++) a[i] = (int8_t)rnd_in(-128, 127);
   for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
-  const int32_t span = (int32_t)(64 / scale_hi) < 1000000 ? (int32_t)(64 / scale_hi) : 1000000;
+  const int32_t span = 64 / scale_hi < 1000000.0f ? (int32_t)(64 / scale_hi) : 1000000;
   for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-span, span); scale[j] = rnd_f(scale_hi / 4, scale_hi); }
   const int8_t* planes = fill_table(lut, steps, with_lut);
   to_shift_counts(scale, n);
