@@ -79,8 +79,9 @@ public final class Quantizer {
     /// value, less than twice the plain one (its int8 weights then span 64…127 instead of 127).
     /// Depthwise convolutions are left out by default: a channel of 9 or 25 weights feels that lost
     /// half bit most (the real Lite0's held-out cosine 0.9981 → 0.9965, min 0.9943 → 0.9865, with
-    /// them; 0.9977, min 0.9952, without), where the 1×1 and k×k convolutions cost about 0.0005
-    /// and save 3.5% of a B0 frame, 6% of a Lite0 one (README.md, quantization).
+    /// them; 0.9977, min 0.9952, without). The 1×1 and k×k convolutions cost the real Lite0 0.0004 of
+    /// cosine and the seeded B0 0.0025 (0.9725 → 0.9700), and save 3.5% of a B0 frame, 6% of a Lite0
+    /// one (README.md, quantization).
     public var shiftRequant: ShiftRequant = .convolutions
 
     /// 9 bits for SiLU and sigmoid: looked up by byte permutes (AVX-512 VBMI) in about a fifth of the

@@ -96,8 +96,7 @@ enum ConvOp: Operator {
         if node.inputs.count == 2 { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
         let xq = b.tensor(node.inputs[0]).quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
-        let packed = b.packGEMM(node, n: cout, k: g.kernel * g.kernel * cin, input: xq)
-        let params = b.persist(value: b.requantParams(node))
+        let (packed, params) = b.packGEMM(node, n: cout, k: g.kernel * g.kernel * cin, input: xq)
         if isPointwise(node) {
             let m = g.outH * g.outW
             let xor = Binder.gemmScratch(m: m, k: cin, kernels: b.kernels).isEmpty ? nil : b.scratch(0, as: UInt8.self)

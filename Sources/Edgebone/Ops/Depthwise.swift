@@ -48,11 +48,11 @@ enum DepthwiseOp: Operator {
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
         var pk = b.config.pointee.dwconv_packing
         var packed = [UInt8](repeating: 0, count: eb_qs8_dwconv_packed_size(&pk, c, k * k))
-        let (bias, slots) = b.requantSlots(node, inputScale: xq.scale)
+        let (bias, slots, tableZeroPoint) = b.requantSlots(node, inputScale: xq.scale)
         eb_qs8_dwconv_pack(&pk, c, k * k, b.constant(node, "weight").int8, bias, slots, xq.zeroPoint, &packed)
         let weights = packed.withUnsafeBytes { b.persist($0) }
         let zero = b.persist([Int8](repeating: Int8(xq.zeroPoint), count: c + Int(EB_EXTRA_BYTES)))
-        let params = b.persist(value: b.requantParams(node))
+        let params = b.persist(value: b.requantParams(node, tableZeroPoint: tableZeroPoint))
         let kernel = b.config.pointee.dwconv!
         // Depthwise runs about ten times fewer multiply-adds per second than the GEMM, so a tenth of
         // the GEMM's threshold pays for the hand-off (B0's 14×14 and 7×7 layers: 20–40 µs each).

@@ -4,13 +4,13 @@ import CEdgeboneKernels
 
 extension Binder {
     /// Packs NODE.weight ([n][k] int8) with its bias and requantization scales (or shift counts) for this
-    /// ISA's GEMM; the packer folds −zp_in · Σw into the bias.
-    func packGEMM(_ node: Node, n: Int, k: Int, input: QuantParams) -> UnsafeRawPointer {
+    /// ISA's GEMM; the packer folds −zp_in · Σw into the bias. Returns the epilogue's params with them.
+    func packGEMM(_ node: Node, n: Int, k: Int, input: QuantParams) -> (packed: UnsafeRawPointer, params: UnsafePointer<eb_qs8_requant_params>) {
         var pk = config.pointee.gemm_packing
         var packed = [UInt8](repeating: 0, count: eb_qs8_gemm_packed_size(&pk, n, k))
-        let (bias, slots) = requantSlots(node, inputScale: input.scale)
+        let (bias, slots, zeroPoint) = requantSlots(node, inputScale: input.scale)
         eb_qs8_gemm_pack(&pk, n, k, constant(node, "weight").int8, bias, slots, input.zeroPoint, &packed)
-        return packed.withUnsafeBytes { persist($0) }
+        return (packed.withUnsafeBytes { persist($0) }, persist(value: requantParams(node, tableZeroPoint: zeroPoint)))
     }
 
     /// C[m][n] = requant(A[m][k] · packedᵀ), rows split across threads in multiples of the kernel's MR.

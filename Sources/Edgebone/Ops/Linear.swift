@@ -57,8 +57,7 @@ enum LinearOp: Operator {
             }
         case (.qs8, .qs8):
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
-            let packed = b.packGEMM(node, n: n, k: k, input: x.quant!)
-            let params = b.persist(value: b.requantParams(node))
+            let (packed, params) = b.packGEMM(node, n: n, k: k, input: x.quant!)
             let xor = Binder.gemmScratch(m: m, k: k, kernels: b.kernels).isEmpty ? nil : b.scratch(0, as: UInt8.self)
             return b.gemmStep(a: xp, m: m, k: k, n: n, packed: packed, c: yp, params: params, xorScratch: xor)
         case (.qs8, .f32):

@@ -17,8 +17,9 @@ extension Binder {
     /// Zero point, clamp and optional table of a quantized op's epilogue: a clamp for none/ReLU/ReLU6,
     /// a table of 2^bits entries (entry i = output for grid point i − 2^(bits−1)) for silu and sigmoid.
     /// AVX-512 VBMI kernels look tables of at most 512 entries up directly with byte permutes, larger
-    /// ones from their step planes (where those pay on this core) or by gathers.
-    func requantParams(_ node: Node) -> eb_qs8_requant_params {
+    /// ones from their step planes (where those pay on this core) or by gathers. `tableZeroPoint`: the one
+    /// the packing chose (`requantSlots`: qmin where the bias holds the table's index base).
+    func requantParams(_ node: Node, tableZeroPoint: Int32? = nil) -> eb_qs8_requant_params {
         let out = graph.tensors[node.output].quant!
         let act = node.attributes.activation ?? Activation.none
         let shift: Int32 = node.attributes.shiftRequant == true ? 1 : 0
@@ -33,8 +34,7 @@ extension Binder {
         let entries = 1 << node.attributes.gridBits, half = Int32(entries / 2)
         let table = (0..<Int32(entries)).map { i -> Int8 in out.quantize(act.apply(Float(i - half - pre.zeroPoint) * pre.scale)) }
             + [Int8](repeating: 0, count: 64)  // readable slack for gathering kernels
-        let zeroPoint = shiftPlan(node, inputScale: graph.tensors[node.inputs[0]].quant!.scale)?.zeroPoint ?? pre.zeroPoint
-        return eb_qs8_requant_params(zero_point: zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
+        return eb_qs8_requant_params(zero_point: tableZeroPoint ?? pre.zeroPoint, qmin: -half, qmax: half - 1, lut: persist(table),
                                      steps: StepPlanes.lookedUpDirectly(bits: node.attributes.gridBits) ? nil : stepPlanes(table, entries: entries),
                                      shift: shift)
     }
@@ -57,12 +57,13 @@ extension Binder {
 
     /// What the packers take for a conv or depthwise: the bias and the per-channel slots — the fp32 scales,
     /// or with shift requantization the counts e (their bits in the slots) and the bias plus 2^(e−1), the
-    /// rounding the kernels leave to it (validated: `Graph.shiftCounts`).
-    func requantSlots(_ node: Node, inputScale: Float) -> (bias: [Int32], slots: [Float]) {
+    /// rounding the kernels leave to it (validated: `Graph.shiftCounts`) — and the table zero point that
+    /// bias implies for `requantParams` (nil: the grid's own).
+    func requantSlots(_ node: Node, inputScale: Float) -> (bias: [Int32], slots: [Float], tableZeroPoint: Int32?) {
         guard let plan = shiftPlan(node, inputScale: inputScale) else {
-            return (constant(node, "bias").int32, requantScales(node, inputScale: inputScale))
+            return (constant(node, "bias").int32, requantScales(node, inputScale: inputScale), nil)
         }
-        return (plan.bias, plan.counts.map { Float(bitPattern: UInt32(bitPattern: $0)) })
+        return (plan.bias, plan.counts.map { Float(bitPattern: UInt32(bitPattern: $0)) }, plan.zeroPoint)
     }
 
     /// Shift requantization's packing (nil without it): the counts; the bias plus the rounding 2^(e−1) and,
