@@ -263,6 +263,8 @@ void eb_qs8_qc8w_gemv_f32__avx2(size_t, size_t, const int8_t*, int32_t, const in
                                 const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__avx512skx(size_t, size_t, const int8_t*, int32_t, const int8_t*,
                                      const int32_t*, const float*, float*);
+void eb_qs8_qc8w_gemv_f32__avx512vnni(size_t, size_t, const int8_t*, int32_t, const int8_t*,
+                                      const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__neon(size_t, size_t, const int8_t*, int32_t, const int8_t*,
                                 const int32_t*, const float*, float*);
 /// Bytes of patch scratch eb_qs8_conv_hwc needs.
