@@ -1,7 +1,7 @@
 // Int8 GEMM for AVX-512 VNNI: 8 rows x 32 channels (16 zmm accumulators), vpdpbusd on 4-byte
 // k-groups. A is read as uint8 (A ^ 0x80, made by eb_x8_xor80; the packer folds the -128 * sum(w)).
 // A last tile of at most 16 channels is packed 16 wide and runs on one zmm per row; a last group of
-// at most 4 rows runs a 4-row tile instead of recomputing duplicates.
+// at most 4 rows runs a 4-row tile instead of recomputing duplicates, a single row a 1-row one.
 //
 // Epilogue without a table: four rows of 16 channels are requantized to int32, packed together to
 // int16 (zero point added with saturation), to int8, clamped once and transposed back to rows by one
@@ -229,6 +229,7 @@ EB_INLINE void eb_store_4rows_x2(int8_t* const* cr, size_t r0, size_t mr, size_t
 }
 
 // One block of 4 or 8 rows over all channels. Named accumulators (arrays end up on the stack).
+#define EB_REP1(X) X(0)
 #define EB_REP4(X) X(0) X(1) X(2) X(3)
 #define EB_REP8(X) EB_REP4(X) X(4) X(5) X(6) X(7)
 #define EB_INIT2(r) __m512i c##r##0 = b0, c##r##1 = b1;
@@ -283,6 +284,11 @@ EB_GEMM_ROWS(8, EB_REP8,
   eb_store_4rows_x2(cr, 4, mr, col, n1, c40, c50, c60, c70, s0, c41, c51, c61, c71, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);
   eb_store_4rows(cr, 4, mr, col, nc, c40, c50, c60, c70, s0, e);)
+// One row (M = 1: the squeeze-and-excite layers and a last row of a block) does not multiply three
+// copies of it: its stores take the one row four times, and store row 0 only.
+EB_GEMM_ROWS(1, EB_REP1,
+  eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c00, c00, c00, s0, c01, c01, c01, c01, s1, e);,
+  eb_store_4rows(cr, 0, mr, col, nc, c00, c00, c00, c00, s0, e);)
 EB_GEMM_ROWS(4, EB_REP4,
   eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c10, c20, c30, s0, c01, c11, c21, c31, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);)
@@ -307,6 +313,8 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
 #endif
   if (mr > 4) {
     eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+  } else if (mr == 1) {
+    eb_gemm_rows1(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
   } else {
     eb_gemm_rows4(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
   }
