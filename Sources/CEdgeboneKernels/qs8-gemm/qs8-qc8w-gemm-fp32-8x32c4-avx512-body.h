@@ -9,9 +9,12 @@
 // not per 16. Equal to the reference: round and clamp commute for integer bounds, and every
 // saturation on the way is wider than [qmin, qmax]. With a table the clamped index gathers the entry
 // and the same packs and permute narrow four rows of entries (the gathers bound its speed). The
-// avx512vbmi build looks the entries up in the table's step planes with byte permutes instead, 64 at
-// a time, when the table has them: a tile's four groups of 64 indices are queued and looked up
-// together after it, with the planes in registers (the accumulators are dead by then).
+// avx512vbmi build looks the entries up with byte permutes instead, 64 at a time: a table of at most
+// 512 entries (the 9-bit grid) directly from its eight 64-byte quarters, as each group of four rows
+// is requantized; a larger one in its step planes, when it has them: a tile's four groups of 64
+// indices are queued and looked up together after it, with the planes in registers (the accumulators
+// are dead by then). Queueing the direct lookups too (indices to memory and back, and the queue's
+// bookkeeping) cost B0's SiLU expansions about 5% (Zen 5).
 //
 // With shift requantization (params->shift) the scale slots hold counts: one vpsravd per 16 outputs
 // replaces the conversion, multiply and conversion back (and the clamp moves to integers).
@@ -48,6 +51,8 @@ typedef struct {
   const int8_t* steps;    // what permute lookups read (avx512vbmi build, eb_permute_source), or NULL
 #if EB_LUT_STEPS
   eb_steps_queue* queue;  // the current tiles' indices, with steps
+  const eb_direct_regs* direct;  // a table of at most 512 entries: looked up at once, not queued
+  int wide;                      // … of more than 256 entries
 #endif
 } eb_epilogue;
 
@@ -183,18 +188,31 @@ EB_INLINE __m512i eb_capped16(__m512i acc, __m512 scale, const eb_epilogue* e) {
   return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), e->hi));
 }
 
-// Queues the table indices of four rows of 16 channels (int16, 0..4095); the lookup narrows them to
-// entries.
-EB_INLINE void eb_queue_4rows(size_t r0, size_t col, size_t n, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
-                              __m512 scale, const eb_epilogue* e) {
+// The table indices of four rows of 16 channels (int16, 0..4095) as two vectors; the lookup narrows
+// them to entries.
+EB_INLINE void eb_index_4rows(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale, const eb_epilogue* e,
+                              __m512i* i01, __m512i* i23) {
   if (e->based) {
-    const __m512i i01 = eb_steps_index_pair_based(eb_shifted16(a0, scale), eb_shifted16(a1, scale), e->top16);
-    const __m512i i23 = eb_steps_index_pair_based(eb_shifted16(a2, scale), eb_shifted16(a3, scale), e->top16);
-    eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
+    *i01 = eb_steps_index_pair_based(eb_shifted16(a0, scale), eb_shifted16(a1, scale), e->top16);
+    *i23 = eb_steps_index_pair_based(eb_shifted16(a2, scale), eb_shifted16(a3, scale), e->top16);
     return;
   }
-  const __m512i i01 = eb_steps_index_pair(eb_capped16(a0, scale, e), eb_capped16(a1, scale, e), e->index_base16);
-  const __m512i i23 = eb_steps_index_pair(eb_capped16(a2, scale, e), eb_capped16(a3, scale, e), e->index_base16);
+  *i01 = eb_steps_index_pair(eb_capped16(a0, scale, e), eb_capped16(a1, scale, e), e->index_base16);
+  *i23 = eb_steps_index_pair(eb_capped16(a2, scale, e), eb_capped16(a3, scale, e), e->index_base16);
+}
+
+// The entries of four rows of 16 channels from a direct table, in the packs' order (eb_store_packed4).
+EB_INLINE __m512i eb_direct_4rows(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale, const eb_epilogue* e) {
+  __m512i i01, i23;
+  eb_index_4rows(a0, a1, a2, a3, scale, e, &i01, &i23);
+  return e->wide ? eb_direct_lookup(i01, i23, e->direct, 1) : eb_direct_lookup(i01, i23, e->direct, 0);
+}
+
+// Queues the table indices of four rows of 16 channels (step planes).
+EB_INLINE void eb_queue_4rows(size_t r0, size_t col, size_t n, __m512i a0, __m512i a1, __m512i a2, __m512i a3,
+                              __m512 scale, const eb_epilogue* e) {
+  __m512i i01, i23;
+  eb_index_4rows(a0, a1, a2, a3, scale, e, &i01, &i23);
   eb_steps_push(e->queue, i01, i23, NULL, r0, col, n);
 }
 #endif
@@ -204,6 +222,10 @@ EB_INLINE void eb_store_4rows(int8_t* const* cr, size_t r0, size_t mr, size_t co
                               __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 scale,
                               const eb_epilogue* e) {
 #if EB_LUT_STEPS
+  if (e->direct != NULL) {
+    eb_store_packed4(cr, r0, mr, col, n, eb_direct_4rows(a0, a1, a2, a3, scale, e), e);
+    return;
+  }
   if (e->steps != NULL) {
     eb_queue_4rows(r0, col, n, a0, a1, a2, a3, scale, e);
     return;
@@ -218,6 +240,11 @@ EB_INLINE void eb_store_4rows_x2(int8_t* const* cr, size_t r0, size_t mr, size_t
                                  __m512i b0, __m512i b1, __m512i b2, __m512i b3, __m512 scale_b,
                                  const eb_epilogue* e) {
 #if EB_LUT_STEPS
+  if (e->direct != NULL) {
+    eb_store_packed4x2(cr, r0, mr, col, n1, eb_direct_4rows(a0, a1, a2, a3, scale, e),
+                       eb_direct_4rows(b0, b1, b2, b3, scale_b, e), e);
+    return;
+  }
   if (e->steps != NULL) {
     eb_queue_4rows(r0, col, 16, a0, a1, a2, a3, scale, e);
     eb_queue_4rows(r0, col + 16, n1, b0, b1, b2, b3, scale_b, e);
@@ -310,6 +337,13 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
   e.steps = eb_permute_source(params, &queue.direct);
   queue.count = 0;
   e.queue = &queue;
+  eb_direct_regs direct;
+  e.direct = NULL;
+  e.wide = queue.direct > 256;
+  if (queue.direct != 0) {
+    eb_direct_load(&direct, e.steps, queue.direct);
+    e.direct = &direct;
+  }
 #endif
   if (mr > 4) {
     eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
