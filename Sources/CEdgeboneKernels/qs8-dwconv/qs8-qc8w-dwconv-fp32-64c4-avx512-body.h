@@ -410,12 +410,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   queue.count = 0;
   rq.queue = &queue;
   eb_direct_regs direct;
-  rq.direct = NULL;
-  rq.wide = queue.direct > 256;
-  if (queue.direct != 0) {
-    eb_direct_load(&direct, rq.steps, queue.direct);
-    rq.direct = &direct;
-  }
+  rq.direct = eb_direct_setup(&direct, rq.steps, queue.direct, &rq.wide);
 #endif
   const uint8_t* pk = (const uint8_t*)packed;
   const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice

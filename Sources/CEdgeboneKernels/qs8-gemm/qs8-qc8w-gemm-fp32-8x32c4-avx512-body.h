@@ -338,12 +338,7 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
   queue.count = 0;
   e.queue = &queue;
   eb_direct_regs direct;
-  e.direct = NULL;
-  e.wide = queue.direct > 256;
-  if (queue.direct != 0) {
-    eb_direct_load(&direct, e.steps, queue.direct);
-    e.direct = &direct;
-  }
+  e.direct = eb_direct_setup(&direct, e.steps, queue.direct, &e.wide);
 #endif
   if (mr > 4) {
     eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);

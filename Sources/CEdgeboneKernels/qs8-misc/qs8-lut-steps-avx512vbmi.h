@@ -68,6 +68,15 @@ EB_INLINE void eb_direct_load(eb_direct_regs* r, const int8_t* lut, size_t entri
   }
 }
 
+// What a kernel looks up at once, not through a queue: the direct table's quarters loaded into `r`
+// when there are `direct` (!= 0) entries, else NULL; *wide: more than 256 of them.
+EB_INLINE const eb_direct_regs* eb_direct_setup(eb_direct_regs* r, const int8_t* lut, size_t direct, int* wide) {
+  *wide = direct > 256;
+  if (direct == 0) return NULL;
+  eb_direct_load(r, lut, direct);
+  return r;
+}
+
 // The entries for two vectors of 32 int16 indices (0..entries - 1), in packus byte order; `wide`:
 // the table has more than 256 entries (a constant at every call).
 EB_INLINE __m512i eb_direct_lookup(__m512i i01, __m512i i23, const eb_direct_regs* r, int wide) {
