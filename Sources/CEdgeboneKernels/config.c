@@ -41,13 +41,13 @@ static const eb_kernel_config eb_configs[] = {
      "qs8_qc8w_gemm_fp32_8x32c4__avx512vnni", 8, {32, 16, 4, 1, 1},
      eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vnni, "qs8_qc8w_dwconv_fp32_64c4__avx512vnni", {64, 1, 4, 1},
      eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx,
-     eb_qs8_qc8w_gemv_f32__avx512vnni, eb_x8_xor80__avx512skx},
+     eb_qs8_qc8w_gemv_f32__avx512vnni, eb_x8_xor80__avx512skx, eb_qs8_qc8w_gemm_fp32_rows_8x32c4__avx512vnni},
     // The same kernels, but table epilogues look up step planes with byte permutes instead of gathering.
     {EB_ISA_AVX512VBMI, "avx512vbmi", eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vbmi,
      "qs8_qc8w_gemm_fp32_8x32c4__avx512vbmi", 8, {32, 16, 4, 1, 1},
      eb_qs8_qc8w_dwconv_fp32_ukernel_64c4__avx512vbmi, "qs8_qc8w_dwconv_fp32_64c4__avx512vbmi", {64, 1, 4, 1},
      eb_qs8_vadd_ukernel__avx512skx, eb_qs8_vmulc_ukernel__avx512skx, eb_qs8_gavgpool_ukernel__avx512skx, eb_x8_lut_ukernel__avx512skx,
-     eb_qs8_qc8w_gemv_f32__avx512vnni, eb_x8_xor80__avx512skx},
+     eb_qs8_qc8w_gemv_f32__avx512vnni, eb_x8_xor80__avx512skx, eb_qs8_qc8w_gemm_fp32_rows_8x32c4__avx512vbmi},
 #endif
 #if defined(__aarch64__)
     {EB_ISA_NEON, "neon", eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon,

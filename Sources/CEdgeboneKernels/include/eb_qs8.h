@@ -135,6 +135,8 @@ EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x4c1__scalar)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c2__avx2)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vnni)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4__avx512vbmi)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_rows_8x32c4__avx512vnni)
+EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_rows_8x32c4__avx512vbmi)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_2x8c16__neon)
 EB_DECLARE_GEMM(eb_qs8_qc8w_gemm_fp32_ukernel_4x8c4__neondot)
 
@@ -291,6 +293,7 @@ typedef struct eb_kernel_config {
   eb_x8_lut_fn lut;
   eb_qs8_gemv_f32_fn gemv_f32;
   eb_x8_xor80_fn xor80;           ///< the unsigned copy of a GEMM's A (levels whose packing has a_xor)
+  eb_qs8_gemm_ukernel_fn gemm_rows;  ///< `gemm` over any number of rows, set up once; or NULL
 } eb_kernel_config;
 
 /// Best ISA level the features (eb_cpu_features()) allow.

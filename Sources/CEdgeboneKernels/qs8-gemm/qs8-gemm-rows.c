@@ -1,4 +1,5 @@
-// The GEMM driver every caller uses: rows [m0, m1) of C through one kernel table's micro-kernel.
+// The GEMM driver every caller uses: rows [m0, m1) of C through one kernel table's micro-kernel (or
+// its all-rows form, which sets its epilogue up once per call instead of once per tile of rows).
 // When the packed weights outgrow a core's L2 (over 256 KB) and several row blocks pass over them,
 // the columns are split into slices of whole tiles of about 16 KB, taken one at a time for every row
 // block: each slice then comes from memory once per call instead of once per row block (SwinV2-T's
@@ -21,6 +22,10 @@ void eb_qs8_gemm_rows(const eb_kernel_config* cfg, size_t m0, size_t m1, size_t 
     // Slices are whole tiles of nr channels, so the packer's own size of the first n0 channels is
     // where this slice starts.
     const void* w = (const uint8_t*)packed + eb_qs8_gemm_packed_size(pk, n0, k);
+    if (cfg->gemm_rows != NULL) {
+      cfg->gemm_rows(m1 - m0, nc, k, a + m0 * a_stride, a_stride, w, c + m0 * c_stride + n0, c_stride, params);
+      continue;
+    }
     for (size_t r = m0; r < m1; r += mr) {
       cfg->gemm(m1 - r < mr ? m1 - r : mr, nc, k, a + r * a_stride, a_stride, w, c + r * c_stride + n0, c_stride, params);
     }

@@ -320,16 +320,12 @@ EB_GEMM_ROWS(4, EB_REP4,
   eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c10, c20, c30, s0, c01, c11, c21, c31, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);)
 
-EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
-    size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
+// Rows [0, m) in tiles of 8 (a last one of 4 or fewer rows, or 1, as above), with the epilogue, the
+// queue and a direct table's quarters set up once: B0's first expansion (12544 rows, 96 channels)
+// made 1568 calls of the tile kernel, each setting them up again.
+EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_rows_8x32c4)(
+    size_t m, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
     size_t c_stride, const eb_qs8_requant_params* params) {
-  const int8_t* ar[8];
-  int8_t* cr[8];
-  for (size_t r = 0; r < 8; r++) {
-    const size_t rr = r < mr ? r : mr - 1;  // extra rows recompute the last valid one, unstored
-    ar[r] = a + rr * a_stride;
-    cr[r] = c + rr * c_stride;
-  }
   const size_t kpad = (kc + 3) & ~(size_t)3;
   eb_epilogue e = eb_epilogue_make(params);
 #if EB_LUT_STEPS
@@ -340,11 +336,28 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
   eb_direct_regs direct;
   e.direct = eb_direct_setup(&direct, e.steps, queue.direct, &e.wide);
 #endif
-  if (mr > 4) {
-    eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
-  } else if (mr == 1) {
-    eb_gemm_rows1(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
-  } else {
-    eb_gemm_rows4(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+  for (size_t r0 = 0; r0 < m; r0 += 8) {
+    const size_t mr = m - r0 < 8 ? m - r0 : 8;
+    const int8_t* ar[8];
+    int8_t* cr[8];
+    for (size_t r = 0; r < 8; r++) {
+      const size_t rr = r0 + (r < mr ? r : mr - 1);  // extra rows recompute the last valid one, unstored
+      ar[r] = a + rr * a_stride;
+      cr[r] = c + rr * c_stride;
+    }
+    if (mr > 4) {
+      eb_gemm_rows8(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+    } else if (mr == 1) {
+      eb_gemm_rows1(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+    } else {
+      eb_gemm_rows4(mr, nc, kpad, ar, (const uint8_t*)w, cr, &e);
+    }
   }
+}
+
+// One tile of at most 8 rows (the table's micro-kernel).
+EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_ukernel_8x32c4)(
+    size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
+    size_t c_stride, const eb_qs8_requant_params* params) {
+  EB_NAME(eb_qs8_qc8w_gemm_fp32_rows_8x32c4)(mr, nc, kc, a, a_stride, w, c, c_stride, params);
 }
