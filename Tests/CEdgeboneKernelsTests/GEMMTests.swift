@@ -138,7 +138,8 @@ extension Optional where Wrapped == [Int8] {
         // And every case with shift requantization too (counts nearest the scales).
         for (aZero, zp, qmin, qmax, scales, lut) in edges { for (steps, rises) in lut ? [(false, 4), (true, 4), (true, 3)] : [(false, 4)] {
             for shift in [false, true] { for (m, n, k) in [(1, 1, 1), (Int(config.gemm_mr) + 1, 37, 19), (3, 64, 200), (5, 9, 2), (2 * Int(config.gemm_mr) + 3, 80, 33),
-                              (Int(config.gemm_mr) + 3, 50, 24)] {  // 50: a last tile of 16 + 2 channels
+                              (Int(config.gemm_mr) + 3, 50, 24),  // 50: a last tile of 16 + 2 channels
+                              (4 * Int(config.gemm_mr) + 5, 16, 24), (4 * Int(config.gemm_mr) + 5, 9, 7)] {  // 16 rows at once when narrow
                 let c = GEMMCase(m: m, n: n, k: k, aZero: aZero, zeroPoint: zp, qmin: qmin, qmax: qmax, scaleRange: scales, lut: lut,
                                  steps: steps, rises: rises, shift: shift)
                 let issues = runGEMM(config, c, rng: &rng)

@@ -320,6 +320,28 @@ EB_GEMM_ROWS(4, EB_REP4,
   eb_store_4rows_x2(cr, 0, mr, col, n1, c00, c10, c20, c30, s0, c01, c11, c21, c31, s1, e);,
   eb_store_4rows(cr, 0, mr, col, nc, c00, c10, c20, c30, s0, e);)
 
+// Sixteen rows of a layer at most 16 channels wide (B0's and Lite0's first projection: 16 outputs):
+// sixteen independent vpdpbusd chains instead of eight cover its latency.
+#define EB_REP16(X) EB_REP8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+EB_INLINE void eb_gemm_rows16_narrow(size_t nc, size_t kpad, const int8_t* const* ar, const uint8_t* p, int8_t* const* cr,
+                                     const eb_epilogue* e) {
+  const size_t mr = 16;  // every row stored (and what the queue's flush is told)
+  const __m512i b0 = _mm512_loadu_si512(p);
+  p += 64;
+  EB_REP16(EB_INIT1)
+  for (size_t k = 0; k < kpad; k += 4) {
+    const __m512i w0 = _mm512_loadu_si512(p);
+    p += 64;
+    EB_REP16(EB_STEP1)
+  }
+  const __m512 s0 = _mm512_loadu_ps(p);
+  eb_store_4rows(cr, 0, mr, 0, nc, c00, c10, c20, c30, s0, e);
+  eb_store_4rows(cr, 4, mr, 0, nc, c40, c50, c60, c70, s0, e);
+  eb_store_4rows(cr, 8, mr, 0, nc, c80, c90, c100, c110, s0, e);
+  eb_store_4rows(cr, 12, mr, 0, nc, c120, c130, c140, c150, s0, e);
+  EB_STEPS_FLUSH_ALL
+}
+
 // Rows [0, m) in tiles of 8 (a last one of 4 or fewer rows, or 1, as above), with the epilogue, the
 // queue and a direct table's quarters set up once: B0's first expansion (12544 rows, 96 channels)
 // made 1568 calls of the tile kernel, each setting them up again.
@@ -336,7 +358,19 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_gemm_fp32_rows_8x32c4)(
   eb_direct_regs direct;
   e.direct = eb_direct_setup(&direct, e.steps, queue.direct, &e.wide);
 #endif
-  for (size_t r0 = 0; r0 < m; r0 += 8) {
+  size_t r0 = 0;
+  if (nc <= 16) {
+    for (; r0 + 16 <= m; r0 += 16) {
+      const int8_t* ar[16];
+      int8_t* cr[16];
+      for (size_t r = 0; r < 16; r++) {
+        ar[r] = a + (r0 + r) * a_stride;
+        cr[r] = c + (r0 + r) * c_stride;
+      }
+      eb_gemm_rows16_narrow(nc, kpad, ar, (const uint8_t*)w, cr, &e);
+    }
+  }
+  for (; r0 < m; r0 += 8) {
     const size_t mr = m - r0 < 8 ? m - r0 : 8;
     const int8_t* ar[8];
     int8_t* cr[8];
