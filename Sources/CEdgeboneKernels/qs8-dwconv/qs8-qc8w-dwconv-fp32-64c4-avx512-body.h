@@ -50,6 +50,18 @@ EB_INLINE void eb_dw64_store(int8_t* out, size_t n, __m512i b) {
   }
 }
 
+// Stores n channels of b at out, or (out_hi set: two pixels' last tiles of n <= 32 channels, see
+// eb_dw32_pair) the low 32 bytes at out and the high 32 at out_hi.
+EB_INLINE void eb_dw64_put(int8_t* out, int8_t* out_hi, size_t n, __m512i b) {
+  if (out_hi == NULL) {
+    eb_dw64_store(out, n, b);
+    return;
+  }
+  const __mmask32 m = n >= 32 ? ~(__mmask32)0 : ((__mmask32)1 << n) - 1;
+  _mm256_mask_storeu_epi8(out, m, _mm512_castsi512_si256(b));
+  _mm256_mask_storeu_epi8(out_hi, m, _mm512_extracti64x4_epi64(b, 1));
+}
+
 #if EB_LUT_STEPS
 // Looks up the queued groups and stores them.
 EB_INLINE void eb_dw64_flush(const eb_dw64_rq* rq) {
@@ -61,10 +73,10 @@ EB_INLINE void eb_dw64_flush(const eb_dw64_rq* rq) {
 }
 
 // Looks one group's indices up (a direct table) or queues them (in packus order; a tail's
-// zero-extended), flushing a full queue.
-EB_INLINE void eb_dw64_queue(__m512i i01, __m512i i23, int8_t* out, size_t n, const eb_dw64_rq* rq) {
+// zero-extended), flushing a full queue. out_hi: see eb_dw64_put (never with a queue).
+EB_INLINE void eb_dw64_queue(__m512i i01, __m512i i23, int8_t* out, int8_t* out_hi, size_t n, const eb_dw64_rq* rq) {
   if (rq->direct != NULL) {
-    eb_dw64_store(out, n, rq->wide ? eb_direct_lookup(i01, i23, rq->direct, 1) : eb_direct_lookup(i01, i23, rq->direct, 0));
+    eb_dw64_put(out, out_hi, n, rq->wide ? eb_direct_lookup(i01, i23, rq->direct, 1) : eb_direct_lookup(i01, i23, rq->direct, 0));
     return;
   }
   eb_steps_push(rq->queue, i01, i23, out, 0, 0, n);
@@ -72,9 +84,10 @@ EB_INLINE void eb_dw64_queue(__m512i i01, __m512i i23, int8_t* out, size_t n, co
 }
 #endif
 
-// Requantizes the four scrambled accumulators and stores n (<= 64) channels in order.
+// Requantizes the four scrambled accumulators and stores n (<= 64) channels in order (out_hi: two
+// pixels' halves, eb_dw64_put).
 EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, const uint8_t* scale,
-                              int8_t* out, size_t n, const eb_dw64_rq* rq) {
+                              int8_t* out, int8_t* out_hi, size_t n, const eb_dw64_rq* rq) {
   const __m512i acc[4] = {a0, a1, a2, a3};
   __m512i r[4], b;
 #if EB_LUT_STEPS
@@ -82,14 +95,15 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
     // int16 indices (eb_steps_index_pair); the lookup narrows them to entries.
     if (rq->based) {
       for (int j = 0; j < 4; j++) r[j] = _mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j));
-      eb_dw64_queue(eb_steps_index_pair_based(r[0], r[1], rq->top16), eb_steps_index_pair_based(r[2], r[3], rq->top16), out, n, rq);
+      eb_dw64_queue(eb_steps_index_pair_based(r[0], r[1], rq->top16), eb_steps_index_pair_based(r[2], r[3], rq->top16), out, out_hi, n,
+                    rq);
       return;
     }
     for (int j = 0; j < 4; j++)
       r[j] = rq->shift ? _mm512_min_epi32(_mm512_srav_epi32(acc[j], _mm512_loadu_si512(scale + 64 * j)), rq->hi_i)
                        : _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(scale + 64 * j)), rq->hi));
     eb_dw64_queue(eb_steps_index_pair(r[0], r[1], rq->zp_minus_qmin16), eb_steps_index_pair(r[2], r[3], rq->zp_minus_qmin16),
-                  out, n, rq);
+                  out, out_hi, n, rq);
     return;
   }
 #endif
@@ -123,7 +137,7 @@ EB_INLINE void eb_dw64_finish(__m512i a0, __m512i a1, __m512i a2, __m512i a3, co
     const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), rq->zp16);
     b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), rq->qmin8), rq->qmax8);
   }
-  eb_dw64_store(out, n, b);
+  eb_dw64_put(out, out_hi, n, b);
 }
 
 // A last tile of at most 32 channels on 256-bit vectors: the scramble is per 128-bit lane, so the
@@ -160,7 +174,7 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
     const __m256i base = _mm512_castsi512_si256(rq->zp_minus_qmin16), zero = _mm256_setzero_si256();
     const __m512i i01 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[0], r[1]), base), zero));
     const __m512i i23 = _mm512_zextsi256_si512(_mm256_max_epi16(_mm256_adds_epi16(_mm256_packs_epi32(r[2], r[3]), base), zero));
-    eb_dw64_queue(i01, i23, out, n, rq);
+    eb_dw64_queue(i01, i23, out, NULL, n, rq);
     return;
   }
 #endif
@@ -197,6 +211,46 @@ EB_INLINE void eb_dw32_tail(uintptr_t base, const uintptr_t* off, size_t groups,
   _mm256_mask_storeu_epi8(out, (__mmask32)(n >= 32 ? 0xffffffffu : (1u << n) - 1), b);
 }
 
+// One 64-byte tile of one output pixel: `full` groups of four taps, then (single_last) a group with
+// one real tap; tap t at base + off[t] + c0. With `paired` (a constant at every call) the tile is two
+// pixels' last tiles of at most 32 channels: each tap vector is 32 bytes at base + … and 32 at
+// base_hi + …, with the tile's halves repeated in `p` (eb_dw32_dup); out and out_hi take the halves.
+EB_INLINE void eb_dw64_tile(uintptr_t base, uintptr_t base_hi, const uintptr_t* off, size_t full, int single_last,
+                            size_t c0, const uint8_t* p, int8_t* out, int8_t* out_hi, size_t n, const eb_dw64_rq* rq,
+                            const int paired) {
+#define EB_DW64_TAP(o)                                                                                          \
+  (paired ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(base + (o) + c0))), \
+                               _mm256_loadu_si256((const __m256i*)(base_hi + (o) + c0)), 1)                   \
+          : _mm512_loadu_si512((const void*)(base + (o) + c0)))
+  __m512i a0 = _mm512_loadu_si512(p), a1 = _mm512_loadu_si512(p + 64);
+  __m512i a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
+  const uint8_t* wt = p + 256;
+  for (size_t g = 0; g < full; g++, wt += 256) {
+    const uintptr_t* o = off + 4 * g;
+    const __m512i x0 = _mm512_xor_si512(EB_DW64_TAP(o[0]), rq->x80);
+    const __m512i x1 = _mm512_xor_si512(EB_DW64_TAP(o[1]), rq->x80);
+    const __m512i x2 = _mm512_xor_si512(EB_DW64_TAP(o[2]), rq->x80);
+    const __m512i x3 = _mm512_xor_si512(EB_DW64_TAP(o[3]), rq->x80);
+    const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1);
+    const __m512i lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
+    a0 = _mm512_dpbusd_epi32(a0, _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wt));
+    a1 = _mm512_dpbusd_epi32(a1, _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wt + 64));
+    a2 = _mm512_dpbusd_epi32(a2, _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wt + 128));
+    a3 = _mm512_dpbusd_epi32(a3, _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wt + 192));
+  }
+  if (single_last) {
+    // Accumulator j, 128-bit lane l, dword q holds channel 16 l + 4 j + q (the unpacks' order).
+    const __m512i x0 = _mm512_xor_si512(EB_DW64_TAP(off[4 * full]), rq->x80);
+    a0 = _mm512_dpbusd_epi32(a0, _mm512_shuffle_epi8(x0, rq->spread[0]), _mm512_loadu_si512(wt));
+    a1 = _mm512_dpbusd_epi32(a1, _mm512_shuffle_epi8(x0, rq->spread[1]), _mm512_loadu_si512(wt + 64));
+    a2 = _mm512_dpbusd_epi32(a2, _mm512_shuffle_epi8(x0, rq->spread[2]), _mm512_loadu_si512(wt + 128));
+    a3 = _mm512_dpbusd_epi32(a3, _mm512_shuffle_epi8(x0, rq->spread[3]), _mm512_loadu_si512(wt + 192));
+    wt += 256;
+  }
+  eb_dw64_finish(a0, a1, a2, a3, wt, out, out_hi, n, rq);
+#undef EB_DW64_TAP
+}
+
 // One output pixel, all channel tiles; tap t at base + off[t] (uintptr arithmetic, so border
 // pixels pass base 0 and absolute tap addresses). With `single_last` (k*k = 4 groups - 3: 3x3 and
 // 5x5) the last group holds one real tap: its bytes go straight to their dwords by one in-lane byte
@@ -212,33 +266,32 @@ EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups
       eb_dw32_tail(base, off, groups, c0, p, out + c0, c - c0, rq);
       break;
     }
-    __m512i a0 = _mm512_loadu_si512(p), a1 = _mm512_loadu_si512(p + 64);
-    __m512i a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
-    const uint8_t* wt = p + 256;
-    for (size_t g = 0; g < full; g++, wt += 256) {
-      const uintptr_t* o = off + 4 * g;
-      const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[0] + c0)), rq->x80);
-      const __m512i x1 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[1] + c0)), rq->x80);
-      const __m512i x2 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[2] + c0)), rq->x80);
-      const __m512i x3 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + o[3] + c0)), rq->x80);
-      const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1);
-      const __m512i lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
-      a0 = _mm512_dpbusd_epi32(a0, _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wt));
-      a1 = _mm512_dpbusd_epi32(a1, _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wt + 64));
-      a2 = _mm512_dpbusd_epi32(a2, _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wt + 128));
-      a3 = _mm512_dpbusd_epi32(a3, _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wt + 192));
-    }
-    if (single_last) {
-      // Accumulator j, 128-bit lane l, dword q holds channel 16 l + 4 j + q (the unpacks' order).
-      const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512((const void*)(base + off[4 * full] + c0)), rq->x80);
-      a0 = _mm512_dpbusd_epi32(a0, _mm512_shuffle_epi8(x0, rq->spread[0]), _mm512_loadu_si512(wt));
-      a1 = _mm512_dpbusd_epi32(a1, _mm512_shuffle_epi8(x0, rq->spread[1]), _mm512_loadu_si512(wt + 64));
-      a2 = _mm512_dpbusd_epi32(a2, _mm512_shuffle_epi8(x0, rq->spread[2]), _mm512_loadu_si512(wt + 128));
-      a3 = _mm512_dpbusd_epi32(a3, _mm512_shuffle_epi8(x0, rq->spread[3]), _mm512_loadu_si512(wt + 192));
-      wt += 256;
-    }
-    eb_dw64_finish(a0, a1, a2, a3, wt, out + c0, c - c0 < 64 ? c - c0 : 64, rq);
+    eb_dw64_tile(base, 0, off, full, single_last, c0, p, out + c0, NULL, c - c0 < 64 ? c - c0 : 64, rq, 0);
   }
+}
+
+// The last tile's 32-channel halves repeated in both halves of every 64-byte vector (eb_dw64_tile,
+// paired): bias, weight groups and scales.
+static inline void eb_dw32_dup(const uint8_t* t, size_t groups, uint8_t* dup) {
+  for (size_t v = 0; v < 4 * (2 + groups); v++) {
+    memcpy(dup + 64 * v, t + 64 * v, 32);
+    memcpy(dup + 64 * v + 32, t + 64 * v, 32);
+  }
+}
+
+// Two neighbouring output pixels (taps at base + off[t] and base_hi + off[t]) whose channels end in a
+// tile of at most 32 (c = cfull + that tail): their full tiles one by one, then both tails in one
+// 64-wide pass (dup: eb_dw32_dup). Per pixel, a tail of 32 costs a whole 64-wide pass — 256-bit vectors
+// run no faster per instruction — so B0's 96-channel stride-2 layer spent a third of its time there.
+EB_INLINE void eb_dw64_pixel_pair(uintptr_t base, uintptr_t base_hi, const uintptr_t* off, size_t groups, int single_last,
+                                  size_t c, size_t cfull, const uint8_t* packed, const uint8_t* dup, int8_t* out,
+                                  int8_t* out_hi, const eb_dw64_rq* rq) {
+  if (cfull > 0) {
+    eb_dw64_pixel(base, off, groups, single_last, cfull, packed, out, rq);
+    eb_dw64_pixel(base_hi, off, groups, single_last, cfull, packed, out_hi, rq);
+  }
+  eb_dw64_tile(base, base_hi, off, single_last ? groups - 1 : groups, single_last, cfull, dup, out + cfull, out_hi + cfull,
+               c - cfull, rq, 1);
 }
 
 // Stride 1, a row whose k input rows all lie inside: P outputs of one 64-byte tile at a time. The
@@ -300,7 +353,7 @@ EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, s
   }
   const uint8_t* scale = tile + 256 + (size_t)((k * k + 3) / 4) * 256;
   _Pragma("clang loop unroll(full)")
-  for (int p = 0; p < P; p++) eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c, n, rq);
+  for (int p = 0; p < P; p++) eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c, NULL, n, rq);
 }
 
 // One output pixel whose taps may reach the padding: tap pointers (padded ones at the zero row), then
@@ -414,6 +467,15 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
 #endif
   const uint8_t* pk = (const uint8_t*)packed;
   const int pair = c == 32 && stride == 1;  // see the packer: the tile holds the 32 channels twice
+  // Elsewhere, a last tile of at most 32 channels runs for two pixels at once (eb_dw64_pixel_pair),
+  // except where step planes queue the lookups (a queue entry has one destination).
+  const size_t cfull = c / 64 * 64;
+  int pair_tail = !pair && c > cfull && c - cfull <= 32;
+#if EB_LUT_STEPS
+  if (rq.steps != NULL && rq.direct == NULL) pair_tail = 0;
+#endif
+  uint8_t dup[(2 + 7) * 256] __attribute__((aligned(64)));
+  if (pair_tail) eb_dw32_dup(pk + cfull / 64 * (512 + groups * 256), groups, dup);
   // The column-grouped weights (this level packs them, eb_dwconv_packing.columns) follow the tiles.
   const uint8_t* columns = stride == 1 && (k == 3 || k == 5) ? pk + (c + 63) / 64 * (512 + groups * 256) : NULL;
   for (size_t oy = oy0; oy < oy1; oy++) {
@@ -434,6 +496,18 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
           eb_dw64_pixel(base, off, 3, 1, 64, pk, out, &rq);
         } else {
           eb_dw64_pixel(base, off, groups, single_last, 64, pk, out, &rq);
+        }
+        ox++;
+        continue;
+      }
+      if (pair_tail && row_inside && ox + 1 < ow && ix0 >= 0 && ix0 + (ptrdiff_t)(stride + k) <= (ptrdiff_t)w) {
+        const uintptr_t base = (uintptr_t)(x + ((size_t)iy0 * w + (size_t)ix0) * c), base_hi = base + stride * c;
+        if (groups == 3) {
+          eb_dw64_pixel_pair(base, base_hi, off, 3, 1, c, cfull, pk, dup, out, out + c, &rq);
+        } else if (groups == 7) {
+          eb_dw64_pixel_pair(base, base_hi, off, 7, 1, c, cfull, pk, dup, out, out + c, &rq);
+        } else {
+          eb_dw64_pixel_pair(base, base_hi, off, groups, single_last, c, cfull, pk, dup, out, out + c, &rq);
         }
         ox++;
         continue;
