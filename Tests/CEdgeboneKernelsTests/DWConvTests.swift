@@ -90,7 +90,7 @@ func runDWConv(_ config: eb_kernel_config, _ c: DWCase, rng: inout SeededGenerat
         var rng = SeededGenerator(11)
         var failures = 0
         for k in [3, 5] { for stride in [1, 2] { for same in [false, true] {
-            for (h, w) in [(1, 1), (2, 3), (7, 7), (8, 6), (5, 12)] {
+            for (h, w) in [(1, 1), (2, 3), (7, 7), (8, 6), (5, 12), (6, 16)] {  // 16: eight-output blocks reach the right edge
                 for ch in Set([1, ct - 1, ct, ct + 1, 2 * ct + 3, 24, 32].filter { $0 >= 1 }).sorted() {
                     let c = DWCase(h: h, w: w, c: ch, k: k, stride: stride, same: same,
                                    xZero: Int32.random(in: -128...127, using: &rng), zeroPoint: Int32.random(in: -128...127, using: &rng))

@@ -302,10 +302,13 @@ EB_INLINE void eb_dw64_pixel_pair(uintptr_t base, uintptr_t base_hi, const uintp
 // per-pixel path interleaves each input column k times. Columns left or right of the image read the
 // zero row. k, P and S are constants at every call, so the loops unroll and the accumulators stay in
 // registers. (Rows reaching the padding take the per-pixel path: the same columns with the rows
-// chosen per column measured 20–40% slower on B0's 14×14 and 7×7 5×5 layers, Zen 5.)
+// chosen per column measured 20–40% slower on B0's 14×14 and 7×7 5×5 layers, Zen 5.) With `paired`
+// (a last tile of at most 32 channels, S = 1) the high 256 bits of every vector compute the outputs P
+// further on: columns load as halves, `tile` and `colw` are the tile's with their halves repeated
+// (eb_dw32_dup), and output p's high half goes to output p + P.
 EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, size_t iy0, ptrdiff_t ix0,
                                const int8_t* zero_row, const uint8_t* tile, const uint8_t* colw, int8_t* out,
-                               size_t n, const eb_dw64_rq* rq, const int k, const int P, const int S) {
+                               size_t n, const eb_dw64_rq* rq, const int k, const int P, const int S, const int paired) {
   const int G = (k + 3) / 4;
   const size_t rowbytes = w * c;
   __m512i acc[4][4];
@@ -319,21 +322,31 @@ EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, s
     const int inside = ix >= 0 && ix < (ptrdiff_t)w;
     const uint8_t* src = inside ? (const uint8_t*)x + (iy0 * w + (size_t)ix) * c + c0 : (const uint8_t*)zero_row + c0;
     const size_t step = inside ? rowbytes : 0;
+    // Paired: the high halves are the same column P outputs on (see above).
+    const ptrdiff_t ix_hi = ix + P;
+    const int inside_hi = paired && ix_hi >= 0 && ix_hi < (ptrdiff_t)w;
+    const uint8_t* src_hi = inside_hi ? (const uint8_t*)x + (iy0 * w + (size_t)ix_hi) * c + c0 : (const uint8_t*)zero_row + c0;
+    const size_t step_hi = inside_hi ? rowbytes : 0;
+#define EB_COL_ROW(i)                                                                                           \
+  (paired ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(r0 + (i) * step))), \
+                               _mm256_loadu_si256((const __m256i*)(h0 + (i) * step_hi)), 1)                   \
+          : _mm512_loadu_si512(r0 + (i) * step))
     _Pragma("clang loop unroll(full)")
     for (int g = 0; g < G; g++) {
       const int rows = k - 4 * g < 4 ? k - 4 * g : 4;
       const uint8_t* r0 = src + (size_t)(4 * g) * step;
+      const uint8_t* h0 = src_hi + (size_t)(4 * g) * step_hi;
       __m512i v[4];
       if (rows == 1) {
-        const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(r0), rq->x80);
+        const __m512i x0 = _mm512_xor_si512(EB_COL_ROW(0), rq->x80);
         _Pragma("clang loop unroll(full)")
         for (int j = 0; j < 4; j++) v[j] = _mm512_shuffle_epi8(x0, rq->spread[j]);
       } else {
         // Slots past the column's rows repeat its last row (their weights are zero).
-        const __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(r0), rq->x80);
-        const __m512i x1 = _mm512_xor_si512(_mm512_loadu_si512(r0 + step), rq->x80);
-        const __m512i x2 = rows > 2 ? _mm512_xor_si512(_mm512_loadu_si512(r0 + 2 * step), rq->x80) : x1;
-        const __m512i x3 = rows > 3 ? _mm512_xor_si512(_mm512_loadu_si512(r0 + 3 * step), rq->x80) : x2;
+        const __m512i x0 = _mm512_xor_si512(EB_COL_ROW(0), rq->x80);
+        const __m512i x1 = _mm512_xor_si512(EB_COL_ROW(1), rq->x80);
+        const __m512i x2 = rows > 2 ? _mm512_xor_si512(EB_COL_ROW(2), rq->x80) : x1;
+        const __m512i x3 = rows > 3 ? _mm512_xor_si512(EB_COL_ROW(3), rq->x80) : x2;
         const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1);
         const __m512i lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
         v[0] = _mm512_unpacklo_epi16(lo01, lo23);
@@ -353,7 +366,10 @@ EB_INLINE void eb_dw64_columns(const int8_t* x, size_t w, size_t c, size_t c0, s
   }
   const uint8_t* scale = tile + 256 + (size_t)((k * k + 3) / 4) * 256;
   _Pragma("clang loop unroll(full)")
-  for (int p = 0; p < P; p++) eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c, NULL, n, rq);
+  for (int p = 0; p < P; p++)
+    eb_dw64_finish(acc[p][0], acc[p][1], acc[p][2], acc[p][3], scale, out + (size_t)(S * p) * c,
+                   paired ? out + (size_t)(S * p + P) * c : NULL, n, rq);
+#undef EB_COL_ROW
 }
 
 // One output pixel whose taps may reach the padding: tap pointers (padded ones at the zero row), then
@@ -377,16 +393,16 @@ EB_INLINE size_t eb_dw64_span(const int8_t* x, size_t w, size_t c, size_t c0, si
                               const int8_t* zero_row, const uint8_t* tile, const uint8_t* colw, int8_t* yrow,
                               size_t n, const eb_dw64_rq* rq, size_t ox, size_t end, const int k, const int S) {
   for (; ox + 4 * (size_t)S <= end; ox += 4 * (size_t)S)
-    eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, tile, colw, yrow + ox * c + c0, n, rq, k, 4, S);
+    eb_dw64_columns(x, w, c, c0, iy0, (ptrdiff_t)ox - (ptrdiff_t)pad_left, zero_row, tile, colw, yrow + ox * c + c0, n, rq, k, 4, S, 0);
   const size_t rest = (end - ox) / (size_t)S;
   const ptrdiff_t ix0 = (ptrdiff_t)ox - (ptrdiff_t)pad_left;
   int8_t* o = yrow + ox * c + c0;
   if (rest == 3) {
-    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 3, S);
+    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 3, S, 0);
   } else if (rest == 2) {
-    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 2, S);
+    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 2, S, 0);
   } else if (rest == 1) {
-    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 1, S);
+    eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tile, colw, o, n, rq, k, 1, S, 0);
   }
   return ox + rest * (size_t)S;
 }
@@ -397,7 +413,8 @@ EB_INLINE size_t eb_dw64_span(const int8_t* x, size_t w, size_t c, size_t c0, si
 // borders, where a pair would read the pixel past the image as data instead of padding.
 EB_INLINE void eb_dw64_row_columns(const int8_t* x, size_t h, size_t w, size_t c, const uint8_t* packed,
                                    const uint8_t* columns, size_t k, size_t pad_top, size_t pad_left, size_t oy,
-                                   size_t iy0, int8_t* yrow, size_t ow, const int8_t* zero_row, const eb_dw64_rq* rq) {
+                                   size_t iy0, int8_t* yrow, size_t ow, const int8_t* zero_row, const uint8_t* tail_dup,
+                                   const uint8_t* tail_cols_dup, const eb_dw64_rq* rq) {
   const size_t groups = (k * k + 3) / 4, tile = 256 + groups * 256 + 256, colbytes = k * ((k + 3) / 4) * 256;
   if (c == 32) {
     // Pairs (ox, ox + 1) whose taps all lie inside: ox >= pad_left and ox + 1 - pad_left + k <= w.
@@ -415,10 +432,22 @@ EB_INLINE void eb_dw64_row_columns(const int8_t* x, size_t h, size_t w, size_t c
     const uint8_t* t = packed + c0 / 64 * tile;
     const uint8_t* cw = columns + c0 / 64 * colbytes;
     const size_t n = c - c0 < 64 ? c - c0 : 64;
+    size_t ox = 0;
+    if (tail_dup != NULL && n <= 32) {
+      // The last tile of at most 32 channels, eight outputs per pass (paired, above).
+      for (; ox + 8 <= ow; ox += 8) {
+        const ptrdiff_t ix0 = (ptrdiff_t)ox - (ptrdiff_t)pad_left;
+        if (k == 3) {
+          eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tail_dup, tail_cols_dup, yrow + ox * c + c0, n, rq, 3, 4, 1, 1);
+        } else {
+          eb_dw64_columns(x, w, c, c0, iy0, ix0, zero_row, tail_dup, tail_cols_dup, yrow + ox * c + c0, n, rq, 5, 4, 1, 1);
+        }
+      }
+    }
     if (k == 3) {
-      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, 0, ow, 3, 1);
+      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, ox, ow, 3, 1);
     } else {
-      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, 0, ow, 5, 1);
+      eb_dw64_span(x, w, c, c0, iy0, pad_left, zero_row, t, cw, yrow, n, rq, ox, ow, 5, 1);
     }
   }
 }
@@ -475,14 +504,24 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
   if (rq.steps != NULL && rq.direct == NULL) pair_tail = 0;
 #endif
   uint8_t dup[(2 + 7) * 256] __attribute__((aligned(64)));
+  uint8_t cols_dup[5 * 2 * 256] __attribute__((aligned(64)));  // k columns of (k + 3) / 4 groups
   if (pair_tail) eb_dw32_dup(pk + cfull / 64 * (512 + groups * 256), groups, dup);
   // The column-grouped weights (this level packs them, eb_dwconv_packing.columns) follow the tiles.
   const uint8_t* columns = stride == 1 && (k == 3 || k == 5) ? pk + (c + 63) / 64 * (512 + groups * 256) : NULL;
+  const size_t colbytes = k * ((k + 3) / 4) * 256;
+  if (pair_tail && columns != NULL) {
+    const uint8_t* t = columns + cfull / 64 * colbytes;
+    for (size_t v = 0; v < colbytes / 64; v++) {
+      memcpy(cols_dup + 64 * v, t + 64 * v, 32);
+      memcpy(cols_dup + 64 * v + 32, t + 64 * v, 32);
+    }
+  }
   for (size_t oy = oy0; oy < oy1; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
     if (columns != NULL && row_inside) {
-      eb_dw64_row_columns(x, h, w, c, pk, columns, k, pad_top, pad_left, oy, (size_t)iy0, y + oy * ow * c, ow, zero_row, &rq);
+      eb_dw64_row_columns(x, h, w, c, pk, columns, k, pad_top, pad_left, oy, (size_t)iy0, y + oy * ow * c, ow, zero_row,
+                          pair_tail ? dup : NULL, cols_dup, &rq);
       continue;
     }
     for (size_t ox = 0; ox < ow; ox++) {
