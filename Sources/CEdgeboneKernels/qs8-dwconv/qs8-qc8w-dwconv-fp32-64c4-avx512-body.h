@@ -270,10 +270,10 @@ EB_INLINE void eb_dw64_pixel(uintptr_t base, const uintptr_t* off, size_t groups
   }
 }
 
-// The last tile's 32-channel halves repeated in both halves of every 64-byte vector (eb_dw64_tile,
-// paired): bias, weight groups and scales.
-static inline void eb_dw32_dup(const uint8_t* t, size_t groups, uint8_t* dup) {
-  for (size_t v = 0; v < 4 * (2 + groups); v++) {
+// The low 32 bytes of each of `vectors` 64-byte vectors of a last tile (its 32-channel halves: bias,
+// weight groups and scales, or its column weights) repeated in both halves (eb_dw64_tile, paired).
+static inline void eb_dw32_dup(const uint8_t* t, size_t vectors, uint8_t* dup) {
+  for (size_t v = 0; v < vectors; v++) {
     memcpy(dup + 64 * v, t + 64 * v, 32);
     memcpy(dup + 64 * v + 32, t + 64 * v, 32);
   }
@@ -505,17 +505,11 @@ EB_TARGET void EB_NAME(eb_qs8_qc8w_dwconv_fp32_ukernel_64c4)(
 #endif
   uint8_t dup[(2 + 7) * 256] __attribute__((aligned(64)));
   uint8_t cols_dup[5 * 2 * 256] __attribute__((aligned(64)));  // k columns of (k + 3) / 4 groups
-  if (pair_tail) eb_dw32_dup(pk + cfull / 64 * (512 + groups * 256), groups, dup);
+  if (pair_tail) eb_dw32_dup(pk + cfull / 64 * (512 + groups * 256), 4 * (2 + groups), dup);
   // The column-grouped weights (this level packs them, eb_dwconv_packing.columns) follow the tiles.
   const uint8_t* columns = stride == 1 && (k == 3 || k == 5) ? pk + (c + 63) / 64 * (512 + groups * 256) : NULL;
   const size_t colbytes = k * ((k + 3) / 4) * 256;
-  if (pair_tail && columns != NULL) {
-    const uint8_t* t = columns + cfull / 64 * colbytes;
-    for (size_t v = 0; v < colbytes / 64; v++) {
-      memcpy(cols_dup + 64 * v, t + 64 * v, 32);
-      memcpy(cols_dup + 64 * v + 32, t + 64 * v, 32);
-    }
-  }
+  if (pair_tail && columns != NULL) eb_dw32_dup(columns + cfull / 64 * colbytes, colbytes / 64, cols_dup);
   for (size_t oy = oy0; oy < oy1; oy++) {
     const ptrdiff_t iy0 = (ptrdiff_t)(oy * stride) - (ptrdiff_t)pad_top;
     const int row_inside = iy0 >= 0 && iy0 + (ptrdiff_t)k <= (ptrdiff_t)h;
