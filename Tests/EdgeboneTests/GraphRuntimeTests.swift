@@ -459,6 +459,18 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
     }
 }
 
+/// Step generations are 32-bit and wrap; a pool that compared a wrapped generation with a 64-bit one
+/// found no tile to claim from step 2³¹ on (nine days of a daemon at 30 frames per second) and hung.
+@Suite(.serialized) struct ThreadPoolGenerationTests {
+    @Test(arguments: [UInt32(Int32.max) - 10, UInt32.max - 10])
+    func stepsRunAcrossTheWrap(first: UInt32) {
+        let pool = ThreadPool(threads: 3, adaptive: false, firstGeneration: first)
+        let task = StragglerTask(parts: 7, workerDelay: 0)
+        for _ in 0..<24 { pool.run(task, tiles: 7) }
+        for p in 0..<7 { #expect(task.counts[p] == 24, "part \(p) ran \(task.counts[p]) times in 24 steps") }
+    }
+}
+
 /// Whole frames: the chooser keeps the faster way, whichever it is, finds it again when conditions
 /// change, and spends few frames on the slower way once one is clearly faster.
 @Suite struct FrameSplitChooserTests {
@@ -513,5 +525,18 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
         }
         // No clean split sample: neither way is preferred on no evidence, so frames stay split.
         #expect(drive(&c, frames: 100, split: 2600, alone: 4500) <= 2)
+    }
+
+    /// A probe of split frames that falls while the per-step fallback runs steps alone measures
+    /// nothing, but probing goes on: once split frames are clean and fast again, they are chosen.
+    @Test func anUncleanProbeDoesNotEndProbing() {
+        var c = FrameSplitChooser()
+        _ = drive(&c, frames: 50, split: 7000, alone: 4500)  // split slower: alone is chosen
+        for _ in 0..<200 {  // every probe lands in a per-step fallback
+            let a = c.nextAlone()
+            c.record(alone: a, nanos: a ? 4_500_000 : 4_600_000, clean: a)
+        }
+        _ = drive(&c, frames: 200, split: 2600, alone: 4500)
+        #expect(drive(&c, frames: 300, split: 2600, alone: 4500) <= 3)
     }
 }

@@ -97,6 +97,11 @@ static inline int64_t eb_atomic_fetch_add(int64_t* p, int64_t v) { return __atom
 static inline int eb_atomic_cas(int64_t* p, int64_t expected, int64_t desired) {
   return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
+/// Sequentially consistent forms, for the two sides of "publish, then check whether the other side
+/// sleeps" (each side's store must be ordered before its load of the other side's flag).
+static inline void eb_atomic_store_sc(int64_t* p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline int64_t eb_atomic_load_sc(const int64_t* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline int64_t eb_atomic_fetch_add_sc(int64_t* p, int64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 static inline void eb_cpu_relax(void) {
 #if defined(__x86_64__)
   __builtin_ia32_pause();

@@ -146,14 +146,20 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     private func notStored(_ t: Int) -> Never { fatalError("tensor \(graph.tensors[t].name) is not stored") }
 
+    /// Wakes the pool's sleeping workers ahead of a frame (a frame's first steps would otherwise
+    /// wait for them). For callers that write `floatInput` themselves; `setInput` does it.
+    public func wakeThreads() { pool?.wake() }
+
     /// The f32 input tensor, for callers that normalize themselves (nil when the input is qs8).
     public var floatInput: UnsafeMutablePointer<Float>? {
         inputIsFloat ? inputStorage.assumingMemoryBound(to: Float.self) : nil
     }
 
     /// Copies a uint8 RGB frame of the input size into the input tensor: pixel − 128 for a qs8 input,
-    /// normalized (pixel · scale + offset) for an f32 one.
+    /// normalized (pixel · scale + offset) for an f32 one. Wakes the pool's sleeping workers first
+    /// (`wakeThreads`): between frames they sleep, and they come up while the input converts.
     public func setInput(rgb: UnsafePointer<UInt8>) {
+        pool?.wake()
         let pixels = inputSize * inputSize
         if inputIsFloat {
             eb_u8_f32_normalize_rgb(rgb, inputStorage.assumingMemoryBound(to: Float.self), pixels, normalization.scale, normalization.offset)

@@ -3,9 +3,9 @@
 // thread first its own range of the tiles (the same rows of every step, so a step finds its input in
 // the cache of the thread that wrote it: 2.45 → 2.37 ms per B0 frame on two threads), then what is
 // left of the others', so a thread the system has descheduled holds up at most the tile it is
-// running: the others take the rest. No allocation, no thread creation after init. Waiters spin
-// briefly (steps come every few tens of microseconds while a frame runs), then sleep on a condition
-// variable.
+// running: the others take the rest. No allocation, no thread creation after init, no lock while
+// every thread is awake (see PoolShared). Waiters spin briefly (steps come every few tens of
+// microseconds while a frame runs), then sleep on a condition variable.
 //
 // What dynamic tiles cannot fix: a worker preempted in the middle of a tile (its core shared with
 // another busy process) keeps the step waiting for a whole scheduler slice, milliseconds, and a frame
@@ -55,12 +55,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// split turn it off, so that every step is really split).
     public let adaptive: Bool
 
-    /// `threads` − 1 workers; the caller is the last thread.
-    public init(threads: Int, adaptive: Bool = true) {
+    /// `threads` − 1 workers; the caller is the last thread. `firstGeneration` numbers the steps
+    /// (tests start near the 32-bit wrap).
+    public init(threads: Int, adaptive: Bool = true, firstGeneration: UInt32 = 0) {
         precondition(threads >= 1)
         self.threads = threads
         self.adaptive = adaptive
-        shared = PoolShared(threads: threads)
+        shared = PoolShared(threads: threads, firstGeneration: firstGeneration)
         for home in 1..<threads {
             // Each worker owns a strong reference to the shared state, never to the pool: the pool's
             // owner alone decides when it goes, and its deinit stops and joins the workers.
@@ -80,6 +81,10 @@ public final class ThreadPool: @unchecked Sendable {
         shared.stop()
         for t in workers { pthread_join(t, nil) }
     }
+
+    /// Wakes sleeping workers ahead of a step that comes within tens of microseconds (a frame about
+    /// to run): a worker woken by the step itself joins it late. Cheap when no worker sleeps.
+    public func wake() { shared.wake() }
 
     /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
     /// One caller at a time (the network that owns the pool).
@@ -118,28 +123,62 @@ public final class ThreadPool: @unchecked Sendable {
 /// What the caller and the workers share. Workers reach it, never the `ThreadPool`: a worker that
 /// briefly retained the pool could otherwise end up releasing its last reference and run the pool's
 /// deinit — joining itself — on its own thread.
+///
+/// A step's hand-off takes no lock while every thread is awake, and moves few cache lines between
+/// cores (each move costs 0.1–0.3 µs, more between the dies of one processor): the caller publishes
+/// the step in one word (generation and tile count together, so that a thread never pairs one step's
+/// generation with another's tile count); the workers spin on that word; a thread claims the tiles of
+/// a range by compare-and-swap on the range's word, which the first claim of a step moves from an
+/// older generation to the current one (the caller does not reset the others' words); each thread adds
+/// the tiles it ran to a running count once, at the end of its share, and the caller spins until that
+/// count reaches its target. The task is written only when it changes (a network passes itself every
+/// step). A side that has spun for `spinNanos` blocks on a condition variable after announcing it in
+/// a word of its own, and the other side takes the mutex to signal only when that word says someone
+/// sleeps (each side publishes, then reads the other's word, both sequentially consistent, so that at
+/// least one of them sees the other).
+///
+/// Generations are 32-bit and wrap; words compare them by the sign of their 32-bit difference. Every
+/// range word is at most one step behind (a nonempty range is claimed in every step, the caller
+/// refreshes empty ones), so the comparison never meets a distance near 2³¹. A worker that compared a
+/// wrapped generation with a 64-bit one would find no tile to claim after 2³¹ steps, and hang.
 private final class PoolShared {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let start = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Shared words, each on its own cache line: [generation], [tiles finished in this generation],
-    /// then one claim word per thread's home range (generation << 32 | next tile of the range).
+    /// Shared words, each group on its own cache line: [the published step: generation << 32 | tiles],
+    /// [tiles finished since the pool began], [workers blocked on `start`], [1 while the caller is
+    /// blocked on `done`], [1 once the pool stops], then one claim word per thread's home range
+    /// (generation << 32 | next tile of the range).
     private let words: UnsafeMutablePointer<Int64>
-    private var generation: UnsafeMutablePointer<Int64> { words }
+    private var published: UnsafeMutablePointer<Int64> { words }
     private var finished: UnsafeMutablePointer<Int64> { words + 8 }
-    private func claim(_ range: Int) -> UnsafeMutablePointer<Int64> { words + 16 + 8 * range }
+    private var asleep: UnsafeMutablePointer<Int64> { words + 16 }
+    private var callerAsleep: UnsafeMutablePointer<Int64> { words + 24 }
+    private var stopping: UnsafeMutablePointer<Int64> { words + 32 }
+    private func claim(_ range: Int) -> UnsafeMutablePointer<Int64> { words + 40 + 8 * range }
+    /// The task, on a cache line of its own.
+    private let taskSlot: UnsafeMutablePointer<TaskSlot>
     /// Threads, the caller included: each has a home range of a step's tiles.
     private let ranges: Int
-    private var stopping = false
-    /// Pause-loop iterations before blocking (roughly 10–50 ns each).
-    private let spins = 4_000
-    private unowned(unsafe) var task: PoolTask?
-    private var tiles = 0
+    /// How long a waiting side spins before it blocks. Steps follow one another every few to a few
+    /// tens of microseconds while a frame runs; a thread woken from the condition variable takes
+    /// tens of microseconds (more in a virtual machine, whose idle virtual CPU the host deschedules).
+    /// Timed rather than counted: a pause is 1 cycle on one CPU and 140 on another.
+    private let spinNanos: UInt64 = 100_000
+    /// Counts `wake` calls (under the mutex).
+    private var wakes = 0
+    /// The running count of finished tiles once the caller's current step is done (caller only).
+    private var target: Int64 = 0
 
-    init(threads: Int) {
+    init(threads: Int, firstGeneration: UInt32) {
         ranges = threads
-        words = .allocate(capacity: 16 + 8 * threads)
-        words.initialize(repeating: 0, count: 16 + 8 * threads)
+        let count = 40 + 8 * threads
+        words = UnsafeMutableRawPointer.allocate(byteCount: 8 * count, alignment: 64).bindMemory(to: Int64.self, capacity: count)
+        words.initialize(repeating: 0, count: count)
+        taskSlot = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64).bindMemory(to: TaskSlot.self, capacity: 1)
+        taskSlot.initialize(to: TaskSlot(task: nil))
+        published.pointee = PoolShared.word(firstGeneration, 0)
+        for r in 0..<ranges { claim(r).pointee = PoolShared.word(firstGeneration, 0) }
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(start, nil)
         pthread_cond_init(done, nil)
@@ -151,38 +190,73 @@ private final class PoolShared {
         pthread_mutex_destroy(mutex)
         mutex.deallocate(); start.deallocate(); done.deallocate()
         words.deallocate()
+        taskSlot.deallocate()
     }
+
+    @inline(__always)
+    private static func word(_ g: UInt32, _ low: Int) -> Int64 { Int64(bitPattern: UInt64(g) << 32 | UInt64(UInt32(truncatingIfNeeded: low))) }
+    @inline(__always)
+    private static func generation(of word: Int64) -> UInt32 { UInt32(truncatingIfNeeded: UInt64(bitPattern: word) >> 32) }
+    @inline(__always)
+    private static func low(of word: Int64) -> Int { Int(UInt32(truncatingIfNeeded: word)) }
 
     func stop() {
         pthread_mutex_lock(mutex)
-        stopping = true
+        eb_atomic_store_sc(stopping, 1)
         pthread_cond_broadcast(start)
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Wakes the workers that sleep, so that they spin for the next step instead of being woken by it
+    /// (tens of microseconds later). Workers woken for nothing sleep again after `spinNanos`.
+    func wake() {
+        guard eb_atomic_load_sc(asleep) != 0 else { return }
+        pthread_mutex_lock(mutex)
+        wakes &+= 1
+        pthread_cond_broadcast(start)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Spins until `ready()` or `spinNanos` have passed; returns whether `ready()` held.
+    @inline(__always)
+    private func spin(_ ready: () -> Bool) -> Bool {
+        if ready() { return true }
+        let deadline = monotonicNanos() &+ spinNanos
+        while true {
+            for _ in 0..<32 {
+                eb_cpu_relax()
+                if ready() { return true }
+            }
+            if monotonicNanos() > deadline { return ready() }
+        }
     }
 
     /// Runs a step on every thread. Returns the nanoseconds the calling thread spent on its own tiles,
     /// the nanoseconds until all were done, and how many tiles it ran.
     func run(_ task: PoolTask, tiles: Int) -> (own: UInt64, taken: UInt64, mine: Int) {
         let t0 = monotonicNanos()
-        pthread_mutex_lock(mutex)
-        self.task = task
-        self.tiles = tiles
-        let g = eb_atomic_load(generation) &+ 1
-        eb_atomic_store(finished, 0)
-        for r in 0..<ranges { eb_atomic_store(claim(r), g << 32 | Int64(rangeStart(r, tiles: tiles))) }
-        eb_atomic_store(generation, g)  // publishes task and tiles
-        pthread_cond_broadcast(start)
-        pthread_mutex_unlock(mutex)
-        let mine = participate(generation: g, tiles: tiles, home: 0)
-        let t1 = monotonicNanos()
-        var n = 0
-        while eb_atomic_load(finished) < Int64(tiles) && n < spins { eb_cpu_relax(); n += 1 }
-        if eb_atomic_load(finished) < Int64(tiles) {
+        let g = PoolShared.generation(of: eb_atomic_load(published)) &+ 1
+        if taskSlot.pointee.task !== task { taskSlot.pointee = TaskSlot(task: task) }
+        for r in 0..<ranges where rangeStart(r, tiles: tiles) == rangeStart(r + 1, tiles: tiles) {
+            eb_atomic_store(claim(r), PoolShared.word(g, rangeStart(r, tiles: tiles)))  // empty: nothing claims it
+        }
+        target &+= Int64(tiles)
+        eb_atomic_store_sc(published, PoolShared.word(g, tiles))  // publishes the task and the count
+        if eb_atomic_load_sc(asleep) != 0 {
             pthread_mutex_lock(mutex)
-            while eb_atomic_load(finished) < Int64(tiles) { pthread_cond_wait(done, mutex) }
+            pthread_cond_broadcast(start)
             pthread_mutex_unlock(mutex)
         }
-        self.task = nil
+        let mine = participate(generation: g, tiles: tiles, home: 0)
+        let t1 = monotonicNanos()
+        let all = target
+        if !spin({ eb_atomic_load(finished) == all }) {
+            pthread_mutex_lock(mutex)
+            eb_atomic_store_sc(callerAsleep, 1)
+            while eb_atomic_load_sc(finished) != all { pthread_cond_wait(done, mutex) }
+            eb_atomic_store(callerAsleep, 0)
+            pthread_mutex_unlock(mutex)
+        }
         return (t1 &- t0, monotonicNanos() &- t0, mine)
     }
 
@@ -190,58 +264,79 @@ private final class PoolShared {
     @inline(__always)
     private func rangeStart(_ r: Int, tiles: Int) -> Int { tiles * r / ranges }
 
-    /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun); returns
-    /// how many it ran. A thread takes its home range first, in order — so that on an idle machine each
-    /// thread runs the same rows of every step and finds the previous step's output in its own cache —
-    /// then whatever is left of the others' ranges, so that a descheduled thread holds up at most the
-    /// tile it is running.
+    /// Claims and runs tiles of generation `g` until none are left (or a newer step has begun), then
+    /// counts them as finished; returns how many it ran. A thread takes its home range first, in
+    /// order — so that on an idle machine each thread runs the same rows of every step and finds the
+    /// previous step's output in its own cache — then whatever is left of the others' ranges, so
+    /// that a descheduled thread holds up at most the tile it is running.
     ///
-    /// The task is read afresh for each claimed tile and never held past it. A tile of generation `g`
-    /// that is claimed but not yet counted as finished keeps `run` waiting, so the task is alive (its
-    /// caller holds it) and still published while the tile runs. A worker that kept a reference
-    /// beyond its last tile could end up releasing the task's last reference on its own thread.
+    /// A range word of an older generation means that nothing of the range was claimed in this step:
+    /// its next tile is the range's first. If the range is not empty, the step `g` cannot have ended
+    /// (its tiles are not done), so a thread that read `g` long ago still claims a tile of the step
+    /// in progress, never of a finished one; a word of a newer generation means that `g` has ended.
+    ///
+    /// The task is read afresh for each claimed tile and never held past it. Tiles of generation `g`
+    /// that are claimed but not yet counted as finished keep `run` waiting, so the task is alive (its
+    /// caller holds it) and still published while they run — and no newer step can begin. A worker
+    /// that kept a reference beyond its last tile could end up releasing the task's last reference on
+    /// its own thread.
     @discardableResult
-    private func participate(generation g: Int64, tiles: Int, home: Int) -> Int {
+    private func participate(generation g: UInt32, tiles: Int, home: Int) -> Int {
         var ran = 0
-        for i in 0..<ranges {
-            let r = (home + i) % ranges, end = rangeStart(r + 1, tiles: tiles)
+        search: for i in 0..<ranges {
+            let r = (home + i) % ranges, first = rangeStart(r, tiles: tiles), end = rangeStart(r + 1, tiles: tiles)
             while true {
                 let v = eb_atomic_load(claim(r))
-                guard v >> 32 == g else { return ran }  // a newer step has begun
-                let tile = Int(v & 0xFFFF_FFFF)
+                let age = Int32(bitPattern: g &- PoolShared.generation(of: v))
+                if age < 0 { break search }  // a newer step has begun
+                let tile = age == 0 ? PoolShared.low(of: v) : first
                 guard tile < end else { break }
-                guard eb_atomic_cas(claim(r), v, v + 1) != 0 else { continue }
+                guard eb_atomic_cas(claim(r), v, PoolShared.word(g, tile + 1)) != 0 else { continue }
                 runClaimed(tile, of: tiles)
                 ran += 1
-                if eb_atomic_fetch_add(finished, 1) == Int64(tiles - 1) {
-                    pthread_mutex_lock(mutex)
-                    pthread_cond_signal(done)
-                    pthread_mutex_unlock(mutex)
-                }
             }
+        }
+        guard ran > 0 else { return 0 }
+        _ = eb_atomic_fetch_add_sc(finished, Int64(ran))
+        if eb_atomic_load_sc(callerAsleep) != 0 {  // it checks its count again when woken
+            pthread_mutex_lock(mutex)
+            pthread_cond_signal(done)
+            pthread_mutex_unlock(mutex)
         }
         return ran
     }
 
     @inline(never)
     private func runClaimed(_ part: Int, of parts: Int) {
-        task!.runPart(part, of: parts)
+        taskSlot.pointee.task!.runPart(part, of: parts)
     }
 
     func work(home: Int) {
-        var seen: Int64 = 0
+        var seen = PoolShared.generation(of: eb_atomic_load(published))
         while true {
-            var n = 0
-            while eb_atomic_load(generation) == seen && n < spins { eb_cpu_relax(); n += 1 }
-            pthread_mutex_lock(mutex)
-            while eb_atomic_load(generation) == seen && !stopping { pthread_cond_wait(start, mutex) }
-            if stopping { pthread_mutex_unlock(mutex); return }
-            seen = eb_atomic_load(generation)
-            let tiles = self.tiles
-            pthread_mutex_unlock(mutex)
-            participate(generation: seen, tiles: tiles, home: home)
+            if !spin({ PoolShared.generation(of: eb_atomic_load(published)) != seen || eb_atomic_load(stopping) != 0 }) {
+                pthread_mutex_lock(mutex)
+                _ = eb_atomic_fetch_add_sc(asleep, 1)
+                let ticket = wakes
+                while PoolShared.generation(of: eb_atomic_load_sc(published)) == seen && eb_atomic_load_sc(stopping) == 0 && wakes == ticket {
+                    pthread_cond_wait(start, mutex)
+                }
+                _ = eb_atomic_fetch_add_sc(asleep, -1)
+                let early = PoolShared.generation(of: eb_atomic_load(published)) == seen && eb_atomic_load(stopping) == 0
+                pthread_mutex_unlock(mutex)
+                if early { continue }  // woken ahead of a step (`wake`): spin for it
+            }
+            if eb_atomic_load(stopping) != 0 { return }
+            let step = eb_atomic_load(published)
+            seen = PoolShared.generation(of: step)
+            participate(generation: seen, tiles: PoolShared.low(of: step), home: home)
         }
     }
+}
+
+/// The task a step runs, held without a reference count (the caller keeps it alive while it runs).
+private struct TaskSlot {
+    unowned(unsafe) var task: PoolTask?
 }
 
 /// What a worker thread starts with: the shared state and its home range.
@@ -313,7 +408,13 @@ public struct FrameSplitChooser: Sendable {
     /// frame in which some steps ran alone.
     public mutating func record(alone wasAlone: Bool, nanos: UInt64, clean: Bool = true) {
         let t = Double(nanos)
-        if frame <= FrameSplitChooser.skipped || (!wasAlone && !clean) { return }
+        if frame <= FrameSplitChooser.skipped { return }
+        if !wasAlone && !clean {
+            // Not a split measurement. But a probe that was one must still schedule the next: a lost
+            // probe left `nextProbe` behind the frame count, and the way in use never changed again.
+            if settled && preferAlone { nextProbe = frame + probeInterval }
+            return
+        }
         if !settled {
             if wasAlone, aloneCount < FrameSplitChooser.samples {
                 aloneSamples[aloneCount] = t
