@@ -3,6 +3,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +80,11 @@ extern "C" {
 int eb_sd_notify(const char* state);
 /// CPUs this process may run on (its affinity mask), at least 1.
 int eb_available_cpus(void);
+/// pthread_create(thread, NULL, fn, arg), but the new thread begins on the `index`-th allowed CPU after
+/// the calling thread's (wrapping), then may run on every allowed CPU: the threads of a pool begin on
+/// different cores instead of wherever the scheduler first puts them (often the creator's core, where
+/// a worker that spins takes turns with the thread that holds the work). Returns pthread_create's code.
+int eb_thread_create_spread(pthread_t* thread, void* (*fn)(void*), void* arg, int index);
 /// $WATCHDOG_USEC if systemd set a watchdog for this process, else 0.
 unsigned long long eb_sd_watchdog_usec(void);
 #ifdef __cplusplus

@@ -67,11 +67,12 @@ public final class ThreadPool: @unchecked Sendable {
             // owner alone decides when it goes, and its deinit stops and joins the workers.
             let box = Unmanaged.passRetained(WorkerStart(shared, home: home)).toOpaque()
             var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { arg in
+            // Each worker begins on a core of its own (see eb_thread_create_spread).
+            let rc = eb_thread_create_spread(&tid, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
                 start.shared.work(home: start.home)
                 return nil
-            }, box)
+            }, box, Int32(home))
             precondition(rc == 0, "pthread_create failed: \(rc)")
             workers.append(tid)
         }
