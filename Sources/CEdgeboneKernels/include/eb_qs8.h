@@ -219,9 +219,14 @@ typedef void (*eb_qs8_vadd_fn)(size_t n, const int8_t* a, const int8_t* b, int8_
                                const eb_qs8_add_params* p);
 typedef void (*eb_qs8_vmulc_fn)(size_t rows, size_t c, const int8_t* x, const int8_t* g,
                                 int8_t* y, const eb_qs8_mulc_params* p);
-/// acc: c int32 of scratch.
+/// acc: c int32 of scratch. With y NULL, acc keeps the sums (sum_r x[r][j] - rows * x_zero) and
+/// nothing is requantized: a pool split by rows sums each part so, then eb_qs8_gavgpool_finish.
 typedef void (*eb_qs8_gavgpool_fn)(size_t rows, size_t c, const int8_t* x, int8_t* y,
                                    int32_t* acc, const eb_qs8_gavgpool_params* p);
+/// The end of a pool split by rows: adds the `parts` sums of c channels at acc (part after part) into
+/// the first, then requantizes them into y as the pool kernels do (one build for every ISA: a few
+/// hundred channels).
+void eb_qs8_gavgpool_finish(size_t c, size_t parts, int32_t* acc, int8_t* y, const eb_qs8_gavgpool_params* p);
 /// y[i] = lut[(uint8_t)x[i]]; y may alias x.
 typedef void (*eb_x8_lut_fn)(size_t n, const int8_t* x, int8_t* y, const int8_t* lut);
 

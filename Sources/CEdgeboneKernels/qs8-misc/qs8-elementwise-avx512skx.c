@@ -135,7 +135,7 @@ void eb_qs8_gavgpool_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, 
     for (int j = 0; j < 4; j++) _mm512_storeu_si512(lanes + 16 * j, s[j]);
     EB_NAME(eb_gavgpool_lanes)(lanes, m, c, c0, flat, bias, acc);
   }
-  EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
+  if (y != NULL) EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }
 
 // 64 bytes at a time, a masked tail (the generic loop is built for baseline x86-64: 16 at a time).

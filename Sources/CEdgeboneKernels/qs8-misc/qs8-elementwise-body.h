@@ -84,7 +84,7 @@ void EB_NAME(eb_qs8_gavgpool_ukernel)(size_t rows, size_t c, const int8_t* x, in
     const int8_t* xr = x + r * c;
     for (size_t j = 0; j < c; j++) acc[j] += xr[j];
   }
-  EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
+  if (y != NULL) EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }
 #endif
 

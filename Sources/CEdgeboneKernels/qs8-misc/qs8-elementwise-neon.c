@@ -148,6 +148,6 @@ void eb_qs8_gavgpool_ukernel__neon(size_t rows, size_t c, const int8_t* x, int8_
     for (int j = 0; j < 16; j++) vst1q_s32(lanes + 4 * j, s[j]);
     EB_NAME(eb_gavgpool_lanes)(lanes, m, c, c0, flat, bias, acc);
   }
-  EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
+  if (y != NULL) EB_NAME(eb_gavgpool_requant)(c, acc, y, p);
 }
 #endif

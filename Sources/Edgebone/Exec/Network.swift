@@ -199,6 +199,7 @@ public final class Network: PoolTask, @unchecked Sendable {
                     steps[i].prepare?()
                     if steps[i].parallel {
                         for t in 0..<tiles { steps[i].run(t, tiles) }
+                        steps[i].finish?()
                     } else {
                         steps[i].run(0, 1)
                     }
@@ -243,6 +244,7 @@ public final class Network: PoolTask, @unchecked Sendable {
         if let pool, steps[i].parallel {
             current = i
             pool.run(self, tiles: kernels.tiles)
+            steps[i].finish?()
         } else {
             steps[i].run(0, 1)
         }

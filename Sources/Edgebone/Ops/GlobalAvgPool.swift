@@ -1,6 +1,8 @@
 // global_avg_pool: [h, w, c] → [c], the mean over all positions.
-// qs8: int32 sums per channel (scratch), one requantization by s_x / (h·w·s_y). Never split: it is
-// a single pass over a small map at the end of the network.
+// qs8: int32 sums per channel (scratch), one requantization by s_x / (h·w·s_y). Large maps (the
+// squeeze-and-excite pools of EfficientNet's early blocks, up to 56×56×144) split by rows: each part
+// sums its rows — which the thread that wrote them has in its cache — into sums of its own, and the
+// calling thread adds them up and requantizes.
 import CEdgeboneKernels
 
 enum GlobalAvgPoolOp: Operator {
@@ -13,7 +15,7 @@ enum GlobalAvgPoolOp: Operator {
     }
 
     static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
-        graph.tensors[node.output].type == .qs8 ? OpNeeds(scratch: [4 * graph.tensors[node.output].elementCount]) : OpNeeds()
+        graph.tensors[node.output].type == .qs8 ? OpNeeds(scratch: [4 * graph.tensors[node.output].elementCount * kernels.tiles]) : OpNeeds()
     }
 
     static func bind(_ node: Node, _ b: Binder) -> Step {
@@ -26,7 +28,13 @@ enum GlobalAvgPoolOp: Operator {
         let target = b.graph.requantTarget(node)
         let params = b.persist(value: eb_qs8_gavgpool_params(
             x_zero: x.quant!.zeroPoint, scale: Float(Double(x.quant!.scale) / (Double(rows) * Double(target.scale))), out: b.requantParams(node)))
-        let acc = b.scratch(0, as: Int32.self), kernel = b.config.pointee.gavgpool!
-        return Step { _, _ in kernel(rows, c, xp, yp, acc, params) }
+        let acc = b.scratch(0, as: Int32.self), kernel = b.config.pointee.gavgpool!, tiles = b.kernels.tiles
+        var step = Step(parallel: b.parallel(x.elementCount, threshold: 100_000)) { part, parts in
+            guard parts > 1 else { return kernel(rows, c, xp, yp, acc, params) }
+            let r = partRange(part, of: parts, count: rows)
+            kernel(r.count, c, xp + r.lowerBound * c, nil, acc + part * c, params)
+        }
+        step.finish = { eb_qs8_gavgpool_finish(c, tiles, acc, yp, params) }
+        return step
     }
 }

@@ -32,6 +32,9 @@ public struct Step {
     public var parallel: Bool
     /// Runs once on the calling thread before the parts (per-frame set-up every part reads).
     public var prepare: (() -> Void)?
+    /// Runs once on the calling thread after the parts of a split run (parts > 1) — what joins their
+    /// results. `run(0, 1)` alone does all of the op.
+    public var finish: (() -> Void)?
     public init(parallel: Bool = false, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
         self.run = run; self.parallel = parallel
     }
