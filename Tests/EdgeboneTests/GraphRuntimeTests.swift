@@ -507,6 +507,18 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
         #expect(drive(&c, frames: 300, split: 2600, alone: 4500) <= 3)
     }
 
+    /// `nextIsAlone` (which decides whether a frame's input wakes the workers) tells what `nextAlone`
+    /// then answers: exploring, settled either way, and probing.
+    @Test func peekingAgreesWithTheAnswer() {
+        var c = FrameSplitChooser()
+        for i in 0..<3000 {
+            let peek = c.nextIsAlone, a = c.nextAlone()
+            #expect(peek == a, "frame \(i)")
+            let split: UInt64 = i < 1500 ? 2600 : 7800
+            c.record(alone: a, nanos: (a ? 4500 : split) * 1000)
+        }
+    }
+
     /// It runs every frame: exploring, settling and probing allocate nothing.
     @Test func allocatesNothing() {
         var c = FrameSplitChooser()

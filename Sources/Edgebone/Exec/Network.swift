@@ -148,7 +148,12 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     /// Wakes the pool's sleeping workers ahead of a frame (a frame's first steps would otherwise
     /// wait for them). For callers that write `floatInput` themselves; `setInput` does it.
-    public func wakeThreads() { pool?.wake() }
+    /// Nothing when the next frame runs on the calling thread alone: on a busy machine, workers woken
+    /// for a frame they take no part in would spin for 100 µs on cores others need.
+    public func wakeThreads() {
+        guard let pool, !pool.adaptive || !chooser.nextIsAlone else { return }
+        pool.wake()
+    }
 
     /// The f32 input tensor, for callers that normalize themselves (nil when the input is qs8).
     public var floatInput: UnsafeMutablePointer<Float>? {
@@ -159,7 +164,7 @@ public final class Network: PoolTask, @unchecked Sendable {
     /// normalized (pixel · scale + offset) for an f32 one. Wakes the pool's sleeping workers first
     /// (`wakeThreads`): between frames they sleep, and they come up while the input converts.
     public func setInput(rgb: UnsafePointer<UInt8>) {
-        pool?.wake()
+        wakeThreads()
         let pixels = inputSize * inputSize
         if inputIsFloat {
             eb_u8_f32_normalize_rgb(rgb, inputStorage.assumingMemoryBound(to: Float.self), pixels, normalization.scale, normalization.offset)

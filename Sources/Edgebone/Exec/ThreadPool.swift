@@ -84,8 +84,12 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Wakes sleeping workers ahead of a step that comes within tens of microseconds (a frame about
-    /// to run): a worker woken by the step itself joins it late. Cheap when no worker sleeps.
-    public func wake() { shared.wake() }
+    /// to run): a worker woken by the step itself joins it late. Cheap when no worker sleeps; nothing
+    /// while steps run on the calling thread alone (woken workers would spin for nothing).
+    public func wake() {
+        if aloneUntil != 0 && monotonicNanos() < aloneUntil { return }
+        shared.wake()
+    }
 
     /// Runs parts 0..<tiles of `task` on whichever threads claim them; returns when all are done.
     /// One caller at a time (the network that owns the pool).
@@ -392,6 +396,12 @@ public struct FrameSplitChooser: Sendable {
             if less <= k && k < less + equal { return v[i] }
         }
         return 0
+    }
+
+    /// What `nextAlone` will answer, without moving on.
+    public var nextIsAlone: Bool {
+        var copy = self
+        return copy.nextAlone()
     }
 
     /// Whether the next frame runs on the calling thread alone.
