@@ -111,15 +111,18 @@ import Testing
             let s = c % 3 == 0 ? Float.random(in: 1e-2...0.5, using: &rng) : Float.random(in: 1e-4...1e-2, using: &rng)
             let (qmin, qmax): (Int32, Int32) = rows % 2 == 1 ? (Int32.random(in: -128...0, using: &rng), Int32.random(in: 1...127, using: &rng)) : (-128, 127)
             let gateTable: [Int8]? = rows % 3 == 0 ? (0..<256).map { _ in Int8.random(in: -128...127, using: &rng) } : nil
+            // Every other shape writes the unsigned copy (y ^ 0x80) a GEMM's rows take.
+            let flip = (rows + c) % 2 == 0
             var y = [Int8](repeating: 0x11, count: rows * c + 64)
             var bad = 0
             gateTable.withOptionalPointer { lutPtr in
-                var mp = eb_qs8_mulc_params(x_zero: zx, g_zero: zg, scale: s, out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lutPtr, steps: nil, shift: 0))
+                var mp = eb_qs8_mulc_params(x_zero: zx, g_zero: zg, scale: s, out: eb_qs8_requant_params(zero_point: zp, qmin: qmin, qmax: qmax, lut: lutPtr, steps: nil, shift: 0),
+                                            flip: flip ? 1 : 0)
                 cfg.vmulc(rows, c, x, g, &y, &mp)
             }
             for r in 0..<rows { for j in 0..<c {
-                let want = requantize((Int32(x[r * c + j]) - zx) * (Int32(g[j]) - zg), scale: s, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: gateTable)
-                if y[r * c + j] != want { bad += 1 }
+                let v = requantize((Int32(x[r * c + j]) - zx) * (Int32(g[j]) - zg), scale: s, zeroPoint: zp, qmin: qmin, qmax: qmax, lut: gateTable)
+                if y[r * c + j] != (flip ? Int8(bitPattern: UInt8(bitPattern: v) ^ 0x80) : v) { bad += 1 }
             }}
             bad += y[(rows * c)...].filter { $0 != 0x11 }.count
             #expect(bad == 0, "\(isa) vmulc \(rows)x\(c): \(bad) mismatches")

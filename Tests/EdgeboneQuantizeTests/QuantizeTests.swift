@@ -95,6 +95,36 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         }
     }
 
+    /// The mul_channel left in the graph folds into the 1×1 convolution that reads it at load
+    /// (`fusingChannelGates`: each GEMM part scales its own rows) and changes no value: the plain
+    /// graph and the fused one give identical logits on every ISA, on one thread and split across two.
+    @Test(arguments: ISA.supported)
+    func fusedChannelGatesAreExact(isa: ISA) throws {
+        let plain = try Graph(file: SafeTensorsFile(path: try TinyModels.b0.get().path))
+        // The tiny B0's maps are small: every mul_channel folds when any map may; at the largest map's
+        // size only those of that size; none at the default.
+        let fused = plain.fusingChannelGates(minPositions: 1)
+        let muls = plain.nodes.filter { $0.op == .mulChannel }
+        #expect(!muls.isEmpty && !fused.nodes.contains { $0.op == .mulChannel } && fused.nodes.count == plain.nodes.count - muls.count)
+        #expect(fused.nodes.filter { $0.attributes.gatedInput != nil }.count == muls.count)
+        let positions = muls.map { plain.tensors[$0.output].shape.prefix(2).reduce(1, *) }, largest = positions.max()!
+        let left = plain.fusingChannelGates(minPositions: largest).nodes.filter { $0.op == .mulChannel }.count
+        #expect(left == positions.filter { $0 < largest }.count, "\(left) left of \(positions)")
+        #expect(plain.fusingChannelGates().nodes.count == plain.nodes.count)
+        let size = plain.tensors[plain.input].shape[0]
+        var rng = SplitMix64(seed: 9)
+        let pixels = (0..<(size * size * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        func logits(_ g: Graph, threads: Int) throws -> [Float] {
+            let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: threads > 1)
+            pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
+            net.run()
+            return Array(net.output)
+        }
+        let want = try logits(plain, threads: 1)
+        #expect(try logits(fused, threads: 1) == want, "\(isa)")
+        #expect(try logits(fused, threads: 2) == want, "\(isa), 2 threads")
+    }
+
     /// Squeeze-and-excite gates fold into the 1×1 convolution that reads their product exactly where its
     /// activations outnumber its weights `gateFoldRatio` times (the tiny B0 has both kinds of block).
     @Test func gatesFoldWhereTheActivationsOutnumberTheWeights() throws {

@@ -284,7 +284,7 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
     for (int mode = 0; mode < 3; mode++) {
       const int32_t qmin = mode == 1 ? rnd_in(-128, 0) : -128, qmax = mode == 1 ? rnd_in(1, 127) : 127;
       eb_qs8_mulc_params mp = {rnd_in(-128, 127), rnd_in(-128, 127), mode == 2 ? rnd_f(1e-2f, 0.5f) : rnd_f(1e-4f, 1e-2f),
-                               {rnd_in(-128, 127), qmin, qmax, mode == 2 ? lut : NULL}};
+                               {rnd_in(-128, 127), qmin, qmax, mode == 2 ? lut : NULL}, (uint32_t)(rows % 2)};  // odd rows: flipped
       memset(y0, 0x11, rows * c + 64); memset(y1, 0x11, rows * c + 64);
       ref->vmulc(rows, c, a, g, y0, &mp); cfg->vmulc(rows, c, a, g, y1, &mp);
       const int bad = memcmp(y0, y1, rows * c + 64) != 0;

@@ -201,11 +201,14 @@ typedef struct {
   eb_qs8_requant_params out;
 } eb_qs8_add_params;
 
-/// Channel scaling (squeeze-and-excite gate): y[r][j] = requant((x[r][j] - x_zero) * (g[j] - g_zero), scale).
+/// Channel scaling (squeeze-and-excite gate): y[r][j] = requant((x[r][j] - x_zero) * (g[j] - g_zero), scale),
+/// then y ^ 0x80 when `flip` (the unsigned copy a GEMM that takes uint8 activations reads: a scaling
+/// folded into the GEMM's rows writes it in the same pass).
 typedef struct {
   int32_t x_zero, g_zero;
   float scale;  ///< s_x * s_g / s_y
   eb_qs8_requant_params out;
+  uint32_t flip;
 } eb_qs8_mulc_params;
 
 /// Global average pool: y[j] = requant(sum_r (x[r][j] - x_zero), scale), scale = s_x / (rows * s_y).

@@ -17,7 +17,7 @@
 
 typedef struct {
   __m512 scale, cap;
-  __m512i zp16, order, qmin8, qmax8;
+  __m512i zp16, order, qmin8, qmax8, flip;
   int clamp;  // the clamp narrows [-128, 127] (a fused ReLU-like bound)
 } eb_mulc_consts;
 
@@ -40,7 +40,7 @@ EB_INLINE void eb_mulc64(const int8_t* x, const float* gf, const float* cf, int8
   const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), k->zp16);
   __m512i b = _mm512_packs_epi16(p01, p23);
   if (k->clamp) b = _mm512_min_epi8(_mm512_max_epi8(b, k->qmin8), k->qmax8);
-  _mm512_mask_storeu_epi8(y, m, _mm512_permutexvar_epi32(k->order, b));
+  _mm512_mask_storeu_epi8(y, m, _mm512_xor_si512(_mm512_permutexvar_epi32(k->order, b), k->flip));
 }
 
 #define EB_MULC_GATE_MAX 2048
@@ -55,6 +55,9 @@ void eb_qs8_vmulc_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, con
   k.clamp = p->out.qmin > -128 || p->out.qmax < 127;
   k.qmin8 = _mm512_set1_epi8((char)p->out.qmin);
   k.qmax8 = _mm512_set1_epi8((char)p->out.qmax);
+  // With a table, the flip comes after it (below); without, in the store.
+  const int late_flip = p->flip && p->out.lut != NULL;
+  k.flip = _mm512_set1_epi8(p->flip && !late_flip ? (char)0x80 : 0);
   // The gate as floats, converted once. Rows of 1, 2, 4 … 64 channels run as one flat array
   // whose 64-byte blocks all hold the same channels; wider rows run row by row.
   float gf[EB_MULC_GATE_MAX + 64], cf[EB_MULC_GATE_MAX + 64];
@@ -77,6 +80,7 @@ void eb_qs8_vmulc_ukernel__avx512skx(size_t rows, size_t c, const int8_t* x, con
     }
   }
   if (p->out.lut != NULL) EB_NAME(eb_apply_lut)(y, rows * c, &p->out);
+  if (late_flip) eb_x8_xor80__avx512skx(y, (uint8_t*)y, rows * c);
 }
 
 // Adds the first n (<= 64) of 64 int8 at x, widened, to two vectors of 32 int16 sums.

@@ -47,6 +47,8 @@ void EB_NAME(eb_qs8_vmulc_ukernel)(size_t rows, size_t c, const int8_t* x, const
       yr[j] = (int8_t)EB_NAME(eb_rq)((float)prod * s, lo, hi, zp);
     }
     EB_NAME(eb_apply_lut)(yr, c, &p->out);
+    if (p->flip)
+      for (size_t j = 0; j < c; j++) yr[j] = (int8_t)((uint8_t)yr[j] ^ 0x80u);
   }
 }
 

@@ -46,8 +46,22 @@ static inline __attribute__((always_inline)) void eb_mulc16(const int8_t* x, con
 
 #define EB_MULC_GATE_MAX 2048
 
+static void eb_vmulc_neon(size_t rows, size_t c, const int8_t* x, const int8_t* g, int8_t* y,
+                          const eb_qs8_mulc_params* p);
+
 void eb_qs8_vmulc_ukernel__neon(size_t rows, size_t c, const int8_t* x, const int8_t* g, int8_t* y,
                                 const eb_qs8_mulc_params* p) {
+  const size_t span = c <= 16 && 16 % c == 0 ? 16 : c;
+  if (span > EB_MULC_GATE_MAX) {
+    EB_NAME(eb_qs8_vmulc_body)(rows, c, x, g, y, p);  // flips as asked
+    return;
+  }
+  eb_vmulc_neon(rows, c, x, g, y, p);
+  if (p->flip) eb_x8_xor80(y, (uint8_t*)y, rows * c);  // no NEON level's GEMM reads unsigned rows
+}
+
+static void eb_vmulc_neon(size_t rows, size_t c, const int8_t* x, const int8_t* g, int8_t* y,
+                          const eb_qs8_mulc_params* p) {
   // Rows of 1, 2, 4, 8 or 16 channels run as one flat array whose 16-byte blocks all hold the same
   // channels; wider rows run row by row, 16 channels at a time.
   const int flat = c <= 16 && 16 % c == 0;

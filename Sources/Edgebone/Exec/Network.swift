@@ -50,14 +50,15 @@ public final class Network: PoolTask, @unchecked Sendable {
 
     /// Validates `graph` and prepares it for `isa`. `threads` > 1 creates the pool now; `splitEveryStep`
     /// splits even the steps too small to pay for the hand-off, and always on every thread, even when
-    /// the pool measures that splitting does not pay (tests). `foldingBoundaries` runs the
-    /// valid graph through `foldingPrecisionBoundaries` (same values, fewer steps; `graph` is then the
-    /// folded one): what classifiers do, not the quantizer, whose report compares tensors by name.
+    /// the pool measures that splitting does not pay (tests). `foldingBoundaries` runs the valid graph
+    /// through `foldingPrecisionBoundaries` and `fusingChannelGates` (same values, fewer steps; `graph`
+    /// is then the folded one): what classifiers do, not the quantizer, whose report compares tensors
+    /// by name.
     public init(graph: Graph, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false,
                 foldingBoundaries: Bool = false) throws(GraphError) {
         precondition(threads >= 1)
         try graph.validate()
-        let graph = foldingBoundaries ? graph.foldingPrecisionBoundaries() : graph
+        let graph = foldingBoundaries ? graph.foldingPrecisionBoundaries().fusingChannelGates() : graph
         self.graph = graph
         kernels = KernelSet(isa: isa, threads: threads)
         if graph.nodes.contains(where: { ($0.op == .conv || $0.op == .linear) && graph.tensors[$0.output].type == .f32 && graph.tensors[$0.inputs[0]].type == .f32 }) {

@@ -169,6 +169,11 @@ public struct Attributes: Codable, Equatable, Sendable {
     /// is a power of two, 2^-e with e in 0…30, and the epilogue shifts instead of multiplying (ties
     /// round up). Absent: the fp32 requantization.
     public var shiftRequant: Bool?
+    /// conv (qs8, 1×1 stride 1, a gate input [cin]): the input is scaled by the gate and rounded to
+    /// this grid before the convolution — a mul_channel folded in at load (`fusingChannelGates`), each
+    /// part computing the product of its rows into the GEMM's copy of them. Absent with a gate: the
+    /// gate folds into the weights every frame.
+    public var gatedInput: QuantParams?
     /// squeeze_excite: the activation after its reduce layer (the gate is a sigmoid).
     public var innerActivation: Activation?
     /// layer_norm: added to the variance.
@@ -185,10 +190,11 @@ public struct Attributes: Codable, Equatable, Sendable {
 
     public init(kernel: Int? = nil, stride: Int? = nil, padding: PaddingMode? = nil, activation: Activation? = nil,
                 preQuant: QuantParams? = nil, tableBits: Int? = nil, innerActivation: Activation? = nil, epsilon: Float? = nil, window: Int? = nil,
-                shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil, shiftRequant: Bool? = nil) {
+                shift: Int? = nil, heads: Int? = nil, tokens: Int? = nil, shiftRequant: Bool? = nil, gatedInput: QuantParams? = nil) {
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.activation = activation
         self.preQuant = preQuant; self.tableBits = tableBits; self.innerActivation = innerActivation; self.epsilon = epsilon; self.window = window
         self.shift = shift; self.heads = heads; self.tokens = tokens; self.shiftRequant = shiftRequant
+        self.gatedInput = gatedInput
     }
 
     /// Names of the attributes set (for "unexpected attribute" errors).
@@ -201,6 +207,7 @@ public struct Attributes: Codable, Equatable, Sendable {
         if preQuant != nil { n.append("preQuant") }
         if tableBits != nil { n.append("tableBits") }
         if shiftRequant != nil { n.append("shiftRequant") }
+        if gatedInput != nil { n.append("gatedInput") }
         if innerActivation != nil { n.append("innerActivation") }
         if epsilon != nil { n.append("epsilon") }
         if window != nil { n.append("window") }

@@ -5,7 +5,9 @@
 // int8 weights, int32 bias, NODE.pad [cin] = the value the padding reads.
 // Gated (qs8, 1×1 stride 1, a second input gate [cin]): the convolution of x · gate, with the gate
 // folded into the weights once per frame (eb_qs8_gate_fold) — a squeeze-and-excite scaling whose
-// product is never rounded to int8 and never written out. The quantizer makes these.
+// product is never rounded to int8 and never written out. The quantizer makes these. With
+// `gatedInput` (a mul_channel folded in at load), the product is rounded to that grid, as the
+// mul_channel would, but each part computes it for its own rows into its GEMM's copy of them.
 import CEdgeboneKernels
 import COpenBLAS
 
@@ -20,7 +22,7 @@ enum ConvOp: Operator {
 
     static func validate(_ node: Node, in graph: Graph) throws(GraphError) {
         guard node.inputs.count == 1 || node.inputs.count == 2 else { throw node.fail("expects an input and an optional gate, has \(node.inputs.count) inputs") }
-        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits", "shiftRequant"])
+        try node.allowAttributes(["kernel", "stride", "padding", "activation", "preQuant", "tableBits", "shiftRequant", "gatedInput"])
         let x = graph.tensors[node.inputs[0]], y = graph.tensors[node.output], a = node.attributes
         guard let k = a.kernel, (1...7).contains(k), let s = a.stride, (1...4).contains(s), s <= k || k == 1, a.padding != nil else {
             throw node.fail("needs kernel 1…7, stride 1…4 (at most the kernel) and a padding mode")
@@ -43,8 +45,10 @@ enum ConvOp: Operator {
             try graph.expectQuantizedWeights(node, rows: cout, k: k * k * cin)
             if !isPointwise(node) { try graph.expectConstant(node, "pad", .i8, [cin]) }
             try graph.checkQuantizedEpilogue(node)
-            if node.attributes.shiftRequant == true && node.inputs.count == 2 { throw node.fail("shiftRequant: a gated convolution's scales change every frame") }
-            _ = try graph.shiftCounts(node, inputScale: x.quant!.scale)
+            let gated = node.attributes.gatedInput
+            if gated != nil && node.inputs.count != 2 { throw node.fail("gatedInput needs a gate input") }
+            if node.attributes.shiftRequant == true && node.inputs.count == 2 && gated == nil { throw node.fail("shiftRequant: a gated convolution's scales change every frame") }
+            _ = try graph.shiftCounts(node, inputScale: (gated ?? x.quant!).scale)
         }
     }
 
@@ -55,7 +59,9 @@ enum ConvOp: Operator {
             if isPointwise(node) || isDirect(node, graph) { return OpNeeds() }
             return OpNeeds(scratch: [4 * y.shape[0] * y.shape[1] * k * k * x.shape[2]])
         case .qs8:
-            if isPointwise(node) { return OpNeeds(scratch: Binder.gemmScratch(m: x.shape[0] * x.shape[1], k: x.shape[2], kernels: kernels)) }
+            let m = x.shape[0] * x.shape[1], cin = x.shape[2]
+            if node.attributes.gatedInput != nil { return OpNeeds(scratch: [m * cin]) }  // the product, or its unsigned copy
+            if isPointwise(node) { return OpNeeds(scratch: Binder.gemmScratch(m: m, k: cin, kernels: kernels)) }
             var cfg = kernels.config.pointee
             return OpNeeds(scratch: [eb_qs8_conv_hwc_scratch_size(&cfg, k, x.shape[2]) * kernels.tiles])
         }
@@ -93,12 +99,24 @@ enum ConvOp: Operator {
     }
 
     private static func bindQuantized(_ node: Node, _ b: Binder, g: ConvGeometry, cin: Int, cout: Int) -> Step {
-        if node.inputs.count == 2 { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
-        let xq = b.tensor(node.inputs[0]).quant!
+        if node.inputs.count == 2 && node.attributes.gatedInput == nil { return bindGated(node, b, m: g.outH * g.outW, cin: cin, cout: cout) }
+        let xq = node.attributes.gatedInput ?? b.tensor(node.inputs[0]).quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Int8.self)
         let (packed, params) = b.packGEMM(node, n: cout, k: g.kernel * g.kernel * cin, input: xq)
         if isPointwise(node) {
             let m = g.outH * g.outW
+            if let gq = node.attributes.gatedInput {
+                // The mul_channel's own parameters: x · gate rounded to the product's grid.
+                let xq = b.tensor(node.inputs[0]).quant!, gateq = b.tensor(node.inputs[1]).quant!
+                let gate = GEMMInputGate(
+                    gate: UnsafePointer(b.pointer(node.inputs[1], as: Int8.self)),
+                    params: b.persist(value: eb_qs8_mulc_params(
+                        x_zero: xq.zeroPoint, g_zero: gateq.zeroPoint, scale: Float(Double(xq.scale) * Double(gateq.scale) / Double(gq.scale)),
+                        out: eb_qs8_requant_params(zero_point: gq.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0),
+                        flip: b.config.pointee.gemm_packing.a_xor)),
+                    product: b.scratch(0, as: Int8.self))
+                return b.gemmStep(a: xp, m: m, k: cin, n: cout, packed: packed, c: yp, params: params, xorScratch: nil, gate: gate)
+            }
             let xor = Binder.gemmScratch(m: m, k: cin, kernels: b.kernels).isEmpty ? nil : b.scratch(0, as: UInt8.self)
             return b.gemmStep(a: xp, m: m, k: cin, n: cout, packed: packed, c: yp, params: params, xorScratch: xor)
         }

@@ -14,10 +14,22 @@ extension Binder {
     }
 
     /// C[m][n] = requant(A[m][k] · packedᵀ), rows split across threads in multiples of the kernel's MR.
-    /// `xorScratch` (m·k bytes) is where kernels that take unsigned activations get A ^ 0x80.
+    /// `xorScratch` (m·k bytes) is where kernels that take unsigned activations get A ^ 0x80. With
+    /// `gate`, A is scaled by it instead (the mul_channel kernel, into `gate.product`, flipped in the
+    /// same pass for those kernels: its params say so), each part for its own rows.
     func gemmStep(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
-                  params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?) -> Step {
+                  params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?,
+                  gate: GEMMInputGate? = nil) -> Step {
         let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!
+        if let gate {
+            let vmulc = config.pointee.vmulc!
+            return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
+                let rows = partRange(part, of: parts, count: m, granule: mr)
+                guard !rows.isEmpty else { return }
+                vmulc(rows.count, k, a + rows.lowerBound * k, gate.gate, gate.product + rows.lowerBound * k, gate.params)
+                eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, UnsafePointer(gate.product), k, packed, c, n, params)
+            }
+        }
         return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
             let rows = partRange(part, of: parts, count: m, granule: mr)
             guard !rows.isEmpty else { return }
@@ -34,6 +46,15 @@ extension Binder {
     static func gemmScratch(m: Int, k: Int, kernels: KernelSet) -> [Int] {
         kernels.config.pointee.gemm_packing.a_xor != 0 ? [m * k] : []
     }
+}
+
+/// A gate applied to a GEMM's A rows before the product (a folded mul_channel): its int8 values, the
+/// mul_channel's parameters (`flip` set where the GEMM takes unsigned rows), and m·k bytes for the
+/// scaled rows.
+struct GEMMInputGate {
+    let gate: UnsafePointer<Int8>
+    let params: UnsafePointer<eb_qs8_mulc_params>
+    let product: UnsafeMutablePointer<Int8>
 }
 
 extension Graph {

@@ -25,7 +25,7 @@ enum MulChannelOp: Operator {
         let yp = b.pointer(node.output, as: Int8.self)
         let params = b.persist(value: eb_qs8_mulc_params(
             x_zero: xq.zeroPoint, g_zero: gq.zeroPoint, scale: Float(Double(xq.scale) * Double(gq.scale) / Double(yq.scale)),
-            out: b.requantParams(node)))
+            out: b.requantParams(node), flip: 0))
         let kernel = b.config.pointee.vmulc!
         return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
             let r = partRange(part, of: parts, count: rows)
