@@ -31,6 +31,23 @@ enum TinyModels {
     static let lite = Result { try quantized("tf_efficientnet_lite0_tiny") }
 }
 
+/// Expects `rewritten` to give exactly `plain`'s logits on one random frame, on one thread and split
+/// across two (every step, however small).
+func expectSameLogits(_ plain: Graph, _ rewritten: Graph, isa: ISA, seed: UInt64) throws {
+    let size = plain.tensors[plain.input].shape[0]
+    var rng = SplitMix64(seed: seed)
+    let pixels = (0..<(size * size * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    func logits(_ g: Graph, threads: Int) throws -> [Float] {
+        let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: threads > 1)
+        pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
+        net.run()
+        return Array(net.output)
+    }
+    let want = try logits(plain, threads: 1)
+    #expect(try logits(rewritten, threads: 1) == want, "\(isa)")
+    #expect(try logits(rewritten, threads: 2) == want, "\(isa), 2 threads")
+}
+
 /// Heap allocations on this thread during 100 invokes of `c` on one photo, after 5 warm-up invokes: the
 /// fewest of up to ten such windows (the first with none ends it). OpenBLAS's thread count is
 /// process-wide, and tests running beside this one that build 2-thread networks change it; the float
@@ -111,18 +128,7 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         let left = plain.fusingChannelGates(minPositions: largest).nodes.filter { $0.op == .mulChannel }.count
         #expect(left == positions.filter { $0 < largest }.count, "\(left) left of \(positions)")
         #expect(plain.fusingChannelGates().nodes.count == plain.nodes.count)
-        let size = plain.tensors[plain.input].shape[0]
-        var rng = SplitMix64(seed: 9)
-        let pixels = (0..<(size * size * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        func logits(_ g: Graph, threads: Int) throws -> [Float] {
-            let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: threads > 1)
-            pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
-            net.run()
-            return Array(net.output)
-        }
-        let want = try logits(plain, threads: 1)
-        #expect(try logits(fused, threads: 1) == want, "\(isa)")
-        #expect(try logits(fused, threads: 2) == want, "\(isa), 2 threads")
+        try expectSameLogits(plain, fused, isa: isa, seed: 9)
     }
 
     /// Squeeze-and-excite gates fold into the 1×1 convolution that reads their product exactly where its
@@ -535,17 +541,6 @@ func allocationsIn100Invokes(_ c: Classifier) throws -> Int {
         let plain = try Graph(file: SafeTensorsFile(path: try Self.model.get().path))
         let folded = plain.foldingPrecisionBoundaries()
         #expect(folded.nodes.count < plain.nodes.count)
-        let size = plain.tensors[plain.input].shape[0]
-        var rng = SplitMix64(seed: 5)
-        let pixels = (0..<(size * size * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        func logits(_ g: Graph, threads: Int) throws -> [Float] {
-            let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: threads > 1)
-            pixels.withUnsafeBufferPointer { net.setInput(rgb: $0.baseAddress!) }
-            net.run()
-            return Array(net.output)
-        }
-        let want = try logits(plain, threads: 1)
-        #expect(try logits(folded, threads: 1) == want, "\(isa)")
-        #expect(try logits(folded, threads: 2) == want, "\(isa), 2 threads")
+        try expectSameLogits(plain, folded, isa: isa, seed: 5)
     }
 }
