@@ -221,7 +221,7 @@ func fidelitySVG(title: String, layers: [(name: String, kind: String, sqnr: Doub
     func yOf(_ db: Double) -> Double { top + plotH - Swift.max(0, Swift.min(db, yMax)) / yMax * plotH }
     func family(_ kind: String) -> String {
         let k = kind.hasPrefix("f32 ") ? String(kind.dropFirst(4)) : kind
-        if k.hasPrefix("conv 1x1/1") || k.hasPrefix("gated conv") || k.hasPrefix("linear") { return "gemm" }
+        if k.hasPrefix("conv 1x1/1") || k.hasPrefix("gated conv") || k.hasPrefix("gate+conv") || k.hasPrefix("linear") { return "gemm" }
         if k.hasPrefix("depthwise") { return "dw" }
         if k.hasPrefix("conv") { return "conv" }
         return "elementwise"

@@ -353,10 +353,12 @@ public struct Graph: Sendable {
     /// Index of the node called `name`.
     public func node(named name: String) -> Int? { nodes.firstIndex { $0.name == name } }
 
-    /// Short description of a node's kind for tables: "conv 3x3/2+silu", "f32 depthwise 5x5/1", "gated conv 1x1/1".
+    /// Short description of a node's kind for tables: "conv 3x3/2+silu", "f32 depthwise 5x5/1", "gated conv
+    /// 1x1/1" (the gate folded into the weights), "gate+conv 1x1/1" (a mul_channel folded in: the gate
+    /// scales the rows).
     public func kindLabel(_ i: Int) -> String {
         let n = nodes[i]
-        var s = n.op == .conv && n.inputs.count == 2 ? "gated conv" : n.op.rawValue
+        var s = n.op == .conv && n.inputs.count == 2 ? (n.attributes.gatedInput != nil ? "gate+conv" : "gated conv") : n.op.rawValue
         if let k = n.attributes.kernel, n.op == .conv || n.op == .depthwise { s += " \(k)x\(k)/\(n.attributes.stride ?? 1)" }
         if let a = n.attributes.activation, a != .none { s += "+" + a.rawValue }
         if computesInFloat(i) { s = "f32 " + s }
