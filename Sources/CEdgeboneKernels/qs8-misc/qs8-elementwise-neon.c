@@ -60,16 +60,13 @@ void eb_qs8_vmulc_ukernel__neon(size_t rows, size_t c, const int8_t* x, const in
   if (p->flip) eb_x8_xor80(y, (uint8_t*)y, rows * c);  // no NEON level's GEMM reads unsigned rows
 }
 
+// Gates of at most EB_MULC_GATE_MAX channels (the caller takes wider ones to the body).
 static void eb_vmulc_neon(size_t rows, size_t c, const int8_t* x, const int8_t* g, int8_t* y,
                           const eb_qs8_mulc_params* p) {
   // Rows of 1, 2, 4, 8 or 16 channels run as one flat array whose 16-byte blocks all hold the same
   // channels; wider rows run row by row, 16 channels at a time.
   const int flat = c <= 16 && 16 % c == 0;
   const size_t span = flat ? 16 : c;
-  if (span > EB_MULC_GATE_MAX) {
-    EB_NAME(eb_qs8_vmulc_body)(rows, c, x, g, y, p);
-    return;
-  }
   int16_t gate[EB_MULC_GATE_MAX + 16];
   for (size_t i = 0; i < span; i++) gate[i] = (int16_t)((int32_t)g[i % c] - p->g_zero);
   for (size_t i = span; i < span + 16; i++) gate[i] = 0;

@@ -212,8 +212,10 @@ private final class PoolShared {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Wakes the workers that sleep, so that they spin for the next step instead of being woken by it
-    /// (tens of microseconds later). Workers woken for nothing sleep again after `spinNanos`.
+    /// Wakes the workers that sleep: for a step just published, or ahead of one, so that they spin for
+    /// it instead of being woken by it (tens of microseconds later). Workers woken for nothing sleep
+    /// again after `spinNanos`. Reads the sleepers' word after the caller's publication (both
+    /// sequentially consistent), so a worker about to sleep either sees the step or is signalled.
     func wake() {
         guard eb_atomic_load_sc(asleep) != 0 else { return }
         pthread_mutex_lock(mutex)
@@ -247,11 +249,7 @@ private final class PoolShared {
         }
         target &+= Int64(tiles)
         eb_atomic_store_sc(published, PoolShared.word(g, tiles))  // publishes the task and the count
-        if eb_atomic_load_sc(asleep) != 0 {
-            pthread_mutex_lock(mutex)
-            pthread_cond_broadcast(start)
-            pthread_mutex_unlock(mutex)
-        }
+        wake()
         let mine = participate(generation: g, tiles: tiles, home: 0)
         let t1 = monotonicNanos()
         let all = target

@@ -106,14 +106,11 @@ enum ConvOp: Operator {
         if isPointwise(node) {
             let m = g.outH * g.outW
             if let gq = node.attributes.gatedInput {
-                // The mul_channel's own parameters: x · gate rounded to the product's grid.
-                let xq = b.tensor(node.inputs[0]).quant!, gateq = b.tensor(node.inputs[1]).quant!
+                // The folded mul_channel's own parameters, flipped where the GEMM takes unsigned rows.
                 let gate = GEMMInputGate(
                     gate: UnsafePointer(b.pointer(node.inputs[1], as: Int8.self)),
-                    params: b.persist(value: eb_qs8_mulc_params(
-                        x_zero: xq.zeroPoint, g_zero: gateq.zeroPoint, scale: Float(Double(xq.scale) * Double(gateq.scale) / Double(gq.scale)),
-                        out: eb_qs8_requant_params(zero_point: gq.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0),
-                        flip: b.config.pointee.gemm_packing.a_xor)),
+                    params: b.channelScaleParams(x: b.tensor(node.inputs[0]).quant!, gate: b.tensor(node.inputs[1]).quant!, out: gq,
+                                                 flip: b.config.pointee.gemm_packing.a_xor != 0),
                     product: b.scratch(0, as: Int8.self))
                 return b.gemmStep(a: xp, m: m, k: cin, n: cout, packed: packed, c: yp, params: params, xorScratch: nil, gate: gate)
             }

@@ -20,21 +20,15 @@ extension Binder {
     func gemmStep(a: UnsafePointer<Int8>, m: Int, k: Int, n: Int, packed: UnsafeRawPointer, c: UnsafeMutablePointer<Int8>,
                   params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?,
                   gate: GEMMInputGate? = nil) -> Step {
-        let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!
-        if let gate {
-            let vmulc = config.pointee.vmulc!
-            return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
-                let rows = partRange(part, of: parts, count: m, granule: mr)
-                guard !rows.isEmpty else { return }
-                vmulc(rows.count, k, a + rows.lowerBound * k, gate.gate, gate.product + rows.lowerBound * k, gate.params)
-                eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, UnsafePointer(gate.product), k, packed, c, n, params)
-            }
-        }
+        let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!, vmulc = config.pointee.vmulc!
         return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
             let rows = partRange(part, of: parts, count: m, granule: mr)
             guard !rows.isEmpty else { return }
             var src = a
-            if let xorScratch {
+            if let gate {
+                vmulc(rows.count, k, a + rows.lowerBound * k, gate.gate, gate.product + rows.lowerBound * k, gate.params)
+                src = UnsafePointer(gate.product)
+            } else if let xorScratch {
                 xor80(a + rows.lowerBound * k, xorScratch + rows.lowerBound * k, rows.count * k)
                 src = UnsafePointer(UnsafeMutableRawPointer(xorScratch).assumingMemoryBound(to: Int8.self))
             }

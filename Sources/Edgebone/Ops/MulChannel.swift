@@ -20,17 +20,26 @@ enum MulChannelOp: Operator {
             let yp = b.pointer(node.output, as: Float.self)
             return Step { _, _ in eb_f32_mul_channels(xp, gp, yp, rows, c) }
         }
-        let xq = x.quant!, gq = b.tensor(node.inputs[1]).quant!, yq = b.tensor(node.output).quant!
         let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), gp = UnsafePointer(b.pointer(node.inputs[1], as: Int8.self))
         let yp = b.pointer(node.output, as: Int8.self)
-        let params = b.persist(value: eb_qs8_mulc_params(
-            x_zero: xq.zeroPoint, g_zero: gq.zeroPoint, scale: Float(Double(xq.scale) * Double(gq.scale) / Double(yq.scale)),
-            out: b.requantParams(node), flip: 0))
+        let params = b.channelScaleParams(x: x.quant!, gate: b.tensor(node.inputs[1]).quant!, out: b.tensor(node.output).quant!, flip: false)
         let kernel = b.config.pointee.vmulc!
         return Step(parallel: b.parallel(x.elementCount, threshold: 65_536)) { part, parts in
             let r = partRange(part, of: parts, count: rows)
             guard !r.isEmpty else { return }
             kernel(r.count, c, xp + r.lowerBound * c, gp, yp + r.lowerBound * c, params)
         }
+    }
+}
+
+extension Binder {
+    /// The channel-scaling kernel's parameters for x · gate rounded to `out`'s grid: what a mul_channel
+    /// binds (it takes no attributes: no table, no clamp narrower than int8), and what a convolution
+    /// that folded one in (`Attributes.gatedInput`) computes for its rows — unsigned when `flip`.
+    func channelScaleParams(x: QuantParams, gate: QuantParams, out: QuantParams, flip: Bool) -> UnsafePointer<eb_qs8_mulc_params> {
+        persist(value: eb_qs8_mulc_params(
+            x_zero: x.zeroPoint, g_zero: gate.zeroPoint, scale: Float(Double(x.scale) * Double(gate.scale) / Double(out.scale)),
+            out: eb_qs8_requant_params(zero_point: out.zeroPoint, qmin: -128, qmax: 127, lut: nil, steps: nil, shift: 0),
+            flip: flip ? 1 : 0))
     }
 }
