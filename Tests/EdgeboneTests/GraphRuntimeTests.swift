@@ -402,7 +402,7 @@ private final class StragglerTask: PoolTask, @unchecked Sendable {
         counts.initialize(repeating: 0, count: parts)
     }
     deinit { counts.deallocate() }
-    func runPart(_ part: Int, of parts: Int) {
+    override func runPart(_ part: Int, of parts: Int) {
         usleep(pthread_equal(pthread_self(), caller) != 0 ? 100 : workerDelay)
         counts[part] += 1
     }

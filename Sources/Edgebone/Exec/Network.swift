@@ -37,6 +37,11 @@ public final class Network: PoolTask, @unchecked Sendable {
     private let blocks: [UnsafeMutableRawPointer]
     /// The bound steps, in a buffer of their own: the per-frame loop touches nothing else.
     private let steps: UnsafeMutableBufferPointer<Step>
+    /// Each step's `run`, as the pool's threads call it: through an unretained reference to an object
+    /// that holds the closure, so that no thread touches a reference count (a closure read from
+    /// `steps` is retained and released around each call: on two threads, its context's cache line
+    /// went back and forth between the cores several times per step).
+    private let parts: UnsafeMutableBufferPointer<Unmanaged<StepParts>>
     private let pool: ThreadPool?
     private var current = 0
     /// Side of the square RGB frame the network takes.
@@ -120,6 +125,8 @@ public final class Network: PoolTask, @unchecked Sendable {
         normalization = (norm, norm + 3)
         self.steps = .allocate(capacity: steps.count)
         _ = self.steps.initialize(from: steps)
+        parts = .allocate(capacity: steps.count)
+        _ = parts.initialize(from: steps.map { .passRetained(StepParts($0.run)) })
         blocks = binder.blocks
         weightsBytes = binder.persistentBytes
         inputSize = graph.tensors[graph.input].shape[0]
@@ -134,6 +141,8 @@ public final class Network: PoolTask, @unchecked Sendable {
         for b in blocks { b.deallocate() }
         steps.deinitialize()
         steps.deallocate()
+        for p in parts { p.release() }
+        parts.deallocate()
     }
 
     // MARK: Input and output
@@ -257,7 +266,9 @@ public final class Network: PoolTask, @unchecked Sendable {
     }
 
     /// PoolTask: one part of the current step.
-    public func runPart(_ part: Int, of parts: Int) { steps[current].run(part, parts) }
+    override public func runPart(_ part: Int, of count: Int) {
+        parts[current]._withUnsafeGuaranteedRef { $0.run(part, count) }
+    }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.
@@ -266,4 +277,12 @@ public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// A step's `run`, in an object that the pool's threads reach unretained (`Network.parts`).
+private final class StepParts {
+    private let body: (_ part: Int, _ parts: Int) -> Void
+    init(_ body: @escaping (_ part: Int, _ parts: Int) -> Void) { self.body = body }
+    @inline(__always)
+    func run(_ part: Int, _ parts: Int) { body(part, parts) }
 }

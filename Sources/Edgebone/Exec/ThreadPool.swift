@@ -20,11 +20,16 @@ import CEdgeboneSystem
 import Glibc
 #endif
 
-/// Work that can be split into parts.
-public protocol PoolTask: AnyObject {
+/// Work that can be split into parts. A class, not a protocol, so that the threads reach the task
+/// without touching its reference count (`Unmanaged`): every tile of every step would otherwise add
+/// and remove a reference, atomic operations on one cache line that the threads take from each other.
+open class PoolTask {
+    public init() {}
     /// Executes part `part` of `parts` (0-based); parts never overlap, and any subset may run
-    /// concurrently on different threads.
-    func runPart(_ part: Int, of parts: Int)
+    /// concurrently on different threads. Subclasses override it.
+    open func runPart(_ part: Int, of parts: Int) {
+        preconditionFailure("\(type(of: self)) does not override PoolTask.runPart")
+    }
 }
 
 public final class ThreadPool: @unchecked Sendable {
@@ -243,7 +248,9 @@ private final class PoolShared {
     func run(_ task: PoolTask, tiles: Int) -> (own: UInt64, taken: UInt64, mine: Int) {
         let t0 = monotonicNanos()
         let g = PoolShared.generation(of: eb_atomic_load(published)) &+ 1
-        if taskSlot.pointee.task !== task { taskSlot.pointee = TaskSlot(task: task) }
+        if taskSlot.pointee.task?.toOpaque() != Unmanaged.passUnretained(task).toOpaque() {
+            taskSlot.pointee = TaskSlot(task: .passUnretained(task))
+        }
         for r in 0..<ranges where rangeStart(r, tiles: tiles) == rangeStart(r + 1, tiles: tiles) {
             eb_atomic_store(claim(r), PoolShared.word(g, rangeStart(r, tiles: tiles)))  // empty: nothing claims it
         }
@@ -278,7 +285,7 @@ private final class PoolShared {
     /// (its tiles are not done), so a thread that read `g` long ago still claims a tile of the step
     /// in progress, never of a finished one; a word of a newer generation means that `g` has ended.
     ///
-    /// The task is read afresh for each claimed tile and never held past it. Tiles of generation `g`
+    /// The task is read afresh for each claimed tile and never retained. Tiles of generation `g`
     /// that are claimed but not yet counted as finished keep `run` waiting, so the task is alive (its
     /// caller holds it) and still published while they run — and no newer step can begin. A worker
     /// that kept a reference beyond its last tile could end up releasing the task's last reference on
@@ -311,7 +318,7 @@ private final class PoolShared {
 
     @inline(never)
     private func runClaimed(_ part: Int, of parts: Int) {
-        taskSlot.pointee.task!.runPart(part, of: parts)
+        taskSlot.pointee.task!._withUnsafeGuaranteedRef { $0.runPart(part, of: parts) }
     }
 
     func work(home: Int) {
@@ -339,7 +346,7 @@ private final class PoolShared {
 
 /// The task a step runs, held without a reference count (the caller keeps it alive while it runs).
 private struct TaskSlot {
-    unowned(unsafe) var task: PoolTask?
+    var task: Unmanaged<PoolTask>?
 }
 
 /// What a worker thread starts with: the shared state and its home range.
