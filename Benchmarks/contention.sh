@@ -4,7 +4,8 @@
 # model given. Each configuration runs --rounds times, 1 and N threads alternating, and the table shows
 # the median over rounds of each run's median and p99 (ms), the ratio N threads / 1 thread, and the shares
 # of frames and of split steps (in split frames) that ran on the calling thread alone because splitting
-# did not pay.
+# did not pay, and the medians of the split frames and of the frames run alone (over the rounds in which
+# there were some). The ping-pong round trip between two cores (see Benchmarks/README.md) comes first.
 # usage: [EDGEBONE_EXE=BIN] Benchmarks/contention.sh [--threads N] [--frames F] [--rounds R] [MODEL...]
 #        (release build; default: the bundled Lite0)
 set -euo pipefail
@@ -33,26 +34,33 @@ start_busy() {
   done
   sleep 0.5
 }
-stat() {  # model threads -> "median p99 frames-alone% steps-alone%"
+stat() {  # model threads -> "median p99 frames-alone% steps-alone% split-frames-median alone-frames-median"
   "$exe" bench --model "$1" --threads "$2" --frames "$frames" --json 2>/dev/null |
     python3 -c 'import json,sys; d=json.load(sys.stdin); s=d.get("split_steps",0)+d.get("steps_alone",0)
-print("%.3f %.3f %.1f %.1f" % (d["median_ms"], d["p99_ms"], 100*d.get("frames_alone",0)/(d["frames"]+20), 100*d.get("steps_alone",0)/max(s,1)))'
+print("%.3f %.3f %.1f %.1f %s %s" % (d["median_ms"], d["p99_ms"], 100*d.get("frames_alone",0)/(d["frames"]+20), 100*d.get("steps_alone",0)/max(s,1),
+      "%.2f" % d["split_median_ms"] if "split_median_ms" in d else "-", "%.2f" % d["alone_median_ms"] if "alone_median_ms" in d else "-"))'
 }
 median() { python3 -c 'import sys,statistics; print("%.3f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
-echo "cores: $(nproc); frames per run: $frames; rounds: $rounds; threads compared: 1 and $threads"
-printf "%-34s %5s  %9s %9s  %9s %9s  %7s  %14s\n" model busy "t1 p50" "t1 p99" "t$threads p50" "t$threads p99" "ratio" "alone% fr/step"
+pingpong=$(mktemp -d)/pingpong
+cc -O2 -pthread Benchmarks/pingpong.c -o "$pingpong"
+echo "cores: $(nproc); frames per run: $frames; rounds: $rounds; threads compared: 1 and $threads; $("$pingpong")"
+printf "%-34s %5s  %9s %9s  %9s %9s  %7s  %14s  %11s\n" model busy "t1 p50" "t1 p99" "t$threads p50" "t$threads p99" "ratio" "alone% fr/step" "split/alone"
 for m in "${models[@]}"; do
   for busy in 0 1 "$threads"; do
     start_busy "$busy"
-    a1=(); a99=(); b1=(); b99=(); fa=(); al=()
+    a1=(); a99=(); b1=(); b99=(); fa=(); al=(); sp=(); so=()
     for ((r = 0; r < rounds; r++)); do
-      read -r x y _ _ < <(stat "$m" 1); a1+=("$x"); a99+=("$y")
-      read -r x y z u < <(stat "$m" "$threads"); b1+=("$x"); b99+=("$y"); fa+=("$z"); al+=("$u")
+      read -r x y _ _ _ _ < <(stat "$m" 1); a1+=("$x"); a99+=("$y")
+      read -r x y z u v w < <(stat "$m" "$threads"); b1+=("$x"); b99+=("$y"); fa+=("$z"); al+=("$u")
+      [ "$v" = - ] || sp+=("$v"); [ "$w" = - ] || so+=("$w")
     done
     stop_busy
     A1=$(median "${a1[@]}"); B1=$(median "${b1[@]}")
     ratio=$(python3 -c "print('%.2f' % ($B1 / $A1))")
-    printf "%-34s %5s  %9s %9s  %9s %9s  %7s  %14s\n" "$(basename "$m" .safetensors)" "$busy" "$A1" "$(median "${a99[@]}")" \
-      "$B1" "$(median "${b99[@]}")" "$ratio" "$(median "${fa[@]}")/$(median "${al[@]}")"
+    split_alone="$([ ${#sp[@]} -gt 0 ] && median "${sp[@]}" || echo -)/$([ ${#so[@]} -gt 0 ] && median "${so[@]}" || echo -)"
+    printf "%-34s %5s  %9s %9s  %9s %9s  %7s  %14s  %11s\n" "$(basename "$m" .safetensors)" "$busy" "$A1" "$(median "${a99[@]}")" \
+      "$B1" "$(median "${b99[@]}")" "$ratio" "$(median "${fa[@]}")/$(median "${al[@]}")" "$split_alone"
   done
 done
+echo "after: $("$pingpong")"
+rm -r "$(dirname "$pingpong")"

@@ -49,15 +49,22 @@ struct Bench: ParsableCommand {
         let s = pre.preset.inputSize
         let frame = RGBImage(width: s, height: s)
         var samples = [Double](repeating: 0, count: frames)
+        // Which frames ran on the calling thread alone (several threads: see FrameSplitChooser).
+        var alone = [Bool](repeating: false, count: frames)
         for i in 0..<(warmup + frames) {
             for p in 0..<(s * s * 3) { frame.pixels[p] = UInt8(truncatingIfNeeded: rng.next() >> 56) }
             pre.crop(frame)
+            let before = classifier.threadStats?.framesAlone ?? 0
             let t0 = monotonicNanos()
             _ = classifier.runCropped()
             let t1 = monotonicNanos()
-            if i >= warmup { samples[i - warmup] = Double(t1 - t0) / 1e6 }
+            if i >= warmup {
+                samples[i - warmup] = Double(t1 - t0) / 1e6
+                alone[i - warmup] = (classifier.threadStats?.framesAlone ?? 0) > before
+            }
         }
         let st = LatencyStats(samples)
+        let aloneSamples = zip(samples, alone).filter { $0.1 }.map(\.0), splitSamples = zip(samples, alone).filter { !$0.1 }.map(\.0)
         let prof = profile ? Profile(classifier, frames: max(20, frames / 4)) : nil
         let usesOpenBLAS = classifier.precision != "int8"
         let core = usesOpenBLAS ? String(cString: openblas_get_corename()) : "-"
@@ -87,6 +94,9 @@ struct Bench: ParsableCommand {
             if let t = classifier.threadStats {
                 fields["split_steps"] = .int(t.split); fields["steps_alone"] = .int(t.alone); fields["thread_fallbacks"] = .int(t.fallbacks)
                 fields["frames_alone"] = .int(t.framesAlone)
+                // Medians of the measured frames each way (absent where no frame ran that way).
+                if !aloneSamples.isEmpty { fields["alone_median_ms"] = .double(LatencyStats(aloneSamples).median) }
+                if !splitSamples.isEmpty { fields["split_median_ms"] = .double(LatencyStats(splitSamples).median) }
             }
             if let prof { fields["profile"] = prof.json }
             print(JSONValue.object(fields).serialized)
