@@ -26,7 +26,8 @@ exe=${EDGEBONE_EXE:-.build/release/edgebone}
 [ -n "${EDGEBONE_EXE:-}" ] || swift build -c release --product edgebone >/dev/null
 busy_pids=()
 stop_busy() { for p in "${busy_pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; busy_pids=(); }
-trap stop_busy EXIT
+pingpong=$(mktemp -d)/pingpong
+trap 'stop_busy; rm -rf "$(dirname "$pingpong")"' EXIT
 start_busy() {
   for ((i = 0; i < $1; i++)); do
     timeout 600 sh -c 'while :; do :; done' &
@@ -41,7 +42,6 @@ print("%.3f %.3f %.1f %.1f %s %s" % (d["median_ms"], d["p99_ms"], 100*d.get("fra
       "%.2f" % d["split_median_ms"] if "split_median_ms" in d else "-", "%.2f" % d["alone_median_ms"] if "alone_median_ms" in d else "-"))'
 }
 median() { python3 -c 'import sys,statistics; print("%.3f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
-pingpong=$(mktemp -d)/pingpong
 cc -O2 -pthread Benchmarks/pingpong.c -o "$pingpong"
 echo "cores: $(nproc); frames per run: $frames; rounds: $rounds; threads compared: 1 and $threads; $("$pingpong")"
 printf "%-34s %5s  %9s %9s  %9s %9s  %7s  %14s  %11s\n" model busy "t1 p50" "t1 p99" "t$threads p50" "t$threads p99" "ratio" "alone% fr/step" "split/alone"
@@ -63,4 +63,3 @@ for m in "${models[@]}"; do
   done
 done
 echo "after: $("$pingpong")"
-rm -r "$(dirname "$pingpong")"
