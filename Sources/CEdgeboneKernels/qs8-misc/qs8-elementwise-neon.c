@@ -68,7 +68,8 @@ static void eb_vmulc_neon(size_t rows, size_t c, const int8_t* x, const int8_t* 
   const int flat = c <= 16 && 16 % c == 0;
   const size_t span = flat ? 16 : c;
   int16_t gate[EB_MULC_GATE_MAX + 16];
-  for (size_t i = 0; i < span; i++) gate[i] = (int16_t)((int32_t)g[i % c] - p->g_zero);
+  for (size_t j = 0; j < c; j++) gate[j] = (int16_t)((int32_t)g[j] - p->g_zero);  // no `i % c` (see the AVX-512 kernel)
+  for (size_t i = c; i < span; i++) gate[i] = gate[i - c];
   for (size_t i = span; i < span + 16; i++) gate[i] = 0;
   const eb_neon_requant r = eb_neon_requant_init(&p->out);
   const float32x4_t scale = vdupq_n_f32(p->scale);

@@ -27,7 +27,9 @@ enum AddOp: Operator {
             a_zero: aq.zeroPoint, b_zero: bq.zeroPoint, a_scale: Float(Double(aq.scale) / Double(yq.scale)),
             b_scale: Float(Double(bq.scale) / Double(yq.scale)), out: b.requantParams(node)))
         let kernel = b.config.pointee.vadd!
-        return Step(parallel: b.parallel(n, threshold: 65_536)) { part, parts in
+        // Split from 8K elements, as mul_channel (an unsplit add on two threads reads half its inputs
+        // from the other core's cache: B0's nine adds 0.029 → 0.020 ms per frame on two threads).
+        return Step(parallel: b.parallel(n, threshold: 8_192)) { part, parts in
             let r = partRange(part, of: parts, count: n, granule: 64)
             guard !r.isEmpty else { return }
             kernel(r.count, ap + r.lowerBound, bp + r.lowerBound, yp + r.lowerBound, params)
