@@ -106,7 +106,12 @@ public final class Classifier: ImageClassifier {
         return network.output
     }
     public var opNames: [String] { network.graph.nodes.map(\.name) }
-    public var opKinds: [String] { network.graph.nodes.indices.map { network.graph.kindLabel($0) } }
+    /// Each op's kind label; an op whose work runs inside the previous op's parts (`Network.riders`)
+    /// says so, its time counted there.
+    public var opKinds: [String] {
+        let riders = Set(network.riders)
+        return network.graph.nodes.indices.map { network.graph.kindLabel($0) + (riders.contains($0) ? " (in prev. op)" : "") }
+    }
     public func opMACs(_ i: Int) -> Int { network.graph.macs(i) }
     public func profileCropped(_ nanos: UnsafeMutableBufferPointer<UInt64>) {
         network.setInput(rgb: preprocessor.cropped.pixels)

@@ -189,6 +189,23 @@ enum SampleGraphs {
         return b.g
     }
 
+    /// int8 pools right after the depthwise and the 1×1 convolution that wrote their maps, which they
+    /// ride on when those are split (`Network.riders`): a 7×7 map, so that a split into 8 parts
+    /// leaves a part without rows.
+    static func pooledProducers() -> Graph {
+        var b = GraphBuilder()
+        b.g.input = b.g.addTensor("input", shape: [13, 13, 3], type: .qs8, quant: .pixels)
+        let t1 = b.conv("stem", b.g.input, out: 16, k: 3, stride: 2, act: .silu, table: true)           // [7,7,16]
+        let t2 = b.depthwise("dw3", t1, k: 3, stride: 1, act: .silu, table: true)
+        let p1 = b.node("se.pool", .globalAvgPool, [t2], shape: [16])
+        let gate = b.linear("se.expand", b.linear("se.reduce", p1, out: 4, act: .silu, table: true), out: 16, act: .sigmoid, table: true)
+        let t3 = b.node("se", .mulChannel, [t2, gate])
+        let t4 = b.conv("pw", t3, out: 24, k: 1, stride: 1, act: .relu6)
+        let p2 = b.node("pool", .globalAvgPool, [t4], shape: [24])
+        b.g.output = b.linear("head", p2, out: 5, type: .f32)
+        return b.g
+    }
+
     /// Float from the normalized image (the direct stem), handing over to int8 k×k and 1×1 convolutions.
     static func floatFirst() -> Graph {
         var b = GraphBuilder()
@@ -247,6 +264,19 @@ enum SampleGraphs {
         let g = SampleGraphs.mixed()
         try check(g, isa: isa)
         try check(g, isa: isa, threads: 2, split: true)
+    }
+
+    @Test(arguments: ISA.supported)
+    func poolsRidingOnTheirProducersMatchTheReference(isa: ISA) throws {
+        let g = SampleGraphs.pooledProducers()
+        let pools = g.nodes.indices.filter { g.nodes[$0].op == .globalAvgPool }
+        for threads in [2, 3] {
+            let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: true)
+            #expect(net.riders == pools, "\(threads) threads: \(net.riders) ride, expected \(pools)")
+            try check(g, isa: isa, threads: threads, split: true)
+        }
+        #expect(try Network(graph: g, isa: isa, threads: 1).riders.isEmpty)
+        try check(g, isa: isa)
     }
 
     @Test func theSampleGraphsCoverEveryOpKind() {

@@ -29,6 +29,8 @@ public final class Network: PoolTask, @unchecked Sendable {
         stats.frames = frames
         return stats
     }
+    /// Nodes whose work runs inside the previous node's split step (`mayRide`); their own steps do nothing.
+    public let riders: [Int]
     private var chooser = FrameSplitChooser()
     private var framesAlone = 0, frames = 0
     public var kernelName: String { String(cString: kernels.config.pointee.gemm_name) }
@@ -70,6 +72,8 @@ public final class Network: PoolTask, @unchecked Sendable {
             openblas_set_num_threads(Int32(threads))
         }
 
+        // Nodes whose work may run inside the previous node's parts (see `rides`): alive from that step.
+        let rides = graph.nodes.indices.map { threads > 1 && Network.mayRide(graph, $0) }
         // Liveness: the input exists at step 0, node i runs at step i + 1, the output lives past the
         // last node; scratch lives during its node only. An in-place output takes over its input's buffer.
         let n = graph.nodes.count
@@ -94,10 +98,10 @@ public final class Network: PoolTask, @unchecked Sendable {
                 requests[requestOf[x]].last = max(requests[requestOf[x]].last, last[y], i + 1)
                 names[requestOf[x]] += " → " + graph.tensors[y].name
             } else {
-                request(y, first: i + 1)
+                request(y, first: rides[i] ? i : i + 1)
             }
             scratchRequests.append(needs.scratch.map { bytes in
-                requests.append(BufferRequest(size: bytes + Int(EB_EXTRA_BYTES), first: i + 1, last: i + 1))
+                requests.append(BufferRequest(size: bytes + Int(EB_EXTRA_BYTES), first: rides[i] ? i : i + 1, last: i + 1))
                 names.append("scratch of \(node.name)")
                 return requests.count - 1
             })
@@ -116,11 +120,26 @@ public final class Network: PoolTask, @unchecked Sendable {
         let binder = Binder(graph: graph, kernels: kernels, arena: arena.base, tensorOffset: tensorOffsets,
                             scratchOffsets: scratchRequests.map { $0.map { plan.offsets[$0] } }, inPlace: inPlace,
                             splitEveryStep: splitEveryStep)
-        var steps: [Step] = []
+        var steps: [Step] = [], riders: [Int] = []
         for (i, node) in graph.nodes.enumerated() {
             binder.nodeIndex = i
+            if rides[i], steps[i - 1].parallel, let positions = steps[i - 1].positions, let rider = GlobalAvgPoolOp.rider(node, binder) {
+                // Each part of the producer, then the pool of the positions that part just wrote: no
+                // hand-off of its own, and no map read back from the other core's cache.
+                let producer = steps[i - 1].run, producerFinish = steps[i - 1].finish
+                steps[i - 1].run = { part, parts in
+                    producer(part, parts)
+                    rider.part(positions(part, parts), part, parts)
+                }
+                steps[i - 1].finish = { producerFinish?(); rider.finish() }
+                steps[i - 1].positions = nil
+                steps.append(Step { _, _ in })  // done by then
+                riders.append(i)
+                continue
+            }
             steps.append(implementation(of: node.op).bind(node, binder))
         }
+        self.riders = riders
         let norm = binder.persist(graph.normalization.scale + graph.normalization.offset)
         normalization = (norm, norm + 3)
         self.steps = .allocate(capacity: steps.count)
@@ -135,6 +154,17 @@ public final class Network: PoolTask, @unchecked Sendable {
         inputIsFloat = graph.tensors[graph.input].type == .f32
         outputStorage = (arena.base + tensorOffsets[graph.output]).assumingMemoryBound(to: Float.self)
         outputCount = graph.tensors[graph.output].elementCount
+    }
+
+    /// Whether node `i` can run inside node i − 1's parts on several threads: an int8 pool of the
+    /// map a depthwise or 1×1 convolution just wrote (B0's squeeze-and-excite pools: on two threads a
+    /// pool step of its own either read half the map from the other core's cache, unsplit, or paid a
+    /// hand-off for a few microseconds of work). It does when that step is split (decided at bind).
+    static func mayRide(_ graph: Graph, _ i: Int) -> Bool {
+        let node = graph.nodes[i]
+        guard i > 0, node.op == .globalAvgPool, graph.tensors[node.output].type == .qs8 else { return false }
+        let producer = graph.nodes[i - 1]
+        return node.inputs[0] == producer.output && (producer.op == .depthwise || producer.op == .conv)
     }
 
     deinit {

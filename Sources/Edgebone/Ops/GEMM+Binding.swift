@@ -21,7 +21,7 @@ extension Binder {
                   params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?,
                   gate: GEMMInputGate? = nil) -> Step {
         let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!, vmulc = config.pointee.vmulc!
-        return Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
+        var step = Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
             let rows = partRange(part, of: parts, count: m, granule: mr)
             guard !rows.isEmpty else { return }
             var src = a
@@ -34,6 +34,8 @@ extension Binder {
             }
             eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, src, k, packed, c, n, params)
         }
+        step.positions = { part, parts in partRange(part, of: parts, count: m, granule: mr) }
+        return step
     }
 
     /// Scratch the GEMM needs for m×k activations on this ISA (the unsigned copy, when its kernel takes one).

@@ -35,9 +35,22 @@ public struct Step {
     /// Runs once on the calling thread after the parts of a split run (parts > 1) — what joins their
     /// results. `run(0, 1)` alone does all of the op.
     public var finish: (() -> Void)?
+    /// For a step whose parts split its output by positions (rows of [positions, channels]): the
+    /// positions part `part` of `parts` writes. A following step that reads exactly those positions
+    /// can then run on the same parts (`PositionRider`), in the thread and the cache that wrote them.
+    public var positions: ((_ part: Int, _ parts: Int) -> Range<Int>)?
     public init(parallel: Bool = false, _ run: @escaping (_ part: Int, _ parts: Int) -> Void) {
         self.run = run; self.parallel = parallel
     }
+}
+
+/// Work that runs inside another step's parts: each part, right after the producer's, on the
+/// positions that part wrote (`part(range, part, parts)`; with parts == 1, all of them and the whole
+/// op), then `finish` once after a split run. See `Network`: a squeeze-and-excite pool rides on the
+/// depthwise convolution whose output it averages.
+struct PositionRider {
+    let part: (_ positions: Range<Int>, _ part: Int, _ parts: Int) -> Void
+    let finish: () -> Void
 }
 
 /// An op kind. Implemented once per kind, as an enum namespace, in Ops/<Kind>.swift.
