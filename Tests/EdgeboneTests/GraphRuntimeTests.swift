@@ -189,9 +189,9 @@ enum SampleGraphs {
         return b.g
     }
 
-    /// int8 pools right after the depthwise and the 1×1 convolution that wrote their maps, which they
-    /// ride on when those are split (`Network.riders`): a 7×7 map, so that a split into 8 parts
-    /// leaves a part without rows.
+    /// int8 pools right after the depthwise and the 1×1 convolution that wrote their maps, and a
+    /// residual add after its projection, which they ride on when those are split (`Network.riders`):
+    /// a 7×7 map, so that a split into 8 parts leaves a part without rows.
     static func pooledProducers() -> Graph {
         var b = GraphBuilder()
         b.g.input = b.g.addTensor("input", shape: [13, 13, 3], type: .qs8, quant: .pixels)
@@ -200,8 +200,10 @@ enum SampleGraphs {
         let p1 = b.node("se.pool", .globalAvgPool, [t2], shape: [16])
         let gate = b.linear("se.expand", b.linear("se.reduce", p1, out: 4, act: .silu, table: true), out: 16, act: .sigmoid, table: true)
         let t3 = b.node("se", .mulChannel, [t2, gate])
-        let t4 = b.conv("pw", t3, out: 24, k: 1, stride: 1, act: .relu6)
-        let p2 = b.node("pool", .globalAvgPool, [t4], shape: [24])
+        let t4 = b.conv("pw", t3, out: 16, k: 1, stride: 1)
+        let t5 = b.node("add", .add, [t1, t4])
+        let t6 = b.conv("pw2", t5, out: 24, k: 1, stride: 1, act: .relu6)
+        let p2 = b.node("pool", .globalAvgPool, [t6], shape: [24])
         b.g.output = b.linear("head", p2, out: 5, type: .f32)
         return b.g
     }
@@ -267,12 +269,13 @@ enum SampleGraphs {
     }
 
     @Test(arguments: ISA.supported)
-    func poolsRidingOnTheirProducersMatchTheReference(isa: ISA) throws {
+    func ridersOnTheirProducersMatchTheReference(isa: ISA) throws {
         let g = SampleGraphs.pooledProducers()
-        let pools = g.nodes.indices.filter { g.nodes[$0].op == .globalAvgPool }
+        let riding = g.nodes.indices.filter { [.globalAvgPool, .add].contains(g.nodes[$0].op) }
+        #expect(riding.count == 3)
         for threads in [2, 3] {
             let net = try Network(graph: g, isa: isa, threads: threads, splitEveryStep: true)
-            #expect(net.riders == pools, "\(threads) threads: \(net.riders) ride, expected \(pools)")
+            #expect(net.riders == riding, "\(threads) threads: \(net.riders) ride, expected \(riding)")
             try check(g, isa: isa, threads: threads, split: true)
         }
         #expect(try Network(graph: g, isa: isa, threads: 1).riders.isEmpty)

@@ -29,7 +29,9 @@ public final class Network: PoolTask, @unchecked Sendable {
         stats.frames = frames
         return stats
     }
-    /// Nodes whose work runs inside the previous node's split step (`mayRide`); their own steps do nothing.
+    /// Nodes whose work runs inside the previous node's split step (`Operator.mayRide`: on two
+    /// threads a step of their own either read half its input from the other core's cache, unsplit,
+    /// or paid a hand-off for a few microseconds of work); their own steps do nothing.
     public let riders: [Int]
     private var chooser = FrameSplitChooser()
     private var framesAlone = 0, frames = 0
@@ -73,7 +75,9 @@ public final class Network: PoolTask, @unchecked Sendable {
         }
 
         // Nodes whose work may run inside the previous node's parts (see `rides`): alive from that step.
-        let rides = graph.nodes.indices.map { threads > 1 && Network.mayRide(graph, $0) }
+        let rides = graph.nodes.indices.map { i in
+            threads > 1 && i > 0 && implementation(of: graph.nodes[i].op).mayRide(graph.nodes[i], after: graph.nodes[i - 1], in: graph)
+        }
         // Liveness: the input exists at step 0, node i runs at step i + 1, the output lives past the
         // last node; scratch lives during its node only. An in-place output takes over its input's buffer.
         let n = graph.nodes.count
@@ -123,15 +127,15 @@ public final class Network: PoolTask, @unchecked Sendable {
         var steps: [Step] = [], riders: [Int] = []
         for (i, node) in graph.nodes.enumerated() {
             binder.nodeIndex = i
-            if rides[i], steps[i - 1].parallel, let positions = steps[i - 1].positions, let rider = GlobalAvgPoolOp.rider(node, binder) {
-                // Each part of the producer, then the pool of the positions that part just wrote: no
-                // hand-off of its own, and no map read back from the other core's cache.
+            if rides[i], steps[i - 1].parallel, let positions = steps[i - 1].positions, let rider = implementation(of: node.op).rider(node, binder) {
+                // Each part of the producer, then this node's work on the positions that part just
+                // wrote: no hand-off of its own, and nothing read back from the other core's cache.
                 let producer = steps[i - 1].run, producerFinish = steps[i - 1].finish
                 steps[i - 1].run = { part, parts in
                     producer(part, parts)
                     rider.part(positions(part, parts), part, parts)
                 }
-                steps[i - 1].finish = { producerFinish?(); rider.finish() }
+                if let riderFinish = rider.finish { steps[i - 1].finish = { producerFinish?(); riderFinish() } }
                 steps[i - 1].positions = nil
                 steps.append(Step { _, _ in })  // done by then
                 riders.append(i)
@@ -154,17 +158,6 @@ public final class Network: PoolTask, @unchecked Sendable {
         inputIsFloat = graph.tensors[graph.input].type == .f32
         outputStorage = (arena.base + tensorOffsets[graph.output]).assumingMemoryBound(to: Float.self)
         outputCount = graph.tensors[graph.output].elementCount
-    }
-
-    /// Whether node `i` can run inside node i − 1's parts on several threads: an int8 pool of the
-    /// map a depthwise or 1×1 convolution just wrote (B0's squeeze-and-excite pools: on two threads a
-    /// pool step of its own either read half the map from the other core's cache, unsplit, or paid a
-    /// hand-off for a few microseconds of work). It does when that step is split (decided at bind).
-    static func mayRide(_ graph: Graph, _ i: Int) -> Bool {
-        let node = graph.nodes[i]
-        guard i > 0, node.op == .globalAvgPool, graph.tensors[node.output].type == .qs8 else { return false }
-        let producer = graph.nodes[i - 1]
-        return node.inputs[0] == producer.output && (producer.op == .depthwise || producer.op == .conv)
     }
 
     deinit {

@@ -33,6 +33,11 @@ enum GlobalAvgPoolOp: Operator {
         return step
     }
 
+    /// An int8 pool of the map the node before it just wrote (B0's squeeze-and-excite pools).
+    static func mayRide(_ node: Node, after producer: Node, in graph: Graph) -> Bool {
+        graph.tensors[node.output].type == .qs8 && node.inputs[0] == producer.output
+    }
+
     /// The qs8 pool as work riding on its producer's parts (see `PositionRider`): each part sums the
     /// positions it just wrote, still in its cache, into sums of its own; one part alone pools the
     /// whole map. The same kernel adds the same values: the result is the separate step's.

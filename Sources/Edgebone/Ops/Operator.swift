@@ -47,10 +47,10 @@ public struct Step {
 /// Work that runs inside another step's parts: each part, right after the producer's, on the
 /// positions that part wrote (`part(range, part, parts)`; with parts == 1, all of them and the whole
 /// op), then `finish` once after a split run. See `Network`: a squeeze-and-excite pool rides on the
-/// depthwise convolution whose output it averages.
+/// depthwise convolution whose output it averages, a residual add on the projection that feeds it.
 struct PositionRider {
     let part: (_ positions: Range<Int>, _ part: Int, _ parts: Int) -> Void
-    let finish: () -> Void
+    var finish: (() -> Void)? = nil
 }
 
 /// An op kind. Implemented once per kind, as an enum namespace, in Ops/<Kind>.swift.
@@ -62,6 +62,18 @@ protocol Operator {
     static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds
     /// The step, with packed weights in the binder's persistent storage.
     static func bind(_ node: Node, _ b: Binder) -> Step
+    /// Whether `node` may run inside the parts of `producer`, the node just before it, when that one
+    /// is split by positions (`PositionRider`): it must read `producer`'s output position by position,
+    /// and write nothing `producer` reads. Decided before planning (its output and scratch are then
+    /// alive from the producer's step). Default: no.
+    static func mayRide(_ node: Node, after producer: Node, in graph: Graph) -> Bool
+    /// The node's work as a rider; called at bind where `mayRide` held and the producer is split.
+    static func rider(_ node: Node, _ b: Binder) -> PositionRider?
+}
+
+extension Operator {
+    static func mayRide(_ node: Node, after producer: Node, in graph: Graph) -> Bool { false }
+    static func rider(_ node: Node, _ b: Binder) -> PositionRider? { nil }
 }
 
 /// The registry of op kinds: the only place that maps an `OpKind` to its implementation.
