@@ -74,7 +74,7 @@ public final class Network: PoolTask, @unchecked Sendable {
             openblas_set_num_threads(Int32(threads))
         }
 
-        // Nodes whose work may run inside the previous node's parts (see `rides`): alive from that step.
+        // Nodes whose work may run inside the previous node's parts (`Operator.mayRide`): alive from that step.
         let rides = graph.nodes.indices.map { i in
             threads > 1 && i > 0 && implementation(of: graph.nodes[i].op).mayRide(graph.nodes[i], after: graph.nodes[i - 1], in: graph)
         }
