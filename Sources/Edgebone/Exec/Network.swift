@@ -136,7 +136,6 @@ public final class Network: PoolTask, @unchecked Sendable {
                     rider.part(positions(part, parts), part, parts)
                 }
                 if let riderFinish = rider.finish { steps[i - 1].finish = { producerFinish?(); riderFinish() } }
-                steps[i - 1].positions = nil
                 steps.append(Step { _, _ in })  // done by then
                 riders.append(i)
                 continue

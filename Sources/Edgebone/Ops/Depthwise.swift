@@ -56,13 +56,14 @@ enum DepthwiseOp: Operator {
         let kernel = b.config.pointee.dwconv!
         // Depthwise runs about ten times fewer multiply-adds per second than the GEMM, so a tenth of
         // the GEMM's threshold pays for the hand-off (B0's 14×14 and 7×7 layers: 20–40 µs each).
+        let rowsOf = { (part: Int, parts: Int) in partRange(part, of: parts, count: g.outH) }
         var step = Step(parallel: b.parallel(b.graph.tensors[node.output].elementCount * k * k, threshold: 100_000)) { part, parts in
-            let rows = partRange(part, of: parts, count: g.outH)
+            let rows = rowsOf(part, parts)
             guard !rows.isEmpty else { return }
             kernel(xp, g.inH, g.inW, c, weights, k, g.stride, g.padTop, g.padLeft, yp, g.outH, g.outW, rows.lowerBound, rows.upperBound, zero, params)
         }
         step.positions = { part, parts in
-            let rows = partRange(part, of: parts, count: g.outH)
+            let rows = rowsOf(part, parts)
             return rows.lowerBound * g.outW..<rows.upperBound * g.outW
         }
         return step

@@ -21,8 +21,9 @@ extension Binder {
                   params: UnsafePointer<eb_qs8_requant_params>, xorScratch: UnsafeMutablePointer<UInt8>?,
                   gate: GEMMInputGate? = nil) -> Step {
         let config = self.config, mr = Int(config.pointee.gemm_mr), xor80 = config.pointee.xor80!, vmulc = config.pointee.vmulc!
+        let rowsOf = { (part: Int, parts: Int) in partRange(part, of: parts, count: m, granule: mr) }
         var step = Step(parallel: parallel(m * k * n, threshold: 1_000_000)) { part, parts in
-            let rows = partRange(part, of: parts, count: m, granule: mr)
+            let rows = rowsOf(part, parts)
             guard !rows.isEmpty else { return }
             var src = a
             if let gate {
@@ -34,7 +35,7 @@ extension Binder {
             }
             eb_qs8_gemm_rows(config, rows.lowerBound, rows.upperBound, n, k, src, k, packed, c, n, params)
         }
-        step.positions = { part, parts in partRange(part, of: parts, count: m, granule: mr) }
+        step.positions = rowsOf  // a GEMM row is an output position
         return step
     }
 
