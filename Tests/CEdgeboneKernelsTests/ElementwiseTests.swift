@@ -31,14 +31,27 @@ import Testing
         let cfg = Self.config(isa)
         var rng = SeededGenerator(23)
         // k up to the int16 staging limit, and past it (the plain int32 path).
-        for (k, n, xz) in [(1, 1, Int32(0)), (17, 5, -128), (1280, 37, 127), (4096, 3, -7), (4097, 4, 3), (5000, 2, -128)] {
+        for (k, n, xz) in [(1, 1, Int32(0)), (17, 5, -128), (64, 8, 1), (65, 9, -1), (1280, 37, 127), (4096, 3, -7), (4097, 6, 3), (5000, 2, -128)] {
             let x = (0..<k).map { _ in Int8.random(in: -128...127, using: &rng) }
             var w = (0..<(k * n)).map { _ in Int8.random(in: -127...127, using: &rng) }
             w[0] = -127
             let bias = (0..<n).map { _ in Int32.random(in: -100_000...100_000, using: &rng) }
             let scale = (0..<n).map { _ in Float.random(in: 1e-5...1e-2, using: &rng) }
-            var y = [Float](repeating: .nan, count: n)
-            cfg.gemv_f32(k, n, x, xz, w, bias, scale, &y)
+            var packed = [Int8](repeating: 0x55, count: eb_qs8_gemv_packed_size(n, k)), sums = [Int32](repeating: 0, count: n)
+            eb_qs8_gemv_pack(n, k, w, &packed, &sums)
+            // The whole, and (n > 4) rows from the second group on, as a thread's part is called.
+            var y = [Float](repeating: .nan, count: n + 1)
+            cfg.gemv_f32(k, n, x, xz, packed, sums, bias, scale, &y)
+            #expect(y[n].isNaN, "\(isa) gemv k\(k) n\(n) wrote past n")
+            if n > 4 {
+                var tail = [Float](repeating: .nan, count: n - 4 + 1)
+                let kp = eb_qs8_gemv_padded_k(k)
+                packed.withUnsafeBufferPointer { p in
+                    cfg.gemv_f32(k, n - 4, x, xz, p.baseAddress! + 4 * kp, Array(sums[4...]), Array(bias[4...]), Array(scale[4...]), &tail)
+                }
+                #expect(Array(tail[..<(n - 4)]) == Array(y[4..<n]), "\(isa) gemv k\(k) n\(n) from row 4")
+                #expect(tail[n - 4].isNaN, "\(isa) gemv k\(k) n\(n) from row 4 wrote past its rows")
+            }
             for j in 0..<n {
                 var acc: Int32 = 0
                 for i in 0..<k { acc += (Int32(x[i]) - xz) * Int32(w[j * k + i]) }

@@ -263,20 +263,35 @@ void eb_qs8_conv_hwc(const struct eb_kernel_config* cfg, const int8_t* x, size_t
                      const eb_qs8_requant_params* params);
 
 /// Final linear layer with float output (logits stay float32):
-/// y[j] = (float)(bias[j] + sum_k (x[k] - x_zero) * w[j][k]) * scale[j]; w: [n][k] int8.
+/// y[j] = (float)(bias[j] + sum_k (x[k] - x_zero) * w[j][k]) * scale[j], w packed by eb_qs8_gemv_pack:
+/// rows in groups of EB_GEMV_ROWS, each group's K in blocks of EB_GEMV_KBLOCK bytes with the group's
+/// rows' blocks side by side, so one group streams from memory as one run of cache lines (a row of
+/// B0's classifier is 20 lines: row after row, four rows at once, the hardware prefetcher never caught
+/// up when the weights came from DRAM). K is padded with zero weights, n with zero rows. wsum[j] =
+/// sum_k w[j][k] (kernels that read x + 128 use it; others ignore it). A call for rows [j0, …) passes
+/// w + j0 * eb_qs8_gemv_padded_k(k), wsum + j0, bias + j0, scale + j0, y + j0, j0 a multiple of
+/// EB_GEMV_ROWS; it writes y[0 ..< n] only.
+#define EB_GEMV_ROWS 4
+#define EB_GEMV_KBLOCK 64
 typedef void (*eb_qs8_gemv_f32_fn)(size_t k, size_t n, const int8_t* x, int32_t x_zero,
-                                   const int8_t* w, const int32_t* bias, const float* scale,
-                                   float* y);
+                                   const int8_t* w, const int32_t* wsum, const int32_t* bias,
+                                   const float* scale, float* y);
+/// K rounded up to EB_GEMV_KBLOCK.
+size_t eb_qs8_gemv_padded_k(size_t k);
+/// Bytes of packed weights for n rows of k (n rounded up to EB_GEMV_ROWS).
+size_t eb_qs8_gemv_packed_size(size_t n, size_t k);
+/// Packs w [n][k] into packed (eb_qs8_gemv_packed_size bytes) and writes wsum[0 ..< n].
+void eb_qs8_gemv_pack(size_t n, size_t k, const int8_t* w, int8_t* packed, int32_t* wsum);
 void eb_qs8_qc8w_gemv_f32__scalar(size_t, size_t, const int8_t*, int32_t, const int8_t*,
-                                  const int32_t*, const float*, float*);
+                                  const int32_t*, const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__avx2(size_t, size_t, const int8_t*, int32_t, const int8_t*,
-                                const int32_t*, const float*, float*);
+                                const int32_t*, const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__avx512skx(size_t, size_t, const int8_t*, int32_t, const int8_t*,
-                                     const int32_t*, const float*, float*);
+                                     const int32_t*, const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__avx512vnni(size_t, size_t, const int8_t*, int32_t, const int8_t*,
-                                      const int32_t*, const float*, float*);
+                                      const int32_t*, const int32_t*, const float*, float*);
 void eb_qs8_qc8w_gemv_f32__neon(size_t, size_t, const int8_t*, int32_t, const int8_t*,
-                                const int32_t*, const float*, float*);
+                                const int32_t*, const int32_t*, const float*, float*);
 /// Bytes of patch scratch eb_qs8_conv_hwc needs.
 size_t eb_qs8_conv_hwc_scratch_size(const struct eb_kernel_config* cfg, size_t k, size_t cin);
 

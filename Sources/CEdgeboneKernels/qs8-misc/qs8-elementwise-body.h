@@ -95,25 +95,35 @@ void EB_NAME(eb_x8_lut_ukernel)(size_t n, const int8_t* x, int8_t* y, const int8
 }
 
 void EB_NAME(eb_qs8_qc8w_gemv_f32)(size_t k, size_t n, const int8_t* x, int32_t x_zero,
-                                   const int8_t* w, const int32_t* bias, const float* scale,
-                                   float* y) {
+                                   const int8_t* w, const int32_t* wsum, const int32_t* bias,
+                                   const float* scale, float* y) {
+  (void)wsum;
+  const size_t kp = eb_qs8_gemv_padded_k(k);
   // (x - x_zero) fits int16 and its products with int8 weights fit int16 pairs' int32 sums, so the
-  // reduction vectorizes as int16 multiply-adds (vpmaddwd / smlal) instead of int32 multiplies.
+  // reduction vectorizes as int16 multiply-adds (vpmaddwd / smlal) instead of int32 multiplies. The
+  // padding's weights are zero: any x there adds nothing.
   int16_t xs[4096];
-  if (k <= 4096) {
+  const int staged = kp <= 4096;
+  if (staged) {
     for (size_t i = 0; i < k; i++) xs[i] = (int16_t)((int32_t)x[i] - x_zero);
-    for (size_t j = 0; j < n; j++) {
-      const int8_t* wr = w + j * k;
-      int32_t acc = 0;
-      for (size_t i = 0; i < k; i++) acc += (int32_t)xs[i] * (int32_t)(int16_t)wr[i];
-      y[j] = (float)(acc + bias[j]) * scale[j];
-    }
-    return;
+    for (size_t i = k; i < kp; i++) xs[i] = 0;
   }
-  for (size_t j = 0; j < n; j++) {
-    const int8_t* wr = w + j * k;
-    int32_t acc = 0;
-    for (size_t i = 0; i < k; i++) acc += ((int32_t)x[i] - x_zero) * (int32_t)wr[i];
-    y[j] = (float)(acc + bias[j]) * scale[j];
+  for (size_t j0 = 0; j0 < n; j0 += EB_GEMV_ROWS) {
+    const int8_t* g = w + j0 * kp;
+    int32_t acc[EB_GEMV_ROWS] = {0};
+    for (size_t i0 = 0; i0 < kp; i0 += EB_GEMV_KBLOCK) {
+      const size_t len = staged || k - i0 >= EB_GEMV_KBLOCK ? EB_GEMV_KBLOCK : k - i0;
+      for (size_t r = 0; r < EB_GEMV_ROWS; r++) {
+        const int8_t* wb = g + i0 * EB_GEMV_ROWS + r * EB_GEMV_KBLOCK;
+        int32_t s = 0;
+        if (staged) {
+          for (size_t i = 0; i < EB_GEMV_KBLOCK; i++) s += (int32_t)xs[i0 + i] * (int32_t)(int16_t)wb[i];
+        } else {
+          for (size_t i = 0; i < len; i++) s += ((int32_t)x[i0 + i] - x_zero) * (int32_t)wb[i];
+        }
+        acc[r] += s;
+      }
+    }
+    for (size_t r = 0; r < EB_GEMV_ROWS && j0 + r < n; r++) y[j0 + r] = (float)(acc[r] + bias[j0 + r]) * scale[j0 + r];
   }
 }

@@ -63,15 +63,19 @@ enum LinearOp: Operator {
         case (.qs8, .f32):
             let xq = x.quant!
             let xp = UnsafePointer(b.pointer(node.inputs[0], as: Int8.self)), yp = b.pointer(node.output, as: Float.self)
-            let w = b.persist(b.constant(node, "weight").int8), bias = b.persist(b.constant(node, "bias").int32)
+            var packed = [Int8](repeating: 0, count: eb_qs8_gemv_packed_size(n, k)), sums = [Int32](repeating: 0, count: n)
+            eb_qs8_gemv_pack(n, k, b.constant(node, "weight").int8, &packed, &sums)
+            let w = b.persist(packed), wsum = b.persist(sums), bias = b.persist(b.constant(node, "bias").int32)
             let scale = b.persist(b.constant(node, "weight_scale").floats.map { Float(Double($0) * Double(xq.scale)) })
-            let gemv = b.config.pointee.gemv_f32!, zero = xq.zeroPoint
+            let gemv = b.config.pointee.gemv_f32!, zero = xq.zeroPoint, kp = eb_qs8_gemv_padded_k(k)
             // Streams its weights from memory: two cores fetch faster, so it splits whenever there is a pool.
             return Step(parallel: b.parallel(1, threshold: 1)) { part, parts in
-                // Outputs are independent dot products: any split computes the same floats.
+                // Outputs are independent dot products: any split computes the same floats. Parts start
+                // on a group of packed rows (16 is a multiple of EB_GEMV_ROWS).
                 let r = partRange(part, of: parts, count: n, granule: 16)
                 guard !r.isEmpty else { return }
-                gemv(k, r.count, xp, zero, w + r.lowerBound * k, bias + r.lowerBound, scale + r.lowerBound, yp + r.lowerBound)
+                let j = r.lowerBound
+                gemv(k, r.count, xp, zero, w + j * kp, wsum + j, bias + j, scale + j, yp + j)
             }
         }
     }
