@@ -309,6 +309,25 @@ static void test_elementwise_family(const eb_kernel_config* cfg) {
     }
     free(a); free(acc0); free(acc1);
   }
+  // The classifier's GEMV on packed rows: K and n with and without tails, past the int16 staging.
+  const size_t gemv_shapes[][2] = {{1, 1}, {17, 5}, {64, 8}, {65, 9}, {1280, 37}, {4097, 6}};
+  for (size_t t = 0; t < sizeof gemv_shapes / sizeof *gemv_shapes; t++) {
+    const size_t k = gemv_shapes[t][0], n = gemv_shapes[t][1];
+    int8_t* x = malloc(k); int8_t* w = malloc(n * k); int8_t* packed = malloc(eb_qs8_gemv_packed_size(n, k));
+    int32_t* wsum = malloc(n * 4); int32_t* bias = malloc(n * 4); float* scale = malloc(n * 4);
+    float* y0 = malloc((n + 1) * 4); float* y1 = malloc((n + 1) * 4);
+    for (size_t i = 0; i < k; i++) x[i] = (int8_t)rnd_in(-128, 127);
+    for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)rnd_in(-127, 127);
+    for (size_t j = 0; j < n; j++) { bias[j] = rnd_in(-100000, 100000); scale[j] = rnd_f(1e-5f, 1e-2f); }
+    eb_qs8_gemv_pack(n, k, w, packed, wsum);
+    const int32_t xz = t % 2 ? -128 : rnd_in(-128, 127);
+    y0[n] = y1[n] = -1.5f;
+    ref->gemv_f32(k, n, x, xz, packed, wsum, bias, scale, y0); cfg->gemv_f32(k, n, x, xz, packed, wsum, bias, scale, y1);
+    const int bad = memcmp(y0, y1, (n + 1) * 4) != 0;
+    if (bad) printf("FAIL %s gemv k%zu n%zu\n", cfg->name, k, n);
+    failures += bad; cases++;
+    free(x); free(w); free(packed); free(wsum); free(bias); free(scale); free(y0); free(y1);
+  }
   // Stem: 3x3 stride 2 on 3 channels, TF-same and symmetric, against the scalar table.
   for (int same = 0; same <= 1; same++) {
     const size_t h = 17, w = 15, cin = 3, cout = 32, k = 3, s = 2;
@@ -415,7 +434,7 @@ int main(int argc, char** argv) {
     printf("%-12s %s: %s\n", cfg->name, cfg->dwconv_name, failures == before_dw ? "exact" : "MISMATCH");
     const int before_ew = failures;
     test_elementwise_family(cfg);
-    printf("%-12s vadd/vmulc/gavgpool/lut/conv_hwc: %s\n", cfg->name, failures == before_ew ? "exact" : "MISMATCH");
+    printf("%-12s vadd/vmulc/gavgpool/lut/gemv/conv_hwc: %s\n", cfg->name, failures == before_ew ? "exact" : "MISMATCH");
     const int before_rs = failures;
     test_resample_family(isa);
     printf("%-12s resample (Pillow-exact passes): %s\n", cfg->name, failures == before_rs ? "exact" : "MISMATCH");
