@@ -17,11 +17,12 @@ void eb_qs8_gemm_rows(const eb_kernel_config* cfg, size_t m0, size_t m1, size_t 
     size_t tiles = 16384 / (kpad * pk->nr * pk->welem);
     slice = (tiles > 0 ? tiles : 1) * pk->nr;
   }
+  // Slices are whole tiles of nr channels, and every tile before a slice's start is a full one (only
+  // the last tile may be narrower), so slice n0 starts n0 channels' bytes in: bias, weights, scale.
+  const size_t channel_bytes = sizeof(int32_t) + kpad * pk->welem + sizeof(float);
   for (size_t n0 = 0; n0 < n; n0 += slice) {
     const size_t nc = n - n0 < slice ? n - n0 : slice;
-    // Slices are whole tiles of nr channels, so the packer's own size of the first n0 channels is
-    // where this slice starts.
-    const void* w = (const uint8_t*)packed + eb_qs8_gemm_packed_size(pk, n0, k);
+    const void* w = (const uint8_t*)packed + n0 * channel_bytes;
     if (cfg->gemm_rows != NULL) {
       cfg->gemm_rows(m1 - m0, nc, k, a + m0 * a_stride, a_stride, w, c + m0 * c_stride + n0, c_stride, params);
       continue;
