@@ -117,12 +117,21 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 // EB_ATT_ROWS query rows × EB_ATT_LANES keys (or features) in registers. Blocking never changes the
 // order of a sum: each logit adds its d products in feature order, each output its n terms in token
 // order, and norms and softmax totals use the fixed 16-lane order above, so every ISA build computes
-// the same sums, up to fused multiply-adds. Cosine similarity as q · k̂ times scale / |q|: only the
-// keys are normalized (and transposed, so that a row of logits is a run of vector multiply-adds).
+// the same sums, up to fused multiply-adds. Cosine similarity as (q · k) · (scale / |q|) · (1 / |k|),
+// both factors applied after the dot product (in separate statements: never fused). With int8 input
+// (qkv8 set) the caller passes q, k and v as integers, x − zero point (exact in float), so every dot
+// product and squared norm is an exact integer in float (d · 255² < 2^24 for head_dim ≤ 256) and the
+// logits are the same in every build; the outputs are scaled by v_scale at the end. The build with
+// EB_ATT_VNNI (avx512f, selected only on AVX-512 VNNI cores) computes those dot products from the
+// int8 values, 64 per vpdpbusd, where head_dim is a multiple of 4: the same integers, so the same
+// logits bit for bit.
 #ifndef EB_ATT_LANES
 #define EB_ATT_LANES 16
 #endif
 #define EB_ATT_ROWS 4
+#ifndef EB_ATT_VNNI
+#define EB_ATT_VNNI 0
+#endif
 
 /// Largest of n floats (exact in any order).
 static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
@@ -155,11 +164,13 @@ static inline __attribute__((always_inline)) float EB_NAME(eb_inverse_norm)(cons
 }
 
 // Logits of query rows r0 … r0 + rows − 1 (EB_ATT_ROWS computed; past `rows` they repeat the last)
-// against keys j0 … j0 + m − 1: (q · k̂) · qs[i] + bias (+ mask), into p[r][j]. qs[i] = scale / |q_i|.
+// against keys j0 … j0 + m − 1: (q · k) · ki[j] · qs[i] + bias (+ mask), into p[r][j]. kt: keys
+// transposed; qs[i] = scale / |q_i|, ki[j] = 1 / |k_j|.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const float* q, size_t stride, const float* restrict kt, size_t n,
                                                                          size_t d, size_t r0, size_t rows, size_t j0, size_t m,
-                                                                         const float* restrict qs, const float* restrict bh,
-                                                                         const float* restrict mw, float* restrict p) {
+                                                                         const float* restrict qs, const float* restrict ki,
+                                                                         const float* restrict bh, const float* restrict mw,
+                                                                         float* restrict p) {
   float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
   const float* qr[EB_ATT_ROWS];
   for (size_t r = 0; r < EB_ATT_ROWS; r++) qr[r] = q + (r0 + (r < rows ? r : rows - 1)) * stride;
@@ -174,7 +185,11 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const f
     const float f = qs[r0 + r];
     const float* bi = bh + (r0 + r) * n + j0;
     float* pr = p + r * n + j0;
-    for (size_t l = 0; l < m; l++) pr[l] = acc[r][l] * f + bi[l];
+    for (size_t l = 0; l < m; l++) {
+      float t = acc[r][l] * ki[j0 + l];
+      t = t * f;
+      pr[l] = t + bi[l];
+    }
     if (mw != NULL) {
       const float* mi = mw + (r0 + r) * n + j0;
       for (size_t l = 0; l < m; l++) pr[l] += mi[l];
@@ -182,9 +197,59 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const f
   }
 }
 
-// Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e].
+#if EB_ATT_VNNI
+// The same logits for 64 keys j0 … j0 + 63 (those below n stored) from int8 values: kt4 holds the keys
+// flipped to unsigned (k + 128), four features per dword, [d / 4][n64][4]; each query row's four int8
+// features are broadcast as they lie. A dot product Σ (k + 128) q becomes Σ (q − z)(k − z) by
+// subtracting crow[i] = (128 + z) Σ q_i − d z² and ccol[j] = z Σ k_j.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const int8_t* q8, size_t stride8, const uint8_t* restrict kt4, size_t n,
+                                                                          size_t n64, size_t d, size_t r0, size_t rows, size_t j0,
+                                                                          const int32_t* restrict crow, const int32_t* restrict ccol,
+                                                                          const float* restrict qs, const float* restrict ki,
+                                                                          const float* restrict bh, const float* restrict mw,
+                                                                          float* restrict p) {
+  __m512i acc[EB_ATT_ROWS][4];
+  const int8_t* qr[EB_ATT_ROWS];
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+    qr[r] = q8 + (r0 + (r < rows ? r : rows - 1)) * stride8;
+    for (size_t v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
+  }
+  for (size_t g = 0; g < d / 4; g++) {
+    const uint8_t* kg = kt4 + (g * n64 + j0) * 4;
+    const __m512i k0 = _mm512_loadu_si512(kg), k1 = _mm512_loadu_si512(kg + 64);
+    const __m512i k2 = _mm512_loadu_si512(kg + 128), k3 = _mm512_loadu_si512(kg + 192);
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+      int32_t word;
+      memcpy(&word, qr[r] + 4 * g, 4);
+      const __m512i qb = _mm512_set1_epi32(word);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], k0, qb);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], k1, qb);
+      acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], k2, qb);
+      acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], k3, qb);
+    }
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const size_t i = r0 + r;
+    const __m512 f = _mm512_set1_ps(qs[i]);
+    const __m512i ci = _mm512_set1_epi32(crow[i]);
+    for (size_t v = 0; v < 4 && j0 + 16 * v < n; v++) {
+      const size_t j = j0 + 16 * v, left = n - j;
+      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const __m512i dot = _mm512_sub_epi32(_mm512_sub_epi32(acc[r][v], _mm512_loadu_si512(ccol + j)), ci);
+      __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_loadu_ps(ki + j));
+      t = _mm512_mul_ps(t, f);
+      t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(live, bh + i * n + j));
+      if (mw != NULL) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(live, mw + i * n + j));
+      _mm512_mask_storeu_ps(p + r * n + j, live, t);
+    }
+  }
+}
+#endif
+
+// Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e], times vs.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const float* restrict p, const float* restrict v, size_t stride, size_t n,
-                                                                         size_t rows, size_t e0, size_t m, float* restrict o, size_t c) {
+                                                                         size_t rows, size_t e0, size_t m, float vs, float* restrict o,
+                                                                         size_t c) {
   float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
   const float* pr[EB_ATT_ROWS];
   for (size_t r = 0; r < EB_ATT_ROWS; r++) pr[r] = p + (r < rows ? r : rows - 1) * n;
@@ -196,7 +261,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const f
     }
   }
   for (size_t r = 0; r < rows; r++) {
-    for (size_t l = 0; l < m; l++) o[r * c + e0 + l] = acc[r][l];
+    for (size_t l = 0; l < m; l++) o[r * c + e0 + l] = acc[r][l] * vs;
   }
 }
 
@@ -231,35 +296,30 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_transpose16)(eb_f32
 #undef EB_SWAP
 }
 
-// kt[e][i] = k[i][e] · inv[i] for i < n, e < d (rows of k `stride` apart): 16×16 blocks through
-// registers, the edges element by element. Each value is one product, so any order gives the same.
-static inline __attribute__((always_inline)) void EB_NAME(eb_scaled_transpose)(const float* k, size_t stride, size_t n, size_t d,
-                                                                               const float* inv, float* kt) {
+// kt[e][i] = k[i][e] for i < n, e < d (rows of k `stride` apart): 16×16 blocks through registers,
+// the edges element by element.
+static inline __attribute__((always_inline)) void EB_NAME(eb_transpose_keys)(const float* k, size_t stride, size_t n, size_t d, float* kt) {
   size_t i0 = 0;
   for (; i0 + 16 <= n; i0 += 16) {
     size_t e0 = 0;
     for (; e0 + 16 <= d; e0 += 16) {
       eb_f32x16 v[16];
-      for (size_t r = 0; r < 16; r++) v[r] = EB_NAME(eb_load16)(k + (i0 + r) * stride + e0) * inv[i0 + r];
+      for (size_t r = 0; r < 16; r++) v[r] = EB_NAME(eb_load16)(k + (i0 + r) * stride + e0);
       EB_NAME(eb_transpose16)(v);
       for (size_t e = 0; e < 16; e++) memcpy(kt + (e0 + e) * n + i0, &v[e], sizeof v[e]);
     }
     for (size_t i = i0; i < i0 + 16; i++) {
-      for (size_t e = e0; e < d; e++) kt[e * n + i] = k[i * stride + e] * inv[i];
+      for (size_t e = e0; e < d; e++) kt[e * n + i] = k[i * stride + e];
     }
   }
   for (size_t i = i0; i < n; i++) {
-    for (size_t e = 0; e < d; e++) kt[e * n + i] = k[i * stride + e] * inv[i];
+    for (size_t e = 0; e < d; e++) kt[e * n + i] = k[i * stride + e];
   }
 }
 
-// One block of query rows: logits, softmax, outputs.
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_rows)(const float* q, const float* kt, const float* v, size_t stride, size_t n,
-                                                                       size_t d, size_t r0, size_t rows, const float* qs, const float* bh,
-                                                                       const float* mw, float* p, float* o, size_t c) {
-  size_t j0 = 0;
-  for (; j0 + EB_ATT_LANES <= n; j0 += EB_ATT_LANES) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, EB_ATT_LANES, qs, bh, mw, p);
-  if (j0 < n) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, n - j0, qs, bh, mw, p);
+// Softmax of a block of rows of logits in p, then their outputs.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const float* v, size_t stride, size_t n, size_t d, size_t rows,
+                                                                         float vs, float* p, float* o, size_t c) {
   for (size_t r = 0; r < rows; r++) {
     float* pr = p + r * n;
     const float mx = EB_NAME(eb_max16)(pr, n);
@@ -268,16 +328,33 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_rows)(const flo
     for (size_t j = 0; j < n; j++) pr[j] *= inv;
   }
   size_t e0 = 0;
-  for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, o, c);
-  if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, o, c);
+  for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, vs, o, c);
+  if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, vs, o, c);
 }
 
-void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads, size_t head_dim,
-                             const float* logit_scale, const float* bias, const float* mask, float* scratch) {
-  const size_t c = heads * head_dim, n = tokens, d = head_dim, stride = 3 * c;
-  float* kt = scratch;                // [d][n] normalized keys of one head, transposed
+void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
+                                              size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
+                                              const float* bias, const float* mask, float* scratch) {
+  const size_t c = heads * head_dim, n = tokens, d = head_dim, stride = 3 * c, n64 = (n + 63) / 64 * 64;
+  float* kt = scratch;                // [d][n] keys of one head, transposed
   float* qs = scratch + n * d;        // [n] scale / |q_i|
-  float* p = qs + n;                  // [EB_ATT_ROWS][n] logits, then weights, of a block of rows
+  float* ki = qs + n;                 // [n64] 1 / |k_j|, zero past n
+  float* p = ki + n64;                // [EB_ATT_ROWS][n] logits, then weights, of a block of rows
+  for (size_t j = n; j < n64; j++) ki[j] = 0.0f;
+#if EB_ATT_VNNI
+  uint8_t* kt4 = (uint8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n64][4] keys + 128 (eb_att_logits8)
+  int32_t* ccol = (int32_t*)(kt4 + d * n64);       // [n64], zero past n
+  int32_t* crow = ccol + n64;                      // [n]
+  const int vnni = qkv8 != NULL && d % 4 == 0;
+  if (vnni) {
+    memset(kt4, 0x80, d * n64);
+    for (size_t j = n; j < n64; j++) ccol[j] = 0;
+  }
+  const int32_t z = zero_point, dzz = (int32_t)d * z * z;
+#else
+  (void)qkv8;
+  (void)zero_point;
+#endif
   for (size_t w = 0; w < windows; w++) {
     const float* base = qkv + w * n * stride;
     const float* mw = mask != NULL ? mask + w * n * n : NULL;
@@ -288,16 +365,45 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, float* out, size
       const float s = logit_scale[h];
       for (size_t i = 0; i < n; i++) {
         qs[i] = s * EB_NAME(eb_inverse_norm)(q + i * stride, d);
-        p[i] = EB_NAME(eb_inverse_norm)(k + i * stride, d);  // p holds 1/|k_i| until the first logits
+        ki[i] = EB_NAME(eb_inverse_norm)(k + i * stride, d);
       }
-      EB_NAME(eb_scaled_transpose)(k, stride, n, d, p, kt);
       const float* bh = bias + h * n * n;
       float* o = out + w * n * c + h * d;
-      size_t r0 = 0;
-      for (; r0 + EB_ATT_ROWS <= n; r0 += EB_ATT_ROWS) {
-        EB_NAME(eb_att_rows)(q, kt, v, stride, n, d, r0, EB_ATT_ROWS, qs, bh, mw, p, o + r0 * c, c);
+#if EB_ATT_VNNI
+      if (vnni) {
+        // Row and column corrections from the integer-valued floats' sums (exact: |Σ| ≤ 255 d), the keys
+        // transposed a dword (four features) at a time and flipped.
+        const int8_t* q8 = qkv8 + w * n * stride + h * d;
+        const int8_t* k8 = q8 + c;
+        for (size_t i = 0; i < n; i++) {
+          crow[i] = (128 + z) * ((int32_t)EB_NAME(eb_sum16)(q + i * stride, d) + (int32_t)d * z) - dzz;
+          ccol[i] = z * ((int32_t)EB_NAME(eb_sum16)(k + i * stride, d) + (int32_t)d * z);
+          uint32_t* col = (uint32_t*)kt4 + i;
+          for (size_t g = 0; g < d / 4; g++) {
+            uint32_t word;
+            memcpy(&word, k8 + i * stride + 4 * g, 4);
+            col[g * n64] = word ^ 0x80808080u;
+          }
+        }
+        size_t r0 = 0;
+        for (; r0 < n; r0 += EB_ATT_ROWS) {
+          const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
+          for (size_t j0 = 0; j0 < n; j0 += 64)
+            EB_NAME(eb_att_logits8)(q8, stride, kt4, n, n64, d, r0, rows, j0, crow, ccol, qs, ki, bh, mw, p);
+          EB_NAME(eb_att_finish)(v, stride, n, d, rows, v_scale, p, o + r0 * c, c);
+        }
+        continue;
       }
-      if (r0 < n) EB_NAME(eb_att_rows)(q, kt, v, stride, n, d, r0, n - r0, qs, bh, mw, p, o + r0 * c, c);
+#endif
+      EB_NAME(eb_transpose_keys)(k, stride, n, d, kt);
+      for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
+        const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
+        size_t j0 = 0;
+        for (; j0 + EB_ATT_LANES <= n; j0 += EB_ATT_LANES)
+          EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, EB_ATT_LANES, qs, ki, bh, mw, p);
+        if (j0 < n) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, n - j0, qs, ki, bh, mw, p);
+        EB_NAME(eb_att_finish)(v, stride, n, d, rows, v_scale, p, o + r0 * c, c);
+      }
     }
   }
 }

@@ -110,17 +110,19 @@ typedef void (*eb_f32_gelu_fn)(const float* x, float* y, size_t n);
 size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim);
 /// SwinV2 cosine attention per window and head. qkv: [windows][tokens][3 * heads * head_dim] (q, k, v);
 /// out: [windows][tokens][heads * head_dim]; logit_scale: [heads] (already exp(clamp(..))); bias:
-/// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL.
-typedef void (*eb_f32_window_attention_fn)(const float* qkv, float* out, size_t windows, size_t tokens, size_t heads,
-                                           size_t head_dim, const float* logit_scale, const float* bias, const float* mask,
-                                           float* scratch);
+/// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL. With int8 input, qkv8 is it and qkv
+/// holds qkv8 − zero_point as floats (head_dim ≤ 256: exact dot products); the outputs are multiplied
+/// by v_scale (the input scale; 1 for float input, qkv8 NULL).
+typedef void (*eb_f32_window_attention_fn)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
+                                           size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
+                                           const float* bias, const float* mask, float* scratch);
 #define EB_DECLARE_F32_TRANSFORMER(isa)                                                                       \
   void eb_f32_layernorm_ukernel__##isa(const float*, float*, size_t, size_t, const float*, const float*, float); \
   void eb_f32_gelu_ukernel__##isa(const float*, float*, size_t);                                              \
   void eb_f32_qs8_quantize_ukernel__##isa(const float*, int8_t*, size_t, float, int32_t);                     \
   void eb_qs8_f32_dequantize_ukernel__##isa(const int8_t*, float*, size_t, float, int32_t);                   \
-  void eb_f32_window_attention_ukernel__##isa(const float*, float*, size_t, size_t, size_t, size_t, const float*,  \
-                                              const float*, const float*, float*);
+  void eb_f32_window_attention_ukernel__##isa(const float*, const int8_t*, int32_t, float, float*, size_t, size_t,   \
+                                              size_t, size_t, const float*, const float*, const float*, float*);
 EB_DECLARE_F32_TRANSFORMER(scalar)
 EB_DECLARE_F32_TRANSFORMER(avx2)
 EB_DECLARE_F32_TRANSFORMER(avx512f)

@@ -54,12 +54,23 @@ enum AttentionOp: Operator {
         let edges = Int8Edges(node, b)
         let inFloats = edges.inQuant == nil ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
         let xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
+        // Int8 input goes in as integers (x − zero point, the scale applied to the outputs): every dot
+        // product is then exact, and the kernel may take it from the int8 values (see the kernel).
+        let exact = d <= 256 ? edges.inQuant : nil
+        let dequantize = edges.dequantize
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
             let s = scratch + part * slice
             for w in partRange(part, of: parts, count: windows) {
                 let out = edges.output(yr, at: w * n * c, scratch: s + kernelFloats + inFloats)
-                attention(edges.input(xr, at: w * n * 3 * c, count: n * 3 * c, scratch: s + kernelFloats), out, 1, n, heads, d,
-                          scale, bias, masked[w] ? mask.map { $0 + w * n * n } : nil, s)
+                let m = masked[w] ? mask.map { $0 + w * n * n } : nil
+                if let q = exact {
+                    let x8 = UnsafePointer(xr.assumingMemoryBound(to: Int8.self) + w * n * 3 * c)
+                    dequantize(x8, s + kernelFloats, n * 3 * c, 1, q.zeroPoint)
+                    attention(s + kernelFloats, x8, q.zeroPoint, q.scale, out, 1, n, heads, d, scale, bias, m, s)
+                } else {
+                    attention(edges.input(xr, at: w * n * 3 * c, count: n * 3 * c, scratch: s + kernelFloats), nil, 0, 1, out, 1, n, heads, d,
+                              scale, bias, m, s)
+                }
                 edges.store(yr, at: w * n * c, count: n * c, from: out)
             }
         }
