@@ -36,15 +36,16 @@ public enum QuantizeJob {
                                                      maxShare: options.maxFloatShare, progress: progress)
         }
         let model = try q.quantize(method: options.method, keepFloat: keep)
-        let net = try Network(graph: model.graph)
-        var report = q.evaluate(net, views: heldout, method: options.method, calibrationViews: calib.count, progress: progress)
+        let net = try Network(graph: model.graph, foldingBoundaries: true)
+        var report = q.evaluate(try Network(graph: model.graph), deployed: net, views: heldout, method: options.method,
+                                calibrationViews: calib.count, progress: progress)
         report.heldOut = heldOut
         report.floatOps = graph.nodes.filter { keep.contains($0.name) && $0.op != .activation }.map(\.name)
         report.floatShare = q.floatShare(keep)
         report.allInt8Cosine = allInt8
         report.targetCosine = options.keepFloat == .auto ? options.targetCosine : nil
         if !keep.isEmpty {
-            report.floatLatencyRatio = latency(net) / latency(try Network(graph: try q.quantize(method: options.method).graph))
+            report.floatLatencyRatio = latency(net) / latency(try Network(graph: try q.quantize(method: options.method).graph, foldingBoundaries: true))
         }
         var metadata = ["arch": config.arch, "num_classes": String(config.numClasses),
                         "labels": JSONValue.array(config.labels.map { .string($0) }).serialized,
@@ -94,7 +95,8 @@ extension Quantizer {
                           progress: ((String, Int, Int) -> Void)?) throws -> (Set<String>, Double) {
         let reference = floatLogits(views)
         func cosine(_ keep: Set<String>) throws -> Double {
-            meanCosine(try Network(graph: try quantize(method: method, keepFloat: keep).graph), views: views, reference: reference)
+            meanCosine(try Network(graph: try quantize(method: method, keepFloat: keep).graph, foldingBoundaries: true), views: views,
+                       reference: reference)
         }
         let base = try cosine([])
         guard base < target else { return ([], base) }

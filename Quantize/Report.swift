@@ -101,8 +101,9 @@ extension Quantizer {
     }
 
     /// Compares `model` (loaded) with the float graph on `views`: per-node SQNR of every tensor the two
-    /// graphs share by name, and end-to-end logits cosine and top-1 agreement.
-    public func evaluate(_ model: Network, views: [[UInt8]], method: RangeMethod, calibrationViews: Int,
+    /// graphs share by name, and end-to-end logits cosine and top-1 agreement — of `deployed` where given
+    /// (the same model as classifiers run it, its precision boundaries folded).
+    public func evaluate(_ model: Network, deployed: Network? = nil, views: [[UInt8]], method: RangeMethod, calibrationViews: Int,
                          progress: ((String, Int, Int) -> Void)? = nil) -> FidelityReport {
         let q = model.graph
         let floatTensor = Dictionary(uniqueKeysWithValues: graph.tensors.indices.map { (graph.tensors[$0].name, $0) })
@@ -133,7 +134,12 @@ extension Quantizer {
                     noise[i] += Double(ref[j] - v[j]) * Double(ref[j] - v[j])
                 }
             }
-            let qLogits = Array(model.output)
+            var qLogits = Array(model.output)
+            if let deployed {
+                view.withUnsafeBufferPointer { deployed.setInput(rgb: $0.baseAddress!) }
+                deployed.run()
+                qLogits = Array(deployed.output)
+            }
             cosines.append(cosine(floatLogits, qLogits))
             if argmax(floatLogits) == argmax(qLogits) { agree += 1 }
             progress?("evaluating", n + 1, views.count)

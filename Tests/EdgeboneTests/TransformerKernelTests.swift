@@ -82,14 +82,14 @@ import Glibc
     }
 
     /// Int8 input (q, k, v as x − zero point, the scale applied to the outputs): every build, the
-    /// avx512f one with its int8 dot products where head_dim is a multiple of 4, against the scalar build
-    /// within the float bound above; and the scalar build, with int8 and with float input, against
-    /// double precision.
+    /// avx512f one with its int8 dot products where head_dim is a multiple of 4 (and 32), gives the
+    /// scalar build's bits; and the scalar build, with int8 and with float input, against double
+    /// precision.
     @Test(arguments: isas)
     func int8AttentionMatchesScalarAndFloat(isa: ISA) {
         var t = self
         let cases = [(3, 16, 2, 8, true, Int32(0)), (2, 64, 3, 32, true, -17), (1, 9, 1, 5, true, 100), (1, 70, 2, 12, false, -128),
-                     (1, 256, 1, 32, true, 5)]
+                     (1, 256, 1, 32, true, 5), (1, 70, 1, 32, true, 3), (2, 21, 2, 64, false, -5)]
         for (windows, n, heads, d, masked, zero) in cases {
             let c = heads * d, count = windows * n * 3 * c, inScale: Float = 0.043
             let q8 = (0..<count).map { _ in Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &t.rng)) }
@@ -104,10 +104,12 @@ import Glibc
             let exact = Self.attention(dequantized, windows: windows, n: n, heads: heads, d: d, scale: scale, bias: bias, mask: mask)
             let outScale = 127 * inScale
             let what = "\(isa) int8 attention windows \(windows) tokens \(n) heads \(heads) d \(d) zero \(zero)"
-            #expect(worst(got, want, floor: 1e-2 * outScale) < 1e-4, "\(what) against the scalar build")
-            // Both within 3e-4 of double precision (measured up to 1.3e-4, float input and int8 alike: the
-            // float softmax and value sums dominate once the dot products are exact).
-            #expect(worst(want, exact, floor: 1e-2 * outScale) < 3e-4, "\(what) against double precision")
+            #expect(got == want, "\(what) against the scalar build: \(worst(got, want, floor: 1e-2 * outScale))")
+            // Against double precision: float input within 3e-4 (the sums' rounding); int8 input within 2% of
+            // the values' range (255 steps) — its softmax weights have 8 bits (the largest 255): measured up
+            // to 0.8% on these peaked random logits, while SwinV2-T int8 keeps its logits' cosine (README).
+            let absolute = zip(want, exact).map { abs($0 - $1) }.max()! / (255 * inScale)
+            #expect(absolute < 2e-2, "\(what) against double precision: \(absolute) of the values' range")
             #expect(worst(float, exact, floor: 1e-2 * outScale) < 3e-4, "\(what): float input against double precision")
         }
     }

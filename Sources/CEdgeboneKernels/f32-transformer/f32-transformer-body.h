@@ -121,10 +121,11 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 // both factors applied after the dot product (in separate statements: never fused). With int8 input
 // (qkv8 set) the caller passes q, k and v as integers, x − zero point (exact in float), so every dot
 // product and squared norm is an exact integer in float (d · 255² < 2^24 for head_dim ≤ 256) and the
-// logits are the same in every build; the outputs are scaled by v_scale at the end. The build with
-// EB_ATT_VNNI (avx512f, selected only on AVX-512 VNNI cores) computes those dot products from the
-// int8 values, 64 per vpdpbusd, where head_dim is a multiple of 4: the same integers, so the same
-// logits bit for bit.
+// logits are the same in every build; the softmax weights are integers too (eb_att_weights), so the
+// outputs are exact integer sums times one scale per row: the same bits in every build. The build with
+// EB_ATT_VNNI (avx512f, selected only on AVX-512 VNNI cores) computes those sums from the int8 values,
+// 64 products per vpdpbusd: the logits' dot products where head_dim is a multiple of 4, the outputs
+// where it is a multiple of 32.
 #ifndef EB_ATT_LANES
 #define EB_ATT_LANES 16
 #endif
@@ -244,12 +245,70 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const 
     }
   }
 }
+
+// Outputs of a block of rows for all d features (a multiple of 32) from the integer weights ub
+// ([EB_ATT_ROWS][n4] bytes, rows past `rows` repeating the last) and vt4, the int8 values four tokens
+// per dword ([n4 / 4][d][4]): Σ u_j (v_j − z) = Σ u_j v_j − z Σ u, times rs[r]. The same integers as the
+// float sums of eb_att_values on x − z, so the same outputs.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_values8)(const uint8_t* restrict ub, size_t n4, const int8_t* restrict vt4,
+                                                                          size_t d, size_t rows, const int32_t* usum, int32_t z,
+                                                                          const float* restrict rs, float* restrict o, size_t c) {
+  for (size_t e0 = 0; e0 < d; e0 += 32) {
+    __m512i acc[EB_ATT_ROWS][2];
+    const uint8_t* ur[EB_ATT_ROWS];
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+      ur[r] = ub + (r < rows ? r : rows - 1) * n4;
+      acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    }
+    for (size_t g = 0; g < n4 / 4; g++) {
+      const int8_t* vg = vt4 + (g * d + e0) * 4;
+      const __m512i b0 = _mm512_loadu_si512(vg), b1 = _mm512_loadu_si512(vg + 64);
+      for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+        int32_t word;
+        memcpy(&word, ur[r] + 4 * g, 4);
+        const __m512i a = _mm512_set1_epi32(word);
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, b0);
+        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, b1);
+      }
+    }
+    for (size_t r = 0; r < rows; r++) {
+      const __m512i zc = _mm512_set1_epi32(z * usum[r]);
+      const __m512 f = _mm512_set1_ps(rs[r]);
+      _mm512_storeu_ps(o + r * c + e0, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], zc)), f));
+      _mm512_storeu_ps(o + r * c + e0 + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], zc)), f));
+    }
+  }
+}
+
+// vt4 for eb_att_values8: tokens 4g … 4g + 3 of the int8 values (rows `stride` bytes apart; past n,
+// zero) interleaved so that each dword holds one feature's four tokens, in feature order.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_pack_values)(const int8_t* v8, size_t stride, size_t n, size_t n4, size_t d,
+                                                                              const int8_t* zero, int8_t* restrict vt4) {
+  for (size_t g = 0; g < n4 / 4; g++) {
+    const int8_t* row[4];
+    for (size_t t = 0; t < 4; t++) row[t] = 4 * g + t < n ? v8 + (4 * g + t) * stride : zero;
+    for (size_t e0 = 0; e0 < d; e0 += 32) {
+      const __m256i x0 = _mm256_loadu_si256((const __m256i*)(row[0] + e0)), x1 = _mm256_loadu_si256((const __m256i*)(row[1] + e0));
+      const __m256i x2 = _mm256_loadu_si256((const __m256i*)(row[2] + e0)), x3 = _mm256_loadu_si256((const __m256i*)(row[3] + e0));
+      const __m256i lo01 = _mm256_unpacklo_epi8(x0, x1), hi01 = _mm256_unpackhi_epi8(x0, x1);
+      const __m256i lo23 = _mm256_unpacklo_epi8(x2, x3), hi23 = _mm256_unpackhi_epi8(x2, x3);
+      // Per 128-bit lane (features 16 l …): a = 0–3, b = 4–7, c = 8–11, e = 12–15.
+      const __m256i a = _mm256_unpacklo_epi16(lo01, lo23), b = _mm256_unpackhi_epi16(lo01, lo23);
+      const __m256i cc = _mm256_unpacklo_epi16(hi01, hi23), e = _mm256_unpackhi_epi16(hi01, hi23);
+      __m256i* out = (__m256i*)(vt4 + (g * d + e0) * 4);
+      _mm256_storeu_si256(out, _mm256_permute2x128_si256(a, b, 0x20));
+      _mm256_storeu_si256(out + 1, _mm256_permute2x128_si256(cc, e, 0x20));
+      _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(a, b, 0x31));
+      _mm256_storeu_si256(out + 3, _mm256_permute2x128_si256(cc, e, 0x31));
+    }
+  }
+}
 #endif
 
-// Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e], times vs.
+// Outputs of rows r0 … for features e0 … e0 + m − 1: Σ_j p[r][j] · v[j][e], times rs[r].
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const float* restrict p, const float* restrict v, size_t stride, size_t n,
-                                                                         size_t rows, size_t e0, size_t m, float vs, float* restrict o,
-                                                                         size_t c) {
+                                                                         size_t rows, size_t e0, size_t m, const float* restrict rs,
+                                                                         float* restrict o, size_t c) {
   float acc[EB_ATT_ROWS][EB_ATT_LANES] = {{0}};
   const float* pr[EB_ATT_ROWS];
   for (size_t r = 0; r < EB_ATT_ROWS; r++) pr[r] = p + (r < rows ? r : rows - 1) * n;
@@ -261,7 +320,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_values)(const f
     }
   }
   for (size_t r = 0; r < rows; r++) {
-    for (size_t l = 0; l < m; l++) o[r * c + e0 + l] = acc[r][l] * vs;
+    for (size_t l = 0; l < m; l++) o[r * c + e0 + l] = acc[r][l] * rs[r];
   }
 }
 
@@ -317,39 +376,72 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_transpose_keys)(con
   }
 }
 
-// Softmax of a block of rows of logits in p, then their outputs.
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const float* v, size_t stride, size_t n, size_t d, size_t rows,
-                                                                         float vs, float* p, float* o, size_t c) {
+// Softmax of a block of rows of logits in p, in place, and each row's output scale rs[r]. Float
+// input: weights exp(l − max) / Σ, rs = vs. Int8 input (`exact`): integer weights u = rint(255 ·
+// exp(l − max)) (the largest 255), rs = vs / Σ u — with the values as integers too, every output is an
+// exact integer sum (n ≤ 256: Σ u · 255 < 2^24) times rs, and the exp is never fused, so every build
+// gives the same bits.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float* p, size_t n, size_t rows, int exact, float vs, float* rs) {
+  // The rows' maxima first, then the exps of the whole block: many independent ones in flight (per row,
+  // max, exps and sum one after the other left the attention about 15% slower, Zen 4).
+  float mx[EB_ATT_ROWS];
+  for (size_t r = 0; r < rows; r++) mx[r] = EB_NAME(eb_max16)(p + r * n, n);
   for (size_t r = 0; r < rows; r++) {
     float* pr = p + r * n;
-    const float mx = EB_NAME(eb_max16)(pr, n);
-    for (size_t j = 0; j < n; j++) pr[j] = eb_expf_inline(pr[j] - mx);
-    const float inv = 1.0f / EB_NAME(eb_sum16)(pr, n);
-    for (size_t j = 0; j < n; j++) pr[j] *= inv;
+    const float m = mx[r];
+    if (exact) {
+      for (size_t j = 0; j < n; j++) pr[j] = __builtin_rintf(eb_expf_unfused(pr[j] - m) * 255.0f);
+    } else {
+      for (size_t j = 0; j < n; j++) pr[j] = eb_expf_inline(pr[j] - m);
+    }
   }
+  for (size_t r = 0; r < rows; r++) {
+    float* pr = p + r * n;
+    const float total = EB_NAME(eb_sum16)(pr, n);
+    if (exact) {
+      rs[r] = vs / total;
+      continue;
+    }
+    const float inv = 1.0f / total;
+    for (size_t j = 0; j < n; j++) pr[j] *= inv;
+    rs[r] = vs;
+  }
+}
+
+// A block of rows' weights (eb_att_weights), then their outputs.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const float* v, size_t stride, size_t n, size_t d, size_t rows,
+                                                                         int exact, float vs, float* p, float* o, size_t c) {
+  float rs[EB_ATT_ROWS];
+  EB_NAME(eb_att_weights)(p, n, rows, exact, vs, rs);
   size_t e0 = 0;
-  for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, vs, o, c);
-  if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, vs, o, c);
+  for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, rs, o, c);
+  if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, rs, o, c);
 }
 
 void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
                                               size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
                                               const float* bias, const float* mask, float* scratch) {
-  const size_t c = heads * head_dim, n = tokens, d = head_dim, stride = 3 * c, n64 = (n + 63) / 64 * 64;
+  const size_t c = heads * head_dim, n = tokens, d = head_dim, stride = 3 * c, n64 = (n + 63) / 64 * 64, n4 = (n + 3) / 4 * 4;
+  const int exact = qkv8 != NULL;
   float* kt = scratch;                // [d][n] keys of one head, transposed
   float* qs = scratch + n * d;        // [n] scale / |q_i|
   float* ki = qs + n;                 // [n64] 1 / |k_j|, zero past n
   float* p = ki + n64;                // [EB_ATT_ROWS][n] logits, then weights, of a block of rows
   for (size_t j = n; j < n64; j++) ki[j] = 0.0f;
 #if EB_ATT_VNNI
-  uint8_t* kt4 = (uint8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n64][4] keys + 128 (eb_att_logits8)
+  // The int8 forms (eb_att_logits8, eb_att_values8): keys + 128, the two corrections, values, weights.
+  uint8_t* kt4 = (uint8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n64][4]
   int32_t* ccol = (int32_t*)(kt4 + d * n64);       // [n64], zero past n
   int32_t* crow = ccol + n64;                      // [n]
-  const int vnni = qkv8 != NULL && d % 4 == 0;
-  if (vnni) {
+  int8_t* vt4 = (int8_t*)(crow + n);               // [n4 / 4][d][4]
+  uint8_t* ub = (uint8_t*)vt4 + n4 * d;            // [EB_ATT_ROWS][n4], zero past n
+  int8_t* zero = (int8_t*)ub + EB_ATT_ROWS * n4;   // a row of d zero bytes
+  const int dots = exact && d % 4 == 0, products = exact && d % 32 == 0;
+  if (dots) {
     memset(kt4, 0x80, d * n64);
     for (size_t j = n; j < n64; j++) ccol[j] = 0;
   }
+  if (products) memset(ub, 0, EB_ATT_ROWS * n4 + d);
   const int32_t z = zero_point, dzz = (int32_t)d * z * z;
 #else
   (void)qkv8;
@@ -370,7 +462,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
       const float* bh = bias + h * n * n;
       float* o = out + w * n * c + h * d;
 #if EB_ATT_VNNI
-      if (vnni) {
+      if (dots) {
         // Row and column corrections from the integer-valued floats' sums (exact: |Σ| ≤ 255 d), the keys
         // transposed a dword (four features) at a time and flipped.
         const int8_t* q8 = qkv8 + w * n * stride + h * d;
@@ -385,12 +477,27 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
             col[g * n64] = word ^ 0x80808080u;
           }
         }
-        size_t r0 = 0;
-        for (; r0 < n; r0 += EB_ATT_ROWS) {
+        if (products) EB_NAME(eb_att_pack_values)(k8 + c, stride, n, n4, d, zero, vt4);
+        for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
           const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
           for (size_t j0 = 0; j0 < n; j0 += 64)
             EB_NAME(eb_att_logits8)(q8, stride, kt4, n, n64, d, r0, rows, j0, crow, ccol, qs, ki, bh, mw, p);
-          EB_NAME(eb_att_finish)(v, stride, n, d, rows, v_scale, p, o + r0 * c, c);
+          if (!products) {
+            EB_NAME(eb_att_finish)(v, stride, n, d, rows, 1, v_scale, p, o + r0 * c, c);
+            continue;
+          }
+          float rs[EB_ATT_ROWS];
+          int32_t usum[EB_ATT_ROWS];
+          EB_NAME(eb_att_weights)(p, n, rows, 1, v_scale, rs);
+          for (size_t r = 0; r < rows; r++) {
+            const float* pr = p + r * n;
+            usum[r] = (int32_t)EB_NAME(eb_sum16)(pr, n);
+            for (size_t j = 0; j < n; j += 16) {
+              const __mmask16 live = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+              _mm_mask_storeu_epi8(ub + r * n4 + j, live, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_maskz_loadu_ps(live, pr + j))));
+            }
+          }
+          EB_NAME(eb_att_values8)(ub, n4, vt4, d, rows, usum, z, rs, o + r0 * c, c);
         }
         continue;
       }
@@ -402,7 +509,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
         for (; j0 + EB_ATT_LANES <= n; j0 += EB_ATT_LANES)
           EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, EB_ATT_LANES, qs, ki, bh, mw, p);
         if (j0 < n) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, n - j0, qs, ki, bh, mw, p);
-        EB_NAME(eb_att_finish)(v, stride, n, d, rows, v_scale, p, o + r0 * c, c);
+        EB_NAME(eb_att_finish)(v, stride, n, d, rows, exact, v_scale, p, o + r0 * c, c);
       }
     }
   }

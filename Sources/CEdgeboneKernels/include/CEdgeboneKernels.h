@@ -111,8 +111,9 @@ size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim);
 /// SwinV2 cosine attention per window and head. qkv: [windows][tokens][3 * heads * head_dim] (q, k, v);
 /// out: [windows][tokens][heads * head_dim]; logit_scale: [heads] (already exp(clamp(..))); bias:
 /// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL. With int8 input, qkv8 is it and qkv
-/// holds qkv8 − zero_point as floats (head_dim ≤ 256: exact dot products); the outputs are multiplied
-/// by v_scale (the input scale; 1 for float input, qkv8 NULL).
+/// holds qkv8 − zero_point as floats (tokens and head_dim ≤ 256); the softmax weights are then integers
+/// (rint(255 · exp(l − max))) and every sum exact: the same bits in every build. The outputs are
+/// multiplied by v_scale (the input scale; 1 for float input, qkv8 NULL).
 typedef void (*eb_f32_window_attention_fn)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
                                            size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
                                            const float* bias, const float* mask, float* scratch);

@@ -62,15 +62,17 @@ extension Graph {
         return g
     }
 
-    /// Lets layer_norm and attention read and write int8 where a dequantize alone feeds them and a
-    /// quantize alone reads them: the boundary moves inside the op, which converts a block of rows (or
-    /// one window) at a time in cache instead of a whole tensor through memory. The same kernels run on
-    /// the same values, so the result is exactly the plain graph's. Pruned (tensors renumbered).
-    public func foldingPrecisionBoundaries() -> Graph {
+    /// Lets layer_norm and attention (of `ops`) read and write int8 where a dequantize alone feeds them
+    /// and a quantize alone reads them: the boundary moves inside the op, which converts a block of rows
+    /// (or one window) at a time in cache instead of a whole tensor through memory. For layer_norm the
+    /// same kernels run on the same values, so the result is exactly the plain graph's; attention with
+    /// int8 input computes in integers instead (exact dot products, 8-bit softmax weights: the attention
+    /// kernel), within its stated bound of the float computation. Pruned (tensors renumbered).
+    public func foldingPrecisionBoundaries(of ops: Set<OpKind> = [.layerNorm, .attention]) -> Graph {
         let consumers = self.consumers, producers = self.producers
         var g = self
         var removed = Set<Int>()
-        for (i, node) in nodes.enumerated() where node.op == .layerNorm || node.op == .attention {
+        for (i, node) in nodes.enumerated() where ops.contains(node.op) {
             let x = node.inputs[0]
             if let d = producers[x], nodes[d].op == .dequantize, consumers[x] == [i] {
                 g.nodes[i].inputs[0] = nodes[d].inputs[0]

@@ -55,8 +55,9 @@ enum AttentionOp: Operator {
         let inFloats = edges.inQuant == nil ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
         let xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
         // Int8 input goes in as integers (x − zero point, the scale applied to the outputs): every dot
-        // product is then exact, and the kernel may take it from the int8 values (see the kernel).
-        let exact = d <= 256 ? edges.inQuant : nil
+        // product and weighted sum is then an exact integer, the same in every build, and the kernel may
+        // take them from the int8 values (see the kernel). Up to 256 tokens and features.
+        let exact = d <= 256 && n <= 256 ? edges.inQuant : nil
         let dequantize = edges.dequantize
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
             let s = scratch + part * slice
