@@ -365,14 +365,15 @@ public struct Graph: Sendable {
         return s
     }
 
-    /// Whether node `i` computes in f32: every tensor it touches is f32, or it is a LayerNorm or
-    /// attention, which compute in f32 even where their edges are int8 (folded boundaries). Conversions
-    /// (quantize, dequantize) are neither.
+    /// Whether node `i` computes in f32: every tensor it touches is f32, or it is a LayerNorm, which
+    /// computes in f32 even where its edges are int8 (folded boundaries). Attention reading int8 computes
+    /// its products in integers (only its softmax in f32). Conversions (quantize, dequantize) are neither.
     public func computesInFloat(_ i: Int) -> Bool {
         let n = nodes[i]
         switch n.op {
         case .quantize, .dequantize: return false
-        case .layerNorm, .attention: return true
+        case .layerNorm: return true
+        case .attention: return tensors[n.inputs[0]].type == .f32
         default: return tensors[n.output].type == .f32 && n.inputs.allSatisfy { tensors[$0].type == .f32 }
         }
     }
