@@ -1,5 +1,6 @@
 // The float transformer kernels (LayerNorm, GELU, windowed attention, quantize / dequantize): every ISA
-// build against the scalar build, exactly for the precision boundaries and otherwise within stated bounds (the SIMD builds fuse multiply-adds: LayerNorm within 5e-5 and
+// build against the scalar build, exactly for the precision boundaries and the int8 forms of LayerNorm and
+// attention, otherwise within stated bounds (the SIMD builds fuse multiply-adds: LayerNorm within 5e-5 and
 // attention within 1e-4 of the output scale), and GELU against erf (3e-7).
 import CEdgeboneKernels
 import Testing
@@ -63,6 +64,39 @@ import Glibc
         FloatKernels(isa: .scalar).layerNorm(x, &want, rows, c, gamma, beta, 1e-5)
         FloatKernels(isa: isa).layerNorm(x, &got, rows, c, gamma, beta, 1e-5)
         #expect(worst(got, want, floor: 1e-3) < 5e-5, "\(isa) layer norm")
+    }
+
+    /// LayerNorm from int8 to int8: every build gives the scalar build's bytes, in place too, each within
+    /// one step of the double-precision result (and mostly on it).
+    @Test(arguments: isas)
+    func int8LayerNormMatchesScalarAndDouble(isa: ISA) {
+        var t = self
+        for (rows, c, inZero, outZero) in [(37, 96, Int32(-3), Int32(5)), (5, 768, 100, -128), (3, 7, -128, 0)] {
+            let x = (0..<(rows * c)).map { _ in Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &t.rng)) }
+            let gamma = t.values(c, 2), beta = t.values(c, 1), inScale: Float = 0.037, outScale: Float = 0.021
+            let g = gamma.map { $0 / outScale }, b = beta.map { $0 / outScale }
+            var want = [Int8](repeating: 0, count: x.count), got = want
+            FloatKernels(isa: .scalar).layerNorm8(x, &want, rows, c, inZero, inScale, g, b, 1e-5, outZero)
+            FloatKernels(isa: isa).layerNorm8(x, &got, rows, c, inZero, inScale, g, b, 1e-5, outZero)
+            #expect(got == want, "\(isa) int8 layer norm rows \(rows) c \(c)")
+            var inPlace = x
+            inPlace.withUnsafeMutableBufferPointer { p in
+                FloatKernels(isa: isa).layerNorm8(p.baseAddress!, p.baseAddress!, rows, c, inZero, inScale, g, b, 1e-5, outZero)
+            }
+            #expect(inPlace == want, "\(isa) int8 layer norm in place")
+            var off = 0
+            for r in 0..<rows {
+                let a = (0..<c).map { Double(Int32(x[r * c + $0]) - inZero) * Double(inScale) }
+                let mean = a.reduce(0, +) / Double(c), v = a.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+                for j in 0..<c {
+                    let y = (a[j] - mean) / (v + 1e-5).squareRoot() * Double(gamma[j]) + Double(beta[j])
+                    let q = min(max((y / Double(outScale)).rounded(.toNearestOrEven) + Double(outZero), -128), 127)
+                    #expect(abs(Double(want[r * c + j]) - q) <= 1, "\(isa) row \(r) channel \(j): \(want[r * c + j]) vs \(q)")
+                    if Double(want[r * c + j]) != q { off += 1 }
+                }
+            }
+            #expect(off * 100 <= rows * c, "\(isa): \(off) of \(rows * c) a step off double precision")
+        }
     }
 
     @Test(arguments: isas)

@@ -69,6 +69,52 @@ void EB_NAME(eb_f32_layernorm_ukernel)(const float* x, float* y, size_t rows, si
   }
 }
 
+// LayerNorm from int8 to int8 (both boundaries folded in): a = x − in_zero; the row's Σa and Σa² are
+// exact integers, its mean and variance come from them (scaled by in_scale), and each output
+// is rint(((a − mean_a) · k) · g[j] + b[j]) + out_zero, clamped, with k = in_scale / sqrt(var + eps) and
+// g, b the gain and bias divided by the output scale (the caller's). Every step rounded on its own (never
+// fused), so every build gives the same bytes; one pass to sum and one to write, no float copies. y may
+// be x (each byte is read before it is written).
+void EB_NAME(eb_qs8_layernorm_ukernel)(const int8_t* x, int8_t* y, size_t rows, size_t c, int32_t in_zero,
+                                       float in_scale, const float* restrict g, const float* restrict b, float eps,
+                                       int32_t out_zero) {
+#pragma clang fp contract(off)
+  const float lo = (float)(-128 - out_zero), hi = (float)(127 - out_zero);
+  const float inv_c = 1.0f / (float)c, var_scale = inv_c * inv_c * (in_scale * in_scale);
+  for (size_t r = 0; r < rows; r++) {
+    const int8_t* xr = x + r * c;
+    int8_t* yr = y + r * c;
+    int32_t s1 = 0;
+    int32_t s2 = 0;  // c · 255² < 2^31 for c ≤ 33025 (the op's limit)
+    for (size_t j = 0; j < c; j++) {
+      const int32_t a = (int32_t)xr[j] - in_zero;
+      s1 += a;
+      s2 += a * a;
+    }
+    // c² var / in_scale² is the exact integer c Σa² − (Σa)²; reciprocals hoisted out of the row loop.
+    const float m = (float)s1 * inv_c;
+    const float var = (float)((int64_t)c * s2 - (int64_t)s1 * s1) * var_scale;
+    const float k = in_scale / sqrtf(var + eps);
+#define EB_LN8_WRITE(src)                                  \
+  for (size_t j = 0; j < c; j++) {                         \
+    float t = (float)((int32_t)(src)[j] - in_zero) - m;    \
+    t = t * k;                                             \
+    t = t * g[j];                                          \
+    t = t + b[j];                                          \
+    t = t < lo ? lo : t;                                   \
+    t = t > hi ? hi : t;                                   \
+    yr[j] = (int8_t)((int32_t)__builtin_rintf(t) + out_zero); \
+  }
+    // In place through one pointer: the vectorizer's overlap check would otherwise send it to scalar code.
+    if ((const int8_t*)yr == xr) {
+      EB_LN8_WRITE(yr)
+    } else {
+      EB_LN8_WRITE(xr)
+    }
+#undef EB_LN8_WRITE
+  }
+}
+
 // Precision boundaries of mixed graphs (SwinV2 crosses one around every LayerNorm and attention).
 // Exact in every build: a division, a clamp and round-half-even; an integer subtraction and a product.
 void EB_NAME(eb_f32_qs8_quantize_ukernel)(const float* restrict x, int8_t* restrict y, size_t n, float scale, int32_t zero_point) {

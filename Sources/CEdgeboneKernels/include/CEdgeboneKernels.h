@@ -104,6 +104,11 @@ typedef void (*eb_qs8_f32_dequantize_fn)(const int8_t* x, float* y, size_t n, fl
 /// y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over rows of c (statistics in float, 16 lanes).
 typedef void (*eb_f32_layernorm_fn)(const float* x, float* y, size_t rows, size_t c, const float* gamma, const float* beta,
                                     float eps);
+/// LayerNorm from int8 to int8 over rows of c ≤ 33025: statistics exact in integers, then
+/// rint(((x − in_zero − mean) · in_scale / sqrt(var + eps)) · g[j] + b[j]) + out_zero, clamped, where g and b
+/// are the gain and bias divided by the output scale. The same bytes in every build. y may be x.
+typedef void (*eb_qs8_layernorm_fn)(const int8_t* x, int8_t* y, size_t rows, size_t c, int32_t in_zero, float in_scale,
+                                    const float* g, const float* b, float eps, int32_t out_zero);
 /// GELU, 0.5 x (1 + erf(x / sqrt 2)), erf to about 1e-7; y may be x.
 typedef void (*eb_f32_gelu_fn)(const float* x, float* y, size_t n);
 /// Bytes of scratch eb_f32_window_attention needs.
@@ -119,6 +124,8 @@ typedef void (*eb_f32_window_attention_fn)(const float* qkv, const int8_t* qkv8,
                                            const float* bias, const float* mask, float* scratch);
 #define EB_DECLARE_F32_TRANSFORMER(isa)                                                                       \
   void eb_f32_layernorm_ukernel__##isa(const float*, float*, size_t, size_t, const float*, const float*, float); \
+  void eb_qs8_layernorm_ukernel__##isa(const int8_t*, int8_t*, size_t, size_t, int32_t, float, const float*, const float*, \
+                                       float, int32_t);                                                       \
   void eb_f32_gelu_ukernel__##isa(const float*, float*, size_t);                                              \
   void eb_f32_qs8_quantize_ukernel__##isa(const float*, int8_t*, size_t, float, int32_t);                     \
   void eb_qs8_f32_dequantize_ukernel__##isa(const int8_t*, float*, size_t, float, int32_t);                   \

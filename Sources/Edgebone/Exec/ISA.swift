@@ -71,6 +71,7 @@ public struct FloatKernels: Sendable {
     public let squeezeExcite: eb_f32_squeeze_excite_fn
     public let convHWIO: eb_f32_conv_hwio_fn
     public let layerNorm: eb_f32_layernorm_fn
+    public let layerNorm8: eb_qs8_layernorm_fn
     public let gelu: eb_f32_gelu_fn
     public let attention: eb_f32_window_attention_fn
     public let quantize: eb_f32_qs8_quantize_fn
@@ -86,6 +87,7 @@ public struct FloatKernels: Sendable {
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx512f
             convHWIO = eb_f32_conv_hwio_ukernel__avx512f
             layerNorm = eb_f32_layernorm_ukernel__avx512f
+            layerNorm8 = eb_qs8_layernorm_ukernel__avx512f
             gelu = eb_f32_gelu_ukernel__avx512f
             attention = eb_f32_window_attention_ukernel__avx512f
             quantize = eb_f32_qs8_quantize_ukernel__avx512f
@@ -98,6 +100,7 @@ public struct FloatKernels: Sendable {
             squeezeExcite = eb_f32_squeeze_excite_ukernel__avx2
             convHWIO = eb_f32_conv_hwio_ukernel__avx2
             layerNorm = eb_f32_layernorm_ukernel__avx2
+            layerNorm8 = eb_qs8_layernorm_ukernel__avx2
             gelu = eb_f32_gelu_ukernel__avx2
             attention = eb_f32_window_attention_ukernel__avx2
             quantize = eb_f32_qs8_quantize_ukernel__avx2
@@ -111,6 +114,7 @@ public struct FloatKernels: Sendable {
             squeezeExcite = eb_f32_squeeze_excite_ukernel__neon
             convHWIO = eb_f32_conv_hwio_ukernel__neon
             layerNorm = eb_f32_layernorm_ukernel__neon
+            layerNorm8 = eb_qs8_layernorm_ukernel__neon
             gelu = eb_f32_gelu_ukernel__neon
             attention = eb_f32_window_attention_ukernel__neon
             quantize = eb_f32_qs8_quantize_ukernel__neon
@@ -123,6 +127,7 @@ public struct FloatKernels: Sendable {
         squeezeExcite = eb_f32_squeeze_excite_ukernel__scalar
         convHWIO = eb_f32_conv_hwio_ukernel__scalar
         layerNorm = eb_f32_layernorm_ukernel__scalar
+        layerNorm8 = eb_qs8_layernorm_ukernel__scalar
         gelu = eb_f32_gelu_ukernel__scalar
         attention = eb_f32_window_attention_ukernel__scalar
         quantize = eb_f32_qs8_quantize_ukernel__scalar

@@ -61,7 +61,7 @@ public final class Network: PoolTask, @unchecked Sendable {
     /// splits even the steps too small to pay for the hand-off, and always on every thread, even when
     /// the pool measures that splitting does not pay (tests). `foldingBoundaries` runs the valid graph
     /// through `foldingPrecisionBoundaries` and `fusingChannelGates` (fewer steps, the same values but
-    /// for attention's integer arithmetic; `graph` is then the folded one): what classifiers do, and the
+    /// for LayerNorm's and attention's integer arithmetic; `graph` is then the folded one): what classifiers do, and the
     /// quantizer's end-to-end figures; not its per-layer report, which compares tensors by name.
     public init(graph: Graph, isa: ISA = .best, threads: Int = 1, splitEveryStep: Bool = false,
                 foldingBoundaries: Bool = false) throws(GraphError) {

@@ -64,10 +64,10 @@ extension Graph {
 
     /// Lets layer_norm and attention (of `ops`) read and write int8 where a dequantize alone feeds them
     /// and a quantize alone reads them: the boundary moves inside the op, which converts a block of rows
-    /// (or one window) at a time in cache instead of a whole tensor through memory. For layer_norm the
-    /// same kernels run on the same values, so the result is exactly the plain graph's; attention with
-    /// int8 input computes in integers instead (exact dot products, 8-bit softmax weights: the attention
-    /// kernel), within its stated bound of the float computation. Pruned (tensors renumbered).
+    /// (or one window) at a time in cache instead of a whole tensor through memory, or computes from the
+    /// int8 values directly: layer_norm from int8 to int8 with exact integer statistics, attention with
+    /// exact dot products and 8-bit softmax weights (their kernels), each within its stated bound of the
+    /// float computation. Pruned (tensors renumbered).
     public func foldingPrecisionBoundaries(of ops: Set<OpKind> = [.layerNorm, .attention]) -> Graph {
         let consumers = self.consumers, producers = self.producers
         var g = self

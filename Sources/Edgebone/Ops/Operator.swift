@@ -174,7 +174,8 @@ public final class Binder {
 /// An f32 op (layer_norm, attention) whose input or output may be qs8 (see
 /// `Graph.foldingPrecisionBoundaries`): it converts one block at a time through scratch, with the
 /// quantize and dequantize kernels of the ISA, so the values are exactly those of separate
-/// dequantize / op / quantize steps (attention converts its int8 input itself, to integers).
+/// dequantize / op / quantize steps (LayerNorm with both edges int8, and attention's int8 input, work
+/// from the int8 values themselves instead: their kernels).
 struct Int8Edges {
     let inQuant: QuantParams?, outQuant: QuantParams?
     let dequantize: eb_qs8_f32_dequantize_fn, quantize: eb_f32_qs8_quantize_fn
