@@ -71,7 +71,8 @@ import Glibc
     @Test(arguments: isas)
     func int8LayerNormMatchesScalarAndDouble(isa: ISA) {
         var t = self
-        for (rows, c, inZero, outZero) in [(37, 96, Int32(-3), Int32(5)), (5, 768, 100, -128), (3, 7, -128, 0)] {
+        let cases: [(Int, Int, Int32, Int32)] = [(37, 96, -3, 5), (5, 768, 100, -128), (3, 7, -128, 0)]
+        for (rows, c, inZero, outZero) in cases {
             let x = (0..<(rows * c)).map { _ in Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &t.rng)) }
             let gamma = t.values(c, 2), beta = t.values(c, 1), inScale: Float = 0.037, outScale: Float = 0.021
             let g = gamma.map { $0 / outScale }, b = beta.map { $0 / outScale }
@@ -86,13 +87,25 @@ import Glibc
             #expect(inPlace == want, "\(isa) int8 layer norm in place")
             var off = 0
             for r in 0..<rows {
-                let a = (0..<c).map { Double(Int32(x[r * c + $0]) - inZero) * Double(inScale) }
-                let mean = a.reduce(0, +) / Double(c), v = a.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+                // One operation per statement (Swift 6.0's type checker, see attention below).
+                var a = [Double](repeating: 0, count: c)
+                var mean: Double = 0, v: Double = 0
                 for j in 0..<c {
-                    let y = (a[j] - mean) / (v + 1e-5).squareRoot() * Double(gamma[j]) + Double(beta[j])
-                    let q = min(max((y / Double(outScale)).rounded(.toNearestOrEven) + Double(outZero), -128), 127)
-                    #expect(abs(Double(want[r * c + j]) - q) <= 1, "\(isa) row \(r) channel \(j): \(want[r * c + j]) vs \(q)")
-                    if Double(want[r * c + j]) != q { off += 1 }
+                    a[j] = Double(Int32(x[r * c + j]) - inZero) * Double(inScale)
+                    mean += a[j]
+                }
+                mean /= Double(c)
+                for j in 0..<c { v += (a[j] - mean) * (a[j] - mean) }
+                v /= Double(c)
+                let inv: Double = 1 / (v + 1e-5).squareRoot()
+                for j in 0..<c {
+                    var y: Double = (a[j] - mean) * inv
+                    y = y * Double(gamma[j]) + Double(beta[j])
+                    var q: Double = (y / Double(outScale)).rounded(.toNearestOrEven) + Double(outZero)
+                    q = min(max(q, -128), 127)
+                    let got = Double(want[r * c + j])
+                    #expect(abs(got - q) <= 1, "\(isa) row \(r) channel \(j): \(got) vs \(q)")
+                    if got != q { off += 1 }
                 }
             }
             #expect(off * 100 <= rows * c, "\(isa): \(off) of \(rows * c) a step off double precision")
@@ -122,8 +135,10 @@ import Glibc
     @Test(arguments: isas)
     func int8AttentionMatchesScalarAndFloat(isa: ISA) {
         var t = self
-        let cases = [(3, 16, 2, 8, true, Int32(0)), (2, 64, 3, 32, true, -17), (1, 9, 1, 5, true, 100), (1, 70, 2, 12, false, -128),
-                     (1, 256, 1, 32, true, 5), (1, 70, 1, 32, true, 3), (2, 21, 2, 64, false, -5)]
+        let cases: [(Int, Int, Int, Int, Bool, Int32)] = [
+            (3, 16, 2, 8, true, 0), (2, 64, 3, 32, true, -17), (1, 9, 1, 5, true, 100), (1, 70, 2, 12, false, -128),
+            (1, 256, 1, 32, true, 5), (1, 70, 1, 32, true, 3), (2, 21, 2, 64, false, -5),
+        ]
         for (windows, n, heads, d, masked, zero) in cases {
             let c = heads * d, count = windows * n * 3 * c, inScale: Float = 0.043
             let q8 = (0..<count).map { _ in Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &t.rng)) }
@@ -142,7 +157,8 @@ import Glibc
             // Against double precision: float input within 3e-4 (the sums' rounding); int8 input within 2% of
             // the values' range (255 steps) — its softmax weights have 8 bits (the largest 255): measured up
             // to 0.8% on these peaked random logits, while SwinV2-T int8 keeps its logits' cosine (README).
-            let absolute = zip(want, exact).map { abs($0 - $1) }.max()! / (255 * inScale)
+            let largest: Float = zip(want, exact).map { abs($0 - $1) }.max() ?? 0
+            let absolute: Float = largest / (255 * inScale)
             #expect(absolute < 2e-2, "\(what) against double precision: \(absolute) of the values' range")
             #expect(worst(float, exact, floor: 1e-2 * outScale) < 3e-4, "\(what): float input against double precision")
         }
@@ -150,23 +166,49 @@ import Glibc
 
     /// SwinV2's window attention in double precision, the reference of the kernels' bounds.
     static func attention(_ qkv: [Float], windows: Int, n: Int, heads: Int, d: Int, scale: [Float], bias: [Float], mask: [Float]?) -> [Float] {
+        // Plain loops, one operation per statement: Swift 6.0's type checker (Debian's) gives up on the
+        // nested closures this once was.
         let c = heads * d
         var out = [Float](repeating: 0, count: windows * n * c)
         for w in 0..<windows {
             for h in 0..<heads {
-                func row(_ i: Int, _ part: Int) -> [Double] { (0..<d).map { Double(qkv[(w * n + i) * 3 * c + part * c + h * d + $0]) } }
-                func unit(_ x: [Double]) -> [Double] { let l = max(x.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12); return x.map { $0 / l } }
-                let q = (0..<n).map { unit(row($0, 0)) }, k = (0..<n).map { unit(row($0, 1)) }, v = (0..<n).map { row($0, 2) }
+                var q = [[Double]](repeating: [Double](repeating: 0, count: d), count: n), k = q, v = q
                 for i in 0..<n {
-                    var logits = (0..<n).map { j in
-                        zip(q[i], k[j]).map(*).reduce(0, +) * Double(scale[h]) + Double(bias[(h * n + i) * n + j])
-                            + (mask.map { Double($0[(w * n + i) * n + j]) } ?? 0)
-                    }
-                    let top = logits.max()!
-                    logits = logits.map { exp($0 - top) }
-                    let total = logits.reduce(0, +)
+                    let base: Int = (w * n + i) * 3 * c + h * d
+                    var qq: Double = 0, kk: Double = 0
                     for e in 0..<d {
-                        out[(w * n + i) * c + h * d + e] = Float((0..<n).map { logits[$0] * v[$0][e] }.reduce(0, +) / total)
+                        q[i][e] = Double(qkv[base + e])
+                        k[i][e] = Double(qkv[base + c + e])
+                        v[i][e] = Double(qkv[base + 2 * c + e])
+                        qq += q[i][e] * q[i][e]
+                        kk += k[i][e] * k[i][e]
+                    }
+                    let ql: Double = max(qq.squareRoot(), 1e-12), kl: Double = max(kk.squareRoot(), 1e-12)
+                    for e in 0..<d {
+                        q[i][e] /= ql
+                        k[i][e] /= kl
+                    }
+                }
+                for i in 0..<n {
+                    var logits = [Double](repeating: 0, count: n)
+                    for j in 0..<n {
+                        var dot: Double = 0
+                        for e in 0..<d { dot += q[i][e] * k[j][e] }
+                        var l: Double = dot * Double(scale[h])
+                        l += Double(bias[(h * n + i) * n + j])
+                        if let mask { l += Double(mask[(w * n + i) * n + j]) }
+                        logits[j] = l
+                    }
+                    let top: Double = logits.max()!
+                    var total: Double = 0
+                    for j in 0..<n {
+                        logits[j] = exp(logits[j] - top)
+                        total += logits[j]
+                    }
+                    for e in 0..<d {
+                        var sum: Double = 0
+                        for j in 0..<n { sum += logits[j] * v[j][e] }
+                        out[(w * n + i) * c + h * d + e] = Float(sum / total)
                     }
                 }
             }
