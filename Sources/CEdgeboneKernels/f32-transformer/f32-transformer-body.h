@@ -425,7 +425,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_transpose_keys)(con
 // 255 · exp(x) for x ≤ 0, what the integer softmax weights round: 2^(x log2 e) as 2^n · 2^f, f in
 // [−0.5, 0.5], 2^f by its degree-4 Taylor polynomial (relative error below 5.6e-5: at most 0.012 of a
 // weight step), the 255 folded into the coefficients; x clamped at −20 (255 e^−20 < 0.5: weight 0).
-// Never fused, so every build gives the same bits. Fewer operations than eb_expf_unfused, whose 2 ulp
+// Never fused, so every build gives the same bits. Fewer operations than eb_expf_inline, whose 2 ulp
 // the 8-bit weights cannot use.
 static inline __attribute__((always_inline)) float EB_NAME(eb_exp255)(float x) {
 #pragma clang fp contract(off)
