@@ -154,6 +154,14 @@ import Glibc
             let outScale = 127 * inScale
             let what = "\(isa) int8 attention windows \(windows) tokens \(n) heads \(heads) d \(d) zero \(zero)"
             #expect(got == want, "\(what) against the scalar build: \(worst(got, want, floor: 1e-2 * outScale))")
+            let alone8 = FloatKernels(isa: isa).attentionInt8Only(n, d) != 0
+            #expect(alone8 == (isa >= .avx512vnni && d % 32 == 0), "\(what): which builds read the int8 values alone")
+            if alone8 {
+                // Without the float values at all: the same bits.
+                var alone = [Float](repeating: 0, count: windows * n * c)
+                FloatKernels(isa: isa).attention(nil, q8, zero, inScale, &alone, windows, n, heads, d, scale, bias, mask, &scratch)
+                #expect(alone == want, "\(what) from the int8 values alone: \(worst(alone, want, floor: 1e-2 * outScale))")
+            }
             // Against double precision: float input within 3e-4 (the sums' rounding); int8 input within 2% of
             // the values' range (255 steps) — its softmax weights have 8 bits (the largest 255): measured up
             // to 0.8% on these peaked random logits, while SwinV2-T int8 keeps its logits' cosine (README).

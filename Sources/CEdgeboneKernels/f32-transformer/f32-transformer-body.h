@@ -249,15 +249,13 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const f
 // flipped to unsigned (k + 128), four features per dword, [d / 4][n64][4]; each query row's four int8
 // features are broadcast as they lie. A dot product Σ (k + 128) q becomes Σ (q − z)(k − z) by
 // subtracting crow[i] = (128 + z) Σ q_i − d z² and ccol[j] = z Σ k_j.
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const int8_t* q8, size_t stride8, const uint8_t* restrict kt4, size_t n,
-                                                                          size_t n64, size_t d, size_t r0, size_t rows, size_t j0,
-                                                                          const int32_t* restrict crow, const int32_t* restrict ccol,
-                                                                          const float* restrict qs, const float* restrict ki,
-                                                                          const float* restrict bh, const float* restrict mw,
-                                                                          float* restrict p) {
-  __m512i acc[EB_ATT_ROWS][4];
+// The dot products of a block of rows with keys j0 … j0 + 63 (eb_att_logits8), into acc.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_dots8)(const int8_t* q8, size_t stride8, const uint8_t* restrict kt4, size_t n64,
+                                                                        size_t d, size_t r0, size_t rows, size_t j0,
+                                                                        __m512i acc[EB_ATT_ROWS][4]) {
   const int8_t* qr[EB_ATT_ROWS];
-  for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+  _Pragma("clang loop unroll(full)")
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
     qr[r] = q8 + (r0 + (r < rows ? r : rows - 1)) * stride8;
     for (size_t v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
   }
@@ -265,6 +263,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const 
     const uint8_t* kg = kt4 + (g * n64 + j0) * 4;
     const __m512i k0 = _mm512_loadu_si512(kg), k1 = _mm512_loadu_si512(kg + 64);
     const __m512i k2 = _mm512_loadu_si512(kg + 128), k3 = _mm512_loadu_si512(kg + 192);
+    _Pragma("clang loop unroll(full)")
     for (size_t r = 0; r < EB_ATT_ROWS; r++) {
       int32_t word;
       memcpy(&word, qr[r] + 4 * g, 4);
@@ -275,6 +274,16 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const 
       acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], k3, qb);
     }
   }
+}
+
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const int8_t* q8, size_t stride8, const uint8_t* restrict kt4, size_t n,
+                                                                          size_t n64, size_t d, size_t r0, size_t rows, size_t j0,
+                                                                          const int32_t* restrict crow, const int32_t* restrict ccol,
+                                                                          const float* restrict qs, const float* restrict ki,
+                                                                          const float* restrict bh, const float* restrict mw,
+                                                                          float* restrict p) {
+  __m512i acc[EB_ATT_ROWS][4];
+  EB_NAME(eb_att_dots8)(q8, stride8, kt4, n64, d, r0, rows, j0, acc);
   for (size_t r = 0; r < rows; r++) {
     const size_t i = r0 + r;
     const __m512 f = _mm512_set1_ps(qs[i]);
@@ -292,16 +301,147 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits8)(const 
   }
 }
 
+// eb_exp255 on 16 lanes: the same operations in the same order, none fused, so the same bits.
+static inline __attribute__((always_inline)) __m512 EB_NAME(eb_exp255x16)(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-20.0f));
+  const __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+  const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(t, n);
+  __m512 p = _mm512_set1_ps(2.4526229f);
+  p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(14.153547f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(61.257759f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(176.75253f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(255.0f));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+// Four rows' horizontal maxima (add = 0) or sums (add = 1) of v[0..3] at once: lanes 4r … 4r + 3 of the
+// result hold row r's. Only where the order cannot matter: maxima, and sums of integers below 2^24.
+static inline __attribute__((always_inline)) __m512 EB_NAME(eb_reduce4)(const __m512 v[4], const int add) {
+#define EB_R4(a, b) (add ? _mm512_add_ps(a, b) : _mm512_max_ps(a, b))
+  const __m512 x01 = EB_R4(_mm512_shuffle_f32x4(v[0], v[1], 0x44), _mm512_shuffle_f32x4(v[0], v[1], 0xEE));
+  const __m512 x23 = EB_R4(_mm512_shuffle_f32x4(v[2], v[3], 0x44), _mm512_shuffle_f32x4(v[2], v[3], 0xEE));
+  __m512 y = EB_R4(_mm512_shuffle_f32x4(x01, x23, 0x88), _mm512_shuffle_f32x4(x01, x23, 0xDD));
+  y = EB_R4(y, _mm512_permute_ps(y, 0x4E));
+  return EB_R4(y, _mm512_permute_ps(y, 0xB1));
+#undef EB_R4
+}
+
+// At most 64 keys (window 8): a block of rows' logits (eb_att_dots8's four accumulators per row) go
+// through the softmax in registers, no pass over memory, the four rows side by side (their exps are
+// sixteen independent chains): the integer weights u = rint(eb_exp255(l − max)) as bytes into ub (row r
+// at r · n4; bytes past n stay zero), Σ u (exact: integers below 2^24, so in any order) into usum and
+// vs / Σ u into rs — what eb_att_weights and the byte conversion give from p. Rows past `rows` repeat
+// the last (as the accumulators do) and are not stored.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax8)(__m512i acc[EB_ATT_ROWS][4], size_t n, size_t r0, size_t rows,
+                                                                           const int32_t* restrict crow, const int32_t* restrict ccol,
+                                                                           const float* restrict qs, const float* restrict ki,
+                                                                           const float* restrict bh, const float* restrict mw, float vs,
+                                                                           int32_t z, uint8_t* restrict ub, size_t n4, __m512i* zu4,
+                                                                           __m512* rs4) {
+  __mmask16 live[4];
+  _Pragma("clang loop unroll(full)")
+  for (size_t v = 0; v < 4; v++) {
+    const size_t j = 16 * v;
+    live[v] = j >= n ? 0 : n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+  }
+  __m512 t[EB_ATT_ROWS][4], mx[EB_ATT_ROWS];
+  _Pragma("clang loop unroll(full)")
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+    const size_t i = r0 + (r < rows ? r : rows - 1);
+    const __m512 f = _mm512_set1_ps(qs[i]);
+    const __m512i ci = _mm512_set1_epi32(crow[i]);
+    mx[r] = _mm512_set1_ps(-INFINITY);
+    _Pragma("clang loop unroll(full)")
+  for (size_t v = 0; v < 4; v++) {
+      const size_t j = 16 * v;
+      const __m512i dot = _mm512_sub_epi32(_mm512_sub_epi32(acc[r][v], _mm512_loadu_si512(ccol + j)), ci);
+      t[r][v] = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_loadu_ps(ki + j));
+      t[r][v] = _mm512_mul_ps(t[r][v], f);
+      t[r][v] = _mm512_add_ps(t[r][v], _mm512_maskz_loadu_ps(live[v], bh + i * n + j));
+      if (mw != NULL) t[r][v] = _mm512_add_ps(t[r][v], _mm512_maskz_loadu_ps(live[v], mw + i * n + j));
+      mx[r] = _mm512_mask_max_ps(mx[r], live[v], mx[r], t[r][v]);
+    }
+  }
+  const __m512 m4 = EB_NAME(eb_reduce4)(mx, 0);
+  __m512 total[EB_ATT_ROWS];
+  _Pragma("clang loop unroll(full)")
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+    const __m512 m = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * (int)r), m4);
+    total[r] = _mm512_setzero_ps();
+    _Pragma("clang loop unroll(full)")
+  for (size_t v = 0; v < 4; v++) {
+      const __m512 e = EB_NAME(eb_exp255x16)(_mm512_sub_ps(t[r][v], m));
+      const __m512 u = _mm512_maskz_roundscale_ps(live[v], e, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      total[r] = _mm512_add_ps(total[r], u);
+      if (r >= rows) continue;
+      // Whole vectors unmasked: eb_att_values8 reads them back at once, and a masked store does not forward.
+      const __m128i bytes = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(u));
+      if (live[v] == 0xFFFF) {
+        _mm_storeu_si128((__m128i*)(ub + r * n4 + 16 * v), bytes);
+      } else {
+        _mm_mask_storeu_epi8(ub + r * n4 + 16 * v, live[v], bytes);
+      }
+    }
+  }
+  const __m512 sums = EB_NAME(eb_reduce4)(total, 1);
+  *zu4 = _mm512_mullo_epi32(_mm512_set1_epi32(z), _mm512_cvtps_epi32(sums));
+  *rs4 = _mm512_div_ps(_mm512_set1_ps(vs), sums);
+}
+
+// One head's per-row statistics from the int8 values alone, 16 rows at a time, each row's dwords (four
+// features) gathered: qs[i] = scale / |q_i|, ki[j] = 1 / |k_j|, crow and ccol (eb_att_logits8), and the
+// keys flipped into kt4. With r the raw int8 and x = r − z: Σ r = Σ (r + 128) − 128 d, Σ r² = Σ (r + 128) r
+// − 128 Σ r, Σ x² = Σ r² − 2 z Σ r + d z² — exact integers (|Σ x²| < 2^24 for d ≤ 256), the very sums the
+// float path adds up from x, so qs and ki get the same bits (sqrt and division are correctly rounded).
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_stats8)(const int8_t* q8, const int8_t* k8, size_t stride, size_t n,
+                                                                         size_t n64, size_t d, int32_t z, float s, float* restrict qs,
+                                                                         float* restrict ki, int32_t* restrict crow,
+                                                                         int32_t* restrict ccol, uint8_t* restrict kt4) {
+  const __m512i flip = _mm512_set1_epi32((int)0x80808080u), ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+  const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)stride));
+  const __m512i d128 = _mm512_set1_epi32(128 * (int32_t)d), dzz = _mm512_set1_epi32((int32_t)d * z * z);
+  const __m512i z2 = _mm512_set1_epi32(2 * z), zc = _mm512_set1_epi32(z), zr = _mm512_set1_epi32(128 + z);
+  const __m512 tiny = _mm512_set1_ps(1e-12f), one = _mm512_set1_ps(1.0f), scale = _mm512_set1_ps(s);
+  for (size_t i0 = 0; i0 < n; i0 += 16) {
+    const __mmask16 live = n - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i0)) - 1);
+    const __m512i at = _mm512_add_epi32(rows, _mm512_set1_epi32((int)(i0 * stride)));
+    __m512i qsq = zero, qsum = zero, ksq = zero, ksum = zero;
+    for (size_t g = 0; g < d / 4; g++) {
+      const __m512i qw = _mm512_mask_i32gather_epi32(zero, live, at, q8 + 4 * g, 1);
+      const __m512i kw = _mm512_mask_i32gather_epi32(zero, live, at, k8 + 4 * g, 1);
+      const __m512i qu = _mm512_xor_si512(qw, flip), ku = _mm512_xor_si512(kw, flip);
+      qsq = _mm512_dpbusd_epi32(qsq, qu, qw);
+      qsum = _mm512_dpbusd_epi32(qsum, qu, ones);
+      ksq = _mm512_dpbusd_epi32(ksq, ku, kw);
+      ksum = _mm512_dpbusd_epi32(ksum, ku, ones);
+      _mm512_mask_storeu_epi32((uint32_t*)kt4 + g * n64 + i0, live, ku);
+    }
+    const __m512i q1 = _mm512_sub_epi32(qsum, d128), k1 = _mm512_sub_epi32(ksum, d128);
+    const __m512i q2 = _mm512_sub_epi32(qsq, _mm512_slli_epi32(q1, 7)), k2 = _mm512_sub_epi32(ksq, _mm512_slli_epi32(k1, 7));
+    const __m512i qx = _mm512_add_epi32(_mm512_sub_epi32(q2, _mm512_mullo_epi32(z2, q1)), dzz);
+    const __m512i kx = _mm512_add_epi32(_mm512_sub_epi32(k2, _mm512_mullo_epi32(z2, k1)), dzz);
+    const __m512 qinv = _mm512_div_ps(one, _mm512_max_ps(_mm512_sqrt_ps(_mm512_cvtepi32_ps(qx)), tiny));
+    _mm512_mask_storeu_ps(qs + i0, live, _mm512_mul_ps(scale, qinv));
+    _mm512_mask_storeu_ps(ki + i0, live, _mm512_div_ps(one, _mm512_max_ps(_mm512_sqrt_ps(_mm512_cvtepi32_ps(kx)), tiny)));
+    _mm512_mask_storeu_epi32(crow + i0, live, _mm512_sub_epi32(_mm512_mullo_epi32(zr, q1), dzz));
+    _mm512_mask_storeu_epi32(ccol + i0, live, _mm512_mullo_epi32(zc, k1));
+  }
+}
+
 // Outputs of a block of rows for all d features (a multiple of 32) from the integer weights ub
 // ([EB_ATT_ROWS][n4] bytes, rows past `rows` repeating the last) and vt4, the int8 values four tokens
 // per dword ([n4 / 4][d][4]): Σ u_j (v_j − z) = Σ u_j v_j − z Σ u, times rs[r]. The same integers as the
 // float sums of eb_att_values on x − z, so the same outputs.
+// The row constants come as vectors, row r's in lane 4 r (as eb_reduce4 leaves them): zu4 = z Σ u, rs4.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_values8)(const uint8_t* restrict ub, size_t n4, const int8_t* restrict vt4,
-                                                                          size_t d, size_t rows, const int32_t* usum, int32_t z,
-                                                                          const float* restrict rs, float* restrict o, size_t c) {
+                                                                          size_t d, size_t rows, __m512i zu4, __m512 rs4, float* restrict o,
+                                                                          size_t c) {
   for (size_t e0 = 0; e0 < d; e0 += 32) {
     __m512i acc[EB_ATT_ROWS][2];
     const uint8_t* ur[EB_ATT_ROWS];
+    _Pragma("clang loop unroll(full)")
     for (size_t r = 0; r < EB_ATT_ROWS; r++) {
       ur[r] = ub + (r < rows ? r : rows - 1) * n4;
       acc[r][0] = acc[r][1] = _mm512_setzero_si512();
@@ -309,6 +449,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_values8)(const 
     for (size_t g = 0; g < n4 / 4; g++) {
       const int8_t* vg = vt4 + (g * d + e0) * 4;
       const __m512i b0 = _mm512_loadu_si512(vg), b1 = _mm512_loadu_si512(vg + 64);
+      _Pragma("clang loop unroll(full)")
       for (size_t r = 0; r < EB_ATT_ROWS; r++) {
         int32_t word;
         memcpy(&word, ur[r] + 4 * g, 4);
@@ -318,8 +459,9 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_values8)(const 
       }
     }
     for (size_t r = 0; r < rows; r++) {
-      const __m512i zc = _mm512_set1_epi32(z * usum[r]);
-      const __m512 f = _mm512_set1_ps(rs[r]);
+      const __m512i lane = _mm512_set1_epi32(4 * (int)r);
+      const __m512i zc = _mm512_permutexvar_epi32(lane, zu4);
+      const __m512 f = _mm512_permutexvar_ps(lane, rs4);
       _mm512_storeu_ps(o + r * c + e0, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], zc)), f));
       _mm512_storeu_ps(o + r * c + e0 + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], zc)), f));
     }
@@ -510,44 +652,38 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
     for (size_t j = n; j < n64; j++) ccol[j] = 0;
   }
   if (products) memset(ub, 0, EB_ATT_ROWS * n4 + d);
-  const int32_t z = zero_point, dzz = (int32_t)d * z * z;
+  const int32_t z = zero_point;
 #else
   (void)qkv8;
   (void)zero_point;
 #endif
   for (size_t w = 0; w < windows; w++) {
-    const float* base = qkv + w * n * stride;
+    const float* base = qkv == NULL ? NULL : qkv + w * n * stride;
     const float* mw = mask != NULL ? mask + w * n * n : NULL;
     for (size_t h = 0; h < heads; h++) {
-      const float* q = base + h * d;
-      const float* k = base + c + h * d;
-      const float* v = base + 2 * c + h * d;
+      // With int8 input and every sum taken from it (products), qkv may be NULL (the float values unread).
+      const float* q = qkv == NULL ? NULL : base + h * d;
+      const float* k = qkv == NULL ? NULL : base + c + h * d;
+      const float* v = qkv == NULL ? NULL : base + 2 * c + h * d;
       const float s = logit_scale[h];
-      for (size_t i = 0; i < n; i++) {
-        qs[i] = s * EB_NAME(eb_inverse_norm)(q + i * stride, d);
-        ki[i] = EB_NAME(eb_inverse_norm)(k + i * stride, d);
-      }
       const float* bh = bias + h * n * n;
       float* o = out + w * n * c + h * d;
 #if EB_ATT_VNNI
       if (dots) {
-        // Row and column corrections from the integer-valued floats' sums (exact: |Σ| ≤ 255 d), the keys
-        // transposed a dword (four features) at a time and flipped.
         const int8_t* q8 = qkv8 + w * n * stride + h * d;
         const int8_t* k8 = q8 + c;
-        for (size_t i = 0; i < n; i++) {
-          crow[i] = (128 + z) * ((int32_t)EB_NAME(eb_sum16)(q + i * stride, d) + (int32_t)d * z) - dzz;
-          ccol[i] = z * ((int32_t)EB_NAME(eb_sum16)(k + i * stride, d) + (int32_t)d * z);
-          uint32_t* col = (uint32_t*)kt4 + i;
-          for (size_t g = 0; g < d / 4; g++) {
-            uint32_t word;
-            memcpy(&word, k8 + i * stride + 4 * g, 4);
-            col[g * n64] = word ^ 0x80808080u;
-          }
-        }
+        EB_NAME(eb_att_stats8)(q8, k8, stride, n, n64, d, z, s, qs, ki, crow, ccol, kt4);
         if (products) EB_NAME(eb_att_pack_values)(k8 + c, stride, n, n4, d, zero, vt4);
         for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
           const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
+          if (products && n <= 64) {
+            __m512i acc[EB_ATT_ROWS][4], zu4;
+            __m512 rs4;
+            EB_NAME(eb_att_dots8)(q8, stride, kt4, n64, d, r0, rows, 0, acc);
+            EB_NAME(eb_att_softmax8)(acc, n, r0, rows, crow, ccol, qs, ki, bh, mw, v_scale, z, ub, n4, &zu4, &rs4);
+            EB_NAME(eb_att_values8)(ub, n4, vt4, d, rows, zu4, rs4, o + r0 * c, c);
+            continue;
+          }
           for (size_t j0 = 0; j0 < n; j0 += 64)
             EB_NAME(eb_att_logits8)(q8, stride, kt4, n, n64, d, r0, rows, j0, crow, ccol, qs, ki, bh, mw, p);
           if (!products) {
@@ -555,21 +691,27 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
             continue;
           }
           float rs[EB_ATT_ROWS];
-          int32_t usum[EB_ATT_ROWS];
+          int32_t zu[EB_ATT_ROWS];
           EB_NAME(eb_att_weights)(p, n, rows, 1, v_scale, rs);
           for (size_t r = 0; r < rows; r++) {
             const float* pr = p + r * n;
-            usum[r] = (int32_t)EB_NAME(eb_sum16)(pr, n);
+            zu[r] = z * (int32_t)EB_NAME(eb_sum16)(pr, n);
             for (size_t j = 0; j < n; j += 16) {
               const __mmask16 live = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
               _mm_mask_storeu_epi8(ub + r * n4 + j, live, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_maskz_loadu_ps(live, pr + j))));
             }
           }
-          EB_NAME(eb_att_values8)(ub, n4, vt4, d, rows, usum, z, rs, o + r0 * c, c);
+          const __m512i zu4 = _mm512_setr_epi32(zu[0], 0, 0, 0, zu[1 % rows], 0, 0, 0, zu[2 % rows], 0, 0, 0, zu[3 % rows], 0, 0, 0);
+          const __m512 rs4 = _mm512_setr_ps(rs[0], 0, 0, 0, rs[1 % rows], 0, 0, 0, rs[2 % rows], 0, 0, 0, rs[3 % rows], 0, 0, 0);
+          EB_NAME(eb_att_values8)(ub, n4, vt4, d, rows, zu4, rs4, o + r0 * c, c);
         }
         continue;
       }
 #endif
+      for (size_t i = 0; i < n; i++) {
+        qs[i] = s * EB_NAME(eb_inverse_norm)(q + i * stride, d);
+        ki[i] = EB_NAME(eb_inverse_norm)(k + i * stride, d);
+      }
       EB_NAME(eb_transpose_keys)(k, stride, n, d, kt);
       for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
         const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
@@ -581,4 +723,8 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
       }
     }
   }
+}
+
+int EB_NAME(eb_f32_window_attention_int8_only)(size_t tokens, size_t head_dim) {
+  return EB_ATT_VNNI && tokens <= 256 && head_dim <= 256 && head_dim % 32 == 0;
 }

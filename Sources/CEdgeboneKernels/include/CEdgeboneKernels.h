@@ -118,10 +118,13 @@ size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim);
 /// [heads][tokens][tokens]; mask: [windows][tokens][tokens] or NULL. With int8 input, qkv8 is it and qkv
 /// holds qkv8 − zero_point as floats (tokens and head_dim ≤ 256); the softmax weights are then integers
 /// (rint(255 · exp(l − max))) and every sum exact: the same bits in every build. The outputs are
-/// multiplied by v_scale (the input scale; 1 for float input, qkv8 NULL).
+/// multiplied by v_scale (the input scale; 1 for float input, qkv8 NULL). qkv may be NULL with int8 input
+/// where the build's eb_f32_window_attention_int8_only says so.
 typedef void (*eb_f32_window_attention_fn)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
                                            size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
                                            const float* bias, const float* mask, float* scratch);
+/// 1 where the build's attention, given int8 input, reads nothing but qkv8 (every sum from the int8 values).
+typedef int (*eb_f32_window_attention_int8_only_fn)(size_t tokens, size_t head_dim);
 #define EB_DECLARE_F32_TRANSFORMER(isa)                                                                       \
   void eb_f32_layernorm_ukernel__##isa(const float*, float*, size_t, size_t, const float*, const float*, float); \
   void eb_qs8_layernorm_ukernel__##isa(const int8_t*, int8_t*, size_t, size_t, int32_t, float, const float*, const float*, \
@@ -130,7 +133,8 @@ typedef void (*eb_f32_window_attention_fn)(const float* qkv, const int8_t* qkv8,
   void eb_f32_qs8_quantize_ukernel__##isa(const float*, int8_t*, size_t, float, int32_t);                     \
   void eb_qs8_f32_dequantize_ukernel__##isa(const int8_t*, float*, size_t, float, int32_t);                   \
   void eb_f32_window_attention_ukernel__##isa(const float*, const int8_t*, int32_t, float, float*, size_t, size_t,   \
-                                              size_t, size_t, const float*, const float*, const float*, float*);
+                                              size_t, size_t, const float*, const float*, const float*, float*); \
+  int eb_f32_window_attention_int8_only__##isa(size_t, size_t);
 EB_DECLARE_F32_TRANSFORMER(scalar)
 EB_DECLARE_F32_TRANSFORMER(avx2)
 EB_DECLARE_F32_TRANSFORMER(avx512f)

@@ -74,6 +74,8 @@ public struct FloatKernels: Sendable {
     public let layerNorm8: eb_qs8_layernorm_fn
     public let gelu: eb_f32_gelu_fn
     public let attention: eb_f32_window_attention_fn
+    /// Whether `attention`, given int8 input, reads only the int8 values (its float qkv may then be NULL).
+    public let attentionInt8Only: eb_f32_window_attention_int8_only_fn
     public let quantize: eb_f32_qs8_quantize_fn
     public let dequantize: eb_qs8_f32_dequantize_fn
 
@@ -90,6 +92,7 @@ public struct FloatKernels: Sendable {
             layerNorm8 = eb_qs8_layernorm_ukernel__avx512f
             gelu = eb_f32_gelu_ukernel__avx512f
             attention = eb_f32_window_attention_ukernel__avx512f
+            attentionInt8Only = eb_f32_window_attention_int8_only__avx512f
             quantize = eb_f32_qs8_quantize_ukernel__avx512f
             dequantize = eb_qs8_f32_dequantize_ukernel__avx512f
             return
@@ -103,6 +106,7 @@ public struct FloatKernels: Sendable {
             layerNorm8 = eb_qs8_layernorm_ukernel__avx2
             gelu = eb_f32_gelu_ukernel__avx2
             attention = eb_f32_window_attention_ukernel__avx2
+            attentionInt8Only = eb_f32_window_attention_int8_only__avx2
             quantize = eb_f32_qs8_quantize_ukernel__avx2
             dequantize = eb_qs8_f32_dequantize_ukernel__avx2
             return
@@ -117,6 +121,7 @@ public struct FloatKernels: Sendable {
             layerNorm8 = eb_qs8_layernorm_ukernel__neon
             gelu = eb_f32_gelu_ukernel__neon
             attention = eb_f32_window_attention_ukernel__neon
+            attentionInt8Only = eb_f32_window_attention_int8_only__neon
             quantize = eb_f32_qs8_quantize_ukernel__neon
             dequantize = eb_qs8_f32_dequantize_ukernel__neon
             return
@@ -130,6 +135,7 @@ public struct FloatKernels: Sendable {
         layerNorm8 = eb_qs8_layernorm_ukernel__scalar
         gelu = eb_f32_gelu_ukernel__scalar
         attention = eb_f32_window_attention_ukernel__scalar
+        attentionInt8Only = eb_f32_window_attention_int8_only__scalar
         quantize = eb_f32_qs8_quantize_ukernel__scalar
         dequantize = eb_qs8_f32_dequantize_ukernel__scalar
     }

@@ -58,6 +58,8 @@ enum AttentionOp: Operator {
         // product and weighted sum is then an exact integer, the same in every build, and the kernel may
         // take them from the int8 values (see the kernel). Up to 256 tokens and features.
         let exact = d <= 256 && n <= 256 ? edges.inQuant : nil
+        // … and where it takes every sum from them, the window is not converted at all.
+        let int8Only = exact != nil && b.kernels.float.attentionInt8Only(n, d) != 0
         let dequantize = edges.dequantize
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
             let s = scratch + part * slice
@@ -66,8 +68,12 @@ enum AttentionOp: Operator {
                 let m = masked[w] ? mask.map { $0 + w * n * n } : nil
                 if let q = exact {
                     let x8 = UnsafePointer(xr.assumingMemoryBound(to: Int8.self) + w * n * 3 * c)
-                    dequantize(x8, s + kernelFloats, n * 3 * c, 1, q.zeroPoint)
-                    attention(s + kernelFloats, x8, q.zeroPoint, q.scale, out, 1, n, heads, d, scale, bias, m, s)
+                    if int8Only {
+                        attention(nil, x8, q.zeroPoint, q.scale, out, 1, n, heads, d, scale, bias, m, s)
+                    } else {
+                        dequantize(x8, s + kernelFloats, n * 3 * c, 1, q.zeroPoint)
+                        attention(s + kernelFloats, x8, q.zeroPoint, q.scale, out, 1, n, heads, d, scale, bias, m, s)
+                    }
                 } else {
                     attention(edges.input(xr, at: w * n * 3 * c, count: n * 3 * c, scratch: s + kernelFloats), nil, 0, 1, out, 1, n, heads, d,
                               scale, bias, m, s)
