@@ -32,9 +32,15 @@ enum AttentionOp: Operator {
     }
 
     static func needs(_ node: Node, in graph: Graph, kernels: KernelSet) -> OpNeeds {
-        let y = graph.tensors[node.output], a = node.attributes, n = a.tokens!, c = y.shape[1]
-        let edges = Int8Edges.scratchFloats(node, in: graph, inCount: n * 3 * c, outCount: n * c)
-        return OpNeeds(scratch: [(eb_f32_window_attention_scratch(n, c / a.heads!) + 4 * edges) * kernels.tiles])
+        let y = graph.tensors[node.output], a = node.attributes, n = a.tokens!, c = y.shape[1], d = c / a.heads!
+        let edges = Int8Edges.scratchFloats(node, in: graph, inCount: readsOnlyInt8(n, d, kernels) ? 0 : n * 3 * c, outCount: n * c)
+        return OpNeeds(scratch: [(eb_f32_window_attention_scratch(n, d) + 4 * edges) * kernels.tiles])
+    }
+
+    /// Whether int8 input goes to the kernel as it is (no float copy of the window): the kernel takes
+    /// every sum from the int8 values (`exact` in `bind`, and the build says so).
+    static func readsOnlyInt8(_ n: Int, _ d: Int, _ kernels: KernelSet) -> Bool {
+        d <= 256 && n <= 256 && kernels.float.attentionInt8Only(n, d) != 0
     }
 
     static func bind(_ node: Node, _ b: Binder) -> Step {
@@ -52,14 +58,14 @@ enum AttentionOp: Operator {
         // One window at a time; per part [kernel scratch][window input][window output], the last two only
         // for int8 edges (Int8Edges reads and writes f32 ones directly).
         let edges = Int8Edges(node, b)
-        let inFloats = edges.inQuant == nil ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
+        let int8Only = edges.inQuant != nil && readsOnlyInt8(n, d, b.kernels)
+        let inFloats = edges.inQuant == nil || int8Only ? 0 : n * 3 * c, slice = kernelFloats + inFloats + (edges.outQuant == nil ? 0 : n * c)
         let xr = UnsafeMutableRawPointer(mutating: xp), yr = UnsafeMutableRawPointer(yp)
         // Int8 input goes in as integers (x − zero point, the scale applied to the outputs): every dot
         // product and weighted sum is then an exact integer, the same in every build, and the kernel may
         // take them from the int8 values (see the kernel). Up to 256 tokens and features.
         let exact = d <= 256 && n <= 256 ? edges.inQuant : nil
-        // … and where it takes every sum from them, the window is not converted at all.
-        let int8Only = exact != nil && b.kernels.float.attentionInt8Only(n, d) != 0
+        // … and where it takes every sum from them, the window is not converted at all (int8Only).
         let dequantize = edges.dequantize
         return Step(parallel: b.parallel(b.graph.macs(b.nodeIndex), threshold: 1_000_000)) { part, parts in
             let s = scratch + part * slice
