@@ -414,6 +414,66 @@ static void test_yuv(void) {
   free(y); free(u); free(v); free(yuyv); free(out);
 }
 
+// The window attention with int8 input (the int8 forms: VNNI on AVX-512, sdot on NEON with the dot
+// product, the float forms elsewhere) against the scalar build, bit for bit; where the build reads the
+// int8 values alone, also with no float input.
+static void test_attention(const char* name, eb_f32_window_attention_fn f, eb_f32_window_attention_int8_only_fn only) {
+  static const size_t shapes[][5] = {{3, 16, 2, 16, 1}, {2, 64, 3, 32, 1}, {1, 9, 1, 16, 1}, {1, 70, 2, 48, 0}, {1, 256, 1, 32, 1},
+                                     {1, 70, 1, 32, 1}, {2, 21, 2, 64, 0}, {1, 49, 4, 16, 1}, {2, 5, 1, 32, 1}, {1, 9, 1, 5, 1}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const size_t windows = shapes[s][0], n = shapes[s][1], heads = shapes[s][2], d = shapes[s][3], c = heads * d;
+    const size_t count = windows * n * 3 * c, outs = windows * n * c;
+    const int32_t z = rnd_in(-128, 127);
+    int8_t* q8 = malloc(count);
+    float* qf = malloc(count * sizeof(float));
+    for (size_t i = 0; i < count; i++) {
+      q8[i] = (int8_t)rnd_in(-128, 127);
+      qf[i] = (float)(q8[i] - z);
+    }
+    float* scale = malloc(heads * sizeof(float));
+    for (size_t h = 0; h < heads; h++) scale[h] = rnd_f(1.0f, 30.0f);
+    float* bias = malloc(heads * n * n * sizeof(float));
+    for (size_t i = 0; i < heads * n * n; i++) bias[i] = rnd_f(-8.0f, 8.0f);
+    float* mask = NULL;
+    if (shapes[s][4]) {
+      mask = malloc(windows * n * n * sizeof(float));
+      for (size_t i = 0; i < windows * n * n; i++) mask[i] = i % 7 == 0 ? -100.0f : 0.0f;
+    }
+    float* scratch = malloc(eb_f32_window_attention_scratch(n, d));
+    float* want = malloc(outs * sizeof(float));
+    float* got = malloc(outs * sizeof(float));
+    eb_f32_window_attention_ukernel__scalar(qf, q8, z, 0.043f, want, windows, n, heads, d, scale, bias, mask, scratch);
+    for (int alone = 0; alone < 2; alone++) {
+      if (alone && !only(n, d)) break;
+      cases++;
+      f(alone ? NULL : qf, q8, z, 0.043f, got, windows, n, heads, d, scale, bias, mask, scratch);
+      if (memcmp(got, want, outs * sizeof(float)) != 0) {
+        failures++;
+        printf("FAIL %s attention windows %zu tokens %zu heads %zu d %zu zero %d%s\n", name, windows, n, heads, d, z,
+               alone ? " (int8 values alone)" : "");
+      }
+    }
+    free(q8); free(qf); free(scale); free(bias); free(mask); free(scratch); free(want); free(got);
+  }
+}
+
+static void test_attention_family(const uint32_t f) {
+  const int before = failures;
+#if defined(__aarch64__)
+  test_attention("neon", eb_f32_window_attention_ukernel__neon, eb_f32_window_attention_int8_only__neon);
+  if (eb_isa_supported(EB_ISA_NEONDOT, f))
+    test_attention("neondot", eb_f32_window_attention_ukernel__neondot, eb_f32_window_attention_int8_only__neondot);
+#elif defined(__x86_64__)
+  if (eb_isa_supported(EB_ISA_AVX2, f))
+    test_attention("avx2", eb_f32_window_attention_ukernel__avx2, eb_f32_window_attention_int8_only__avx2);
+  if (eb_isa_supported(EB_ISA_AVX512VNNI, f))
+    test_attention("avx512f", eb_f32_window_attention_ukernel__avx512f, eb_f32_window_attention_int8_only__avx512f);
+#else
+  (void)f;
+#endif
+  printf("int8 window attention: %s\n", failures == before ? "exact" : "MISMATCH");
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   const int best = eb_best_isa(f);
@@ -440,6 +500,7 @@ int main(int argc, char** argv) {
     printf("%-12s resample (Pillow-exact passes): %s\n", cfg->name, failures == before_rs ? "exact" : "MISMATCH");
   }
   test_yuv();
+  test_attention_family(f);
   printf("%d cases, %d failed\n", cases, failures);
   return failures == 0 ? 0 : 1;
 }

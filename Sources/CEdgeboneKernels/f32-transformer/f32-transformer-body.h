@@ -179,6 +179,12 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 #ifndef EB_ATT_VNNI
 #define EB_ATT_VNNI 0
 #endif
+#ifndef EB_ATT_SDOT
+#define EB_ATT_SDOT 0
+#endif
+#if EB_ATT_SDOT
+#include "f32-attention-sdot.h"
+#endif
 
 /// Largest of n floats (exact in any order).
 static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
@@ -591,7 +597,8 @@ static inline __attribute__((always_inline)) float EB_NAME(eb_exp255)(float x) {
 // exp(l − max)) (the largest 255; eb_exp255), rs = vs / Σ u — with the values as integers too, every output is an
 // exact integer sum (n ≤ 256: Σ u · 255 < 2^24) times rs, and the exp is never fused, so every build
 // gives the same bits.
-static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float* p, size_t n, size_t rows, int exact, float vs, float* rs) {
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float* p, size_t n, size_t rows, int exact, float vs, float* rs,
+                                                                          float* totals) {
   // The rows' maxima first, then the exps of the whole block: many independent ones in flight (per row,
   // max, exps and sum one after the other left the attention about 15% slower, Zen 4).
   float mx[EB_ATT_ROWS];
@@ -608,6 +615,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float*
   for (size_t r = 0; r < rows; r++) {
     float* pr = p + r * n;
     const float total = EB_NAME(eb_sum16)(pr, n);
+    if (totals != NULL) totals[r] = total;
     if (exact) {
       rs[r] = vs / total;
       continue;
@@ -618,11 +626,19 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float*
   }
 }
 
+// A block of rows' integer weights (eb_att_weights, exact) and z Σ u per row, for the int8 forms' outputs.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_int_weights)(float* p, size_t n, size_t rows, float vs, int32_t z,
+                                                                              float* rs, int32_t* zu) {
+  float totals[EB_ATT_ROWS];
+  EB_NAME(eb_att_weights)(p, n, rows, 1, vs, rs, totals);
+  for (size_t r = 0; r < rows; r++) zu[r] = z * (int32_t)totals[r];
+}
+
 // A block of rows' weights (eb_att_weights), then their outputs.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const float* v, size_t stride, size_t n, size_t d, size_t rows,
                                                                          int exact, float vs, float* p, float* o, size_t c) {
   float rs[EB_ATT_ROWS];
-  EB_NAME(eb_att_weights)(p, n, rows, exact, vs, rs);
+  EB_NAME(eb_att_weights)(p, n, rows, exact, vs, rs, NULL);
   size_t e0 = 0;
   for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, rs, o, c);
   if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, rs, o, c);
@@ -652,6 +668,23 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
     for (size_t j = n; j < n64; j++) ccol[j] = 0;
   }
   if (products) memset(ub, 0, EB_ATT_ROWS * n4 + d);
+  const int32_t z = zero_point;
+#elif EB_ATT_SDOT
+  // The sdot forms (f32-attention-sdot.h): keys, the two corrections, values and their sums, weights.
+  const size_t n16 = (n + 15) / 16 * 16;
+  int8_t* kt4 = (int8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n16][4]
+  int32_t* ccol = (int32_t*)(kt4 + d * n16);     // [n16], zero past n
+  int32_t* crow = ccol + n16;                    // [n]
+  int8_t* vt4 = (int8_t*)(crow + n);             // [n4 / 4][d][4]
+  int32_t* vsum = (int32_t*)(vt4 + n4 * d);      // [d]
+  int8_t* wb = (int8_t*)(vsum + d);              // [EB_ATT_ROWS][n16] weights − 128
+  int8_t* zero = wb + EB_ATT_ROWS * n16;         // a row of d zero bytes
+  const int dots = exact && d % 16 == 0;
+  if (dots) {
+    memset(kt4, 0, d * n16);
+    for (size_t j = n; j < n16; j++) ccol[j] = 0;
+    memset(wb, 0, EB_ATT_ROWS * n16 + d);
+  }
   const int32_t z = zero_point;
 #else
   (void)qkv8;
@@ -692,10 +725,9 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
           }
           float rs[EB_ATT_ROWS];
           int32_t zu[EB_ATT_ROWS];
-          EB_NAME(eb_att_weights)(p, n, rows, 1, v_scale, rs);
+          EB_NAME(eb_att_int_weights)(p, n, rows, v_scale, z, rs, zu);
           for (size_t r = 0; r < rows; r++) {
             const float* pr = p + r * n;
-            zu[r] = z * (int32_t)EB_NAME(eb_sum16)(pr, n);
             for (size_t j = 0; j < n; j += 16) {
               const __mmask16 live = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
               _mm_mask_storeu_epi8(ub + r * n4 + j, live, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_maskz_loadu_ps(live, pr + j))));
@@ -704,6 +736,26 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
           const __m512i zu4 = _mm512_setr_epi32(zu[0], 0, 0, 0, zu[1 % rows], 0, 0, 0, zu[2 % rows], 0, 0, 0, zu[3 % rows], 0, 0, 0);
           const __m512 rs4 = _mm512_setr_ps(rs[0], 0, 0, 0, rs[1 % rows], 0, 0, 0, rs[2 % rows], 0, 0, 0, rs[3 % rows], 0, 0, 0);
           EB_NAME(eb_att_values8)(ub, n4, vt4, d, rows, zu4, rs4, o + r0 * c, c);
+        }
+        continue;
+      }
+#elif EB_ATT_SDOT
+      if (dots) {
+        const int8_t* q8 = qkv8 + w * n * stride + h * d;
+        const int8_t* k8 = q8 + c;
+        EB_NAME(eb_att_stats_sdot)(q8, k8, stride, n, n16, d, z, s, qs, ki, crow, ccol, kt4);
+        EB_NAME(eb_att_pack_values_sdot)(k8 + c, stride, n, n4, d, zero, vt4, vsum);
+        for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
+          const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
+          for (size_t j0 = 0; j0 < n; j0 += 16)
+            EB_NAME(eb_att_logits_sdot)(q8, stride, kt4, n, n16, d, r0, rows, j0, crow, ccol, qs, ki, bh, mw, p);
+          float rs[EB_ATT_ROWS];
+          int32_t zu[EB_ATT_ROWS];
+          EB_NAME(eb_att_int_weights)(p, n, rows, v_scale, z, rs, zu);
+          for (size_t r = 0; r < rows; r++) {
+            for (size_t j = 0; j < n; j++) wb[r * n16 + j] = (int8_t)((int32_t)p[r * n + j] - 128);
+          }
+          EB_NAME(eb_att_values_sdot)(wb, n4, n16, vt4, vsum, d, rows, zu, rs, o + r0 * c, c);
         }
         continue;
       }
@@ -726,5 +778,5 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
 }
 
 int EB_NAME(eb_f32_window_attention_int8_only)(size_t tokens, size_t head_dim) {
-  return EB_ATT_VNNI && tokens <= 256 && head_dim <= 256 && head_dim % 32 == 0;
+  return tokens <= 256 && head_dim <= 256 && ((EB_ATT_VNNI && head_dim % 32 == 0) || (EB_ATT_SDOT && head_dim % 16 == 0));
 }

@@ -8,8 +8,9 @@ size_t eb_f32_window_attention_scratch(size_t tokens, size_t head_dim) {
   const size_t n4 = (tokens + 3) / 4 * 4;
   // kᵀ, scale / |q|, 1 / |k| (n64), a block of 4 rows; then the int8 forms: keys, the two corrections,
   // values, a block's weights and a zero row (eb_att_logits8, eb_att_values8).
+  // (The NEON dot-product build lays the same parts out with 16 keys for 64, and the values' sums.)
   return (tokens * head_dim + tokens + n64 + 4 * tokens) * sizeof(float) + head_dim * n64 + (n64 + tokens) * sizeof(int32_t) +
-         n4 * head_dim + 4 * n4 + head_dim;
+         n4 * head_dim + head_dim * sizeof(int32_t) + 4 * n64 + head_dim;
 }
 
 void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,

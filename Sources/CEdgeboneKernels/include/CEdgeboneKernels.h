@@ -139,6 +139,7 @@ EB_DECLARE_F32_TRANSFORMER(scalar)
 EB_DECLARE_F32_TRANSFORMER(avx2)
 EB_DECLARE_F32_TRANSFORMER(avx512f)
 EB_DECLARE_F32_TRANSFORMER(neon)
+EB_DECLARE_F32_TRANSFORMER(neondot)
 /// [h][w][row] ↔ [windows][window²][row] with a cyclic shift of `shift` (both axes); rows of any byte size.
 /// reverse = 0: partition (x is the map); 1: reverse (x holds the windows).
 void eb_x8_window_partition(const uint8_t* x, uint8_t* y, size_t h, size_t w, size_t row_bytes, size_t window, size_t shift,

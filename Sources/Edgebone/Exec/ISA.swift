@@ -120,8 +120,10 @@ public struct FloatKernels: Sendable {
             layerNorm = eb_f32_layernorm_ukernel__neon
             layerNorm8 = eb_qs8_layernorm_ukernel__neon
             gelu = eb_f32_gelu_ukernel__neon
-            attention = eb_f32_window_attention_ukernel__neon
-            attentionInt8Only = eb_f32_window_attention_int8_only__neon
+            // With the dot product (Pi 5), the attention's int8 forms take every sum from the int8 values.
+            let dot = isa >= .neondot
+            attention = dot ? eb_f32_window_attention_ukernel__neondot : eb_f32_window_attention_ukernel__neon
+            attentionInt8Only = dot ? eb_f32_window_attention_int8_only__neondot : eb_f32_window_attention_int8_only__neon
             quantize = eb_f32_qs8_quantize_ukernel__neon
             dequantize = eb_qs8_f32_dequantize_ukernel__neon
             return
