@@ -1,6 +1,7 @@
 // Kernel benchmark: time, GMAC/s and fraction of the measured single-core int8 peak for the real
 // GEMM (1x1 convolution / linear) shapes of EfficientNet-B0 (224) and SwinV2-Tiny (256, window 8),
-// and GB/s moved for B0's depthwise shapes, per ISA level. Not a test: it prints numbers.
+// and GB/s moved for B0's depthwise shapes, per ISA level; then SwinV2-T's window attention per float
+// build (`kernel-bench.sh attention` for that alone). Not a test: it prints numbers.
 // Build and run: Benchmarks/kernel-bench.sh  (x86-64 here; the same file builds for AArch64).
 #include <CEdgeboneKernels.h>
 #include <stdio.h>
@@ -198,6 +199,62 @@ static void table_epilogues(const eb_kernel_config* cfg) {
   printf(" / %.1f / %.1f us\n", totals[3] * 1e6, totals[4] * 1e6);
 }
 
+// SwinV2-T's window attention (256 input, window 8: 64 tokens, head_dim 32), all twelve blocks with
+// int8 input as the runtime runs them (one window per call; every other block shifted, with a mask), per
+// float build; the int8 values alone where the build reads nothing else, else with their float copy.
+typedef struct {
+  eb_f32_window_attention_fn f;
+  int alone;
+  int8_t* q8[4];
+  float* qf[4];
+  float *out, *bias, *mask, *scale, *scratch;
+} attention_run;
+
+static const size_t att_windows[4] = {64, 16, 4, 1}, att_heads[4] = {3, 6, 12, 24}, att_blocks[4] = {2, 2, 6, 2};
+
+static void run_attention(const void* ctx) {
+  const attention_run* a = ctx;
+  const size_t n = 64, d = 32;
+  for (int s = 0; s < 4; s++) {
+    const size_t c = att_heads[s] * d, stride = 3 * c;
+    for (size_t b = 0; b < att_blocks[s]; b++) {
+      for (size_t w = 0; w < att_windows[s]; w++) {
+        a->f(a->alone ? NULL : a->qf[s] + w * n * stride, a->q8[s] + w * n * stride, -3, 0.05f, a->out + w * n * c, 1, n, att_heads[s], d,
+             a->scale, a->bias, b % 2 ? a->mask + w * n * n : NULL, a->scratch);
+      }
+    }
+  }
+}
+
+static void attention_bench(const char* name, eb_f32_window_attention_fn f, eb_f32_window_attention_int8_only_fn only) {
+  const size_t n = 64, d = 32;
+  attention_run a = {f, only(n, d), {0}, {0}, 0, 0, 0, 0, 0};
+  for (int s = 0; s < 4; s++) {
+    const size_t count = att_windows[s] * n * 3 * att_heads[s] * d;
+    a.q8[s] = alloc64(count);
+    a.qf[s] = alloc64(count * sizeof(float));
+    for (size_t i = 0; i < count; i++) {
+      a.q8[s][i] = (int8_t)((i * 2654435761u) >> 13);
+      a.qf[s][i] = (float)(a.q8[s][i] + 3);
+    }
+  }
+  a.out = alloc64(64 * n * 3 * 32 * sizeof(float));
+  a.bias = alloc64(24 * n * n * sizeof(float));
+  a.mask = alloc64(64 * n * n * sizeof(float));
+  a.scale = alloc64(24 * sizeof(float));
+  a.scratch = alloc64(eb_f32_window_attention_scratch(n, d));
+  for (size_t i = 0; i < 24 * n * n; i++) a.bias[i] = (float)((i * 40503u) % 1000) / 100.0f - 5.0f;
+  for (size_t i = 0; i < 64 * n * n; i++) a.mask[i] = i % 7 == 0 ? -100.0f : 0.0f;
+  for (int h = 0; h < 24; h++) a.scale[h] = 10.0f + (float)h;
+  printf("%-8s SwinV2-T attention, 12 blocks, int8 input%s: %.3f ms\n", name, a.alone ? " (int8 values alone)" : "",
+         median_time(run_attention, &a) * 1e3);
+  for (int s = 0; s < 4; s++) {
+    free(a.q8[s]);
+    free(a.qf[s]);
+  }
+  free(a.out); free(a.bias); free(a.mask); free(a.scale); free(a.scratch);
+}
+
 int main(int argc, char** argv) {
   const uint32_t f = eb_cpu_features();
   double peak = 0;
@@ -290,6 +347,19 @@ int main(int argc, char** argv) {
            dw_total9s * 1e3);
     table_epilogues(cfg);
     printf("\n");
+  }
+  if (only == NULL || strcmp(only, "attention") == 0) {
+    attention_bench("scalar", eb_f32_window_attention_ukernel__scalar, eb_f32_window_attention_int8_only__scalar);
+#if defined(__x86_64__)
+    if (eb_isa_supported(EB_ISA_AVX2, f))
+      attention_bench("avx2", eb_f32_window_attention_ukernel__avx2, eb_f32_window_attention_int8_only__avx2);
+    if (eb_isa_supported(EB_ISA_AVX512VNNI, f))
+      attention_bench("avx512f", eb_f32_window_attention_ukernel__avx512f, eb_f32_window_attention_int8_only__avx512f);
+#elif defined(__aarch64__)
+    attention_bench("neon", eb_f32_window_attention_ukernel__neon, eb_f32_window_attention_int8_only__neon);
+    if (eb_isa_supported(EB_ISA_NEONDOT, f))
+      attention_bench("neondot", eb_f32_window_attention_ukernel__neondot, eb_f32_window_attention_int8_only__neondot);
+#endif
   }
   return 0;
 }
