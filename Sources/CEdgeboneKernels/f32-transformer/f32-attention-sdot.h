@@ -71,6 +71,30 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits_sdot)(co
     EB_SDOT_GROUP(3)
 #undef EB_SDOT_GROUP
   }
+  if (j0 + 16 <= n) {
+    // Sixteen keys inside: the accumulators stay in registers (every loop unrolled, no tail).
+    _Pragma("clang loop unroll(full)")
+    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+      if (r < rows) {
+        const size_t i = r0 + r;
+        const float32x4_t f = vdupq_n_f32(qs[i]);
+        const int32x4_t ci = vdupq_n_s32(crow[i]);
+        const float* br = bh + i * n + j0;
+        const float* mr = mw != NULL ? mw + i * n + j0 : NULL;
+        float* pr = p + r * n + j0;
+        _Pragma("clang loop unroll(full)")
+        for (size_t v = 0; v < 4; v++) {
+          const int32x4_t dot = vsubq_s32(vsubq_s32(acc[r][v], vld1q_s32(ccol + j0 + 4 * v)), ci);
+          float32x4_t t = vmulq_f32(vcvtq_f32_s32(dot), vld1q_f32(ki + j0 + 4 * v));
+          t = vmulq_f32(t, f);
+          t = vaddq_f32(t, vld1q_f32(br + 4 * v));
+          if (mr != NULL) t = vaddq_f32(t, vld1q_f32(mr + 4 * v));
+          vst1q_f32(pr + 4 * v, t);
+        }
+      }
+    }
+    return;
+  }
   for (size_t r = 0; r < rows; r++) {
     const size_t i = r0 + r;
     const float32x4_t f = vdupq_n_f32(qs[i]);
@@ -94,6 +118,66 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits_sdot)(co
         }
       }
     }
+  }
+}
+
+// eb_exp255 on 4 lanes: the same operations in the same order, none fused, so the same bits.
+static inline __attribute__((always_inline)) float32x4_t EB_NAME(eb_exp255x4)(float32x4_t x) {
+  x = vmaxq_f32(x, vdupq_n_f32(-20.0f));
+  const float32x4_t t = vmulq_f32(x, vdupq_n_f32(1.44269504088896341f));
+  const float32x4_t n = vrndnq_f32(t);
+  const float32x4_t f = vsubq_f32(t, n);
+  float32x4_t p = vdupq_n_f32(2.4526229f);
+  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(14.153547f));
+  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(61.257759f));
+  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(176.75253f));
+  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(255.0f));
+  const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(bits));
+}
+
+// The integer softmax of a block of rows of logits in p (eb_att_weights' exact form: u = rint(eb_exp255(l −
+// max)), the maximum exact, Σ u exact in any order) written straight out as the weights u − 128 (wb rows
+// n16 apart), with rs[r] = vs / Σ u and zu[r] = z Σ u: one pass for the maximum, one for the rest.
+static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax_sdot)(const float* restrict p, size_t n, size_t rows, float vs,
+                                                                               int32_t z, int8_t* restrict wb, size_t n16,
+                                                                               float* restrict rs, int32_t* restrict zu) {
+  for (size_t r = 0; r < rows; r++) {
+    const float* pr = p + r * n;
+    int8_t* w = wb + r * n16;
+    float32x4_t mx = vdupq_n_f32(-INFINITY);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) mx = vmaxq_f32(mx, vld1q_f32(pr + j));
+    float m = vmaxvq_f32(mx);
+    for (; j < n; j++) m = pr[j] > m ? pr[j] : m;
+    const float32x4_t mv = vdupq_n_f32(m);
+    float32x4_t total = vdupq_n_f32(0.0f);
+    for (j = 0; j + 16 <= n; j += 16) {
+      // 16 weights at a time: u ≤ 255 narrows exactly to a byte, and u − 128 is that byte with its top bit flipped.
+      float32x4_t u[4];
+      for (size_t q = 0; q < 4; q++) {
+        u[q] = vrndnq_f32(EB_NAME(eb_exp255x4)(vsubq_f32(vld1q_f32(pr + j + 4 * q), mv)));
+        total = vaddq_f32(total, u[q]);
+      }
+      const uint16x8_t lo = vcombine_u16(vmovn_u32(vcvtq_u32_f32(u[0])), vmovn_u32(vcvtq_u32_f32(u[1])));
+      const uint16x8_t hi = vcombine_u16(vmovn_u32(vcvtq_u32_f32(u[2])), vmovn_u32(vcvtq_u32_f32(u[3])));
+      const uint8x16_t bytes = veorq_u8(vcombine_u8(vmovn_u16(lo), vmovn_u16(hi)), vdupq_n_u8(0x80));
+      vst1q_s8(w + j, vreinterpretq_s8_u8(bytes));
+    }
+    for (; j + 4 <= n; j += 4) {
+      const float32x4_t u = vrndnq_f32(EB_NAME(eb_exp255x4)(vsubq_f32(vld1q_f32(pr + j), mv)));
+      total = vaddq_f32(total, u);
+      const int16x4_t h = vmovn_s32(vsubq_s32(vcvtq_s32_f32(u), vdupq_n_s32(128)));
+      vst1_lane_s32((int32_t*)(void*)(w + j), vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+    }
+    float sum = vaddvq_f32(total);
+    for (; j < n; j++) {
+      const float u = __builtin_rintf(EB_NAME(eb_exp255)(pr[j] - m));
+      sum += u;
+      w[j] = (int8_t)((int32_t)u - 128);
+    }
+    rs[r] = vs / sum;
+    zu[r] = z * (int32_t)sum;
   }
 }
 

@@ -182,9 +182,6 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 #ifndef EB_ATT_SDOT
 #define EB_ATT_SDOT 0
 #endif
-#if EB_ATT_SDOT
-#include "f32-attention-sdot.h"
-#endif
 
 /// Largest of n floats (exact in any order).
 static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
@@ -644,6 +641,10 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const f
   if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, rs, o, c);
 }
 
+#if EB_ATT_SDOT
+#include "f32-attention-sdot.h"
+#endif
+
 void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qkv8, int32_t zero_point, float v_scale, float* out,
                                               size_t windows, size_t tokens, size_t heads, size_t head_dim, const float* logit_scale,
                                               const float* bias, const float* mask, float* scratch) {
@@ -751,10 +752,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
             EB_NAME(eb_att_logits_sdot)(q8, stride, kt4, n, n16, d, r0, rows, j0, crow, ccol, qs, ki, bh, mw, p);
           float rs[EB_ATT_ROWS];
           int32_t zu[EB_ATT_ROWS];
-          EB_NAME(eb_att_int_weights)(p, n, rows, v_scale, z, rs, zu);
-          for (size_t r = 0; r < rows; r++) {
-            for (size_t j = 0; j < n; j++) wb[r * n16 + j] = (int8_t)((int32_t)p[r * n + j] - 128);
-          }
+          EB_NAME(eb_att_softmax_sdot)(p, n, rows, v_scale, z, wb, n16, rs, zu);
           EB_NAME(eb_att_values_sdot)(wb, n4, n16, vt4, vsum, d, rows, zu, rs, o + r0 * c, c);
         }
         continue;
