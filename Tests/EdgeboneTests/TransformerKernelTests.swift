@@ -11,8 +11,8 @@ import Glibc
 
 @Suite struct TransformerKernelTests {
     static let isas = ISA.supported.filter { $0 != .neondot }  // neondot runs the NEON float builds
-    /// … but its own attention (the int8 forms with sdot).
-    static let attentionISAs = ISA.supported
+    /// … but its own int8 forms (the attention's sums and LayerNorm's row sums by sdot).
+    static let int8FormISAs = ISA.supported
 
     /// Where the attention reads the int8 values alone: AVX-512 VNNI with head_dim a multiple of 32, NEON
     /// with the dot product with a multiple of 16.
@@ -80,10 +80,11 @@ import Glibc
 
     /// LayerNorm from int8 to int8: every build gives the scalar build's bytes, in place too, each within
     /// one step of the double-precision result (and mostly on it).
-    @Test(arguments: isas)
+    @Test(arguments: int8FormISAs)
     func int8LayerNormMatchesScalarAndDouble(isa: ISA) {
         var t = self
-        let cases: [(Int, Int, Int32, Int32)] = [(37, 96, -3, 5), (5, 768, 100, -128), (3, 7, -128, 0)]
+        // Widths on and off the vector steps (16 and 64 bytes), extreme zero points.
+        let cases: [(Int, Int, Int32, Int32)] = [(37, 96, -3, 5), (5, 768, 100, -128), (3, 7, -128, 0), (4, 200, 127, 3), (2, 64, -128, -7)]
         for (rows, c, inZero, outZero) in cases {
             let x = (0..<(rows * c)).map { _ in Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &t.rng)) }
             let gamma = t.values(c, 2), beta = t.values(c, 1), inScale: Float = 0.037, outScale: Float = 0.021
@@ -124,7 +125,7 @@ import Glibc
         }
     }
 
-    @Test(arguments: attentionISAs)
+    @Test(arguments: int8FormISAs)
     func attentionMatchesScalar(isa: ISA) {
         var t = self
         for (windows, n, heads, d, masked) in [(3, 16, 2, 8, true), (2, 64, 3, 32, false), (1, 9, 1, 5, true)] {
@@ -144,7 +145,7 @@ import Glibc
     /// avx512f one with its int8 dot products where head_dim is a multiple of 4 (and 32), gives the
     /// scalar build's bits; and the scalar build, with int8 and with float input, against double
     /// precision.
-    @Test(arguments: attentionISAs)
+    @Test(arguments: int8FormISAs)
     func int8AttentionMatchesScalarAndFloat(isa: ISA) {
         var t = self
         let cases: [(Int, Int, Int, Int, Bool, Int32)] = [

@@ -457,8 +457,43 @@ static void test_attention(const char* name, eb_f32_window_attention_fn f, eb_f3
   }
 }
 
+// LayerNorm from int8 to int8 against the scalar build, byte for byte (its row sums by vpdpbusd or sdot
+// where the build has them).
+static void test_layernorm8(const char* name, eb_qs8_layernorm_fn f) {
+  static const size_t widths[] = {1, 7, 16, 63, 64, 65, 96, 200, 768, 1000};
+  for (size_t s = 0; s < sizeof widths / sizeof widths[0]; s++) {
+    const size_t rows = 5, c = widths[s];
+    const int32_t in_zero = s % 3 == 0 ? -128 : s % 3 == 1 ? 127 : rnd_in(-128, 127), out_zero = rnd_in(-128, 127);
+    int8_t* x = malloc(rows * c);
+    for (size_t i = 0; i < rows * c; i++) x[i] = (int8_t)rnd_in(-128, 127);
+    float* g = malloc(c * sizeof(float));
+    float* b = malloc(c * sizeof(float));
+    for (size_t j = 0; j < c; j++) {
+      g[j] = rnd_f(-60.0f, 60.0f);
+      b[j] = rnd_f(-40.0f, 40.0f);
+    }
+    int8_t* want = malloc(rows * c);
+    int8_t* got = malloc(rows * c);
+    eb_qs8_layernorm_ukernel__scalar(x, want, rows, c, in_zero, 0.037f, g, b, 1e-5f, out_zero);
+    f(x, got, rows, c, in_zero, 0.037f, g, b, 1e-5f, out_zero);
+    cases++;
+    if (memcmp(got, want, rows * c) != 0) {
+      failures++;
+      printf("FAIL %s int8 layernorm c %zu zero %d\n", name, c, in_zero);
+    }
+    free(x); free(g); free(b); free(want); free(got);
+  }
+}
+
 static void test_attention_family(const uint32_t f) {
   const int before = failures;
+#if defined(__aarch64__)
+  test_layernorm8("neon", eb_qs8_layernorm_ukernel__neon);
+  if (eb_isa_supported(EB_ISA_NEONDOT, f)) test_layernorm8("neondot", eb_qs8_layernorm_ukernel__neondot);
+#elif defined(__x86_64__)
+  if (eb_isa_supported(EB_ISA_AVX2, f)) test_layernorm8("avx2", eb_qs8_layernorm_ukernel__avx2);
+  if (eb_isa_supported(EB_ISA_AVX512VNNI, f)) test_layernorm8("avx512f", eb_qs8_layernorm_ukernel__avx512f);
+#endif
 #if defined(__aarch64__)
   test_attention("neon", eb_f32_window_attention_ukernel__neon, eb_f32_window_attention_int8_only__neon);
   if (eb_isa_supported(EB_ISA_NEONDOT, f))
@@ -471,7 +506,7 @@ static void test_attention_family(const uint32_t f) {
 #else
   (void)f;
 #endif
-  printf("int8 window attention: %s\n", failures == before ? "exact" : "MISMATCH");
+  printf("int8 window attention and LayerNorm: %s\n", failures == before ? "exact" : "MISMATCH");
 }
 
 int main(int argc, char** argv) {

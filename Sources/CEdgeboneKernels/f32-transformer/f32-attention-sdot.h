@@ -1,5 +1,5 @@
 // The int8 forms of the window attention for NEON with the dot product (Cortex-A76, Pi 5), included by
-// the transformer body when EB_ATT_SDOT is set (f32-transformer-neondot.c). Every sum is taken from the
+// the transformer body when EB_SDOT is set (f32-transformer-neondot.c). Every sum is taken from the
 // int8 values with sdot (signed × signed, four products per lane): the same integers the float path adds
 // up from x − z, so the same bits as every other build. Head dimensions a multiple of 16.
 //   logits: Σ (q − z)(k − z) = Σ q k − z Σ k − z Σ q + d z², as raw − ccol[j] − crow[i];

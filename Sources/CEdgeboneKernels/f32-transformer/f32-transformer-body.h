@@ -6,6 +6,16 @@
 #include <math.h>
 #include "../f32-misc/f32-math.h"
 
+// What the including build may use for int8 sums: EB_VNNI (the avx512f build, selected only on AVX-512
+// VNNI cores: vpdpbusd) or EB_SDOT (the neondot build: sdot). The sums are exact integers, so these
+// forms give the same results as the plain loops.
+#ifndef EB_VNNI
+#define EB_VNNI 0
+#endif
+#ifndef EB_SDOT
+#define EB_SDOT 0
+#endif
+
 // Sums in a fixed order that vectorizes without reassociation: element j goes to lane j % 16 (in
 // ascending j) of a 16-float vector (clang's generic vectors: one zmm, two ymm, four NEON registers, or
 // scalar code in the reference build), then the lanes are added as a tree (l + 8, l + 4, l + 2, l + 1).
@@ -75,6 +85,53 @@ void EB_NAME(eb_f32_layernorm_ukernel)(const float* x, float* y, size_t rows, si
 // g, b the gain and bias divided by the output scale (the caller's). Every step rounded on its own (never
 // fused), so every build gives the same bytes; one pass to sum and one to write, no float copies. y may
 // be x (each byte is read before it is written).
+// Σa and Σa² (a = x − zero) of a row of c ≤ 33025 int8 values: exact integers (Σa² ≤ c · 255² < 2^31).
+// With VNNI, 64 bytes a step: Σ(x + 128) and Σ(x + 128)·x by vpdpbusd, then Σx = Σ(x + 128) − 128c and
+// Σx² = Σ(x + 128)·x − 128Σx; with sdot, Σx and Σx² directly, 16 bytes a step.
+static inline __attribute__((always_inline)) void EB_NAME(eb_row_sums8)(const int8_t* x, size_t c, int32_t zero, int32_t* s1,
+                                                                        int32_t* s2) {
+#if EB_VNNI
+  const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+  __m512i su = _mm512_setzero_si512(), sq = _mm512_setzero_si512();
+  size_t j = 0;
+  for (; j + 64 <= c; j += 64) {
+    const __m512i v = _mm512_loadu_si512(x + j), u = _mm512_xor_si512(v, flip);
+    su = _mm512_dpbusd_epi32(su, u, ones);
+    sq = _mm512_dpbusd_epi32(sq, u, v);
+  }
+  if (j < c) {
+    const __mmask64 live = ((__mmask64)1 << (c - j)) - 1;  // c − j < 64
+    const __m512i v = _mm512_maskz_loadu_epi8(live, x + j), u = _mm512_maskz_mov_epi8(live, _mm512_xor_si512(v, flip));
+    su = _mm512_dpbusd_epi32(su, u, ones);
+    sq = _mm512_dpbusd_epi32(sq, u, v);
+  }
+  const int64_t sx = (int64_t)_mm512_reduce_add_epi32(su) - 128 * (int64_t)c;
+  const int64_t sxx = (int64_t)_mm512_reduce_add_epi32(sq) - 128 * sx;
+#elif EB_SDOT
+  const int8x16_t ones = vdupq_n_s8(1);
+  int32x4_t a1 = vdupq_n_s32(0), a2 = a1;
+  size_t j = 0;
+  for (; j + 16 <= c; j += 16) {
+    const int8x16_t v = vld1q_s8(x + j);
+    a1 = vdotq_s32(a1, v, ones);
+    a2 = vdotq_s32(a2, v, v);
+  }
+  int64_t sx = vaddvq_s32(a1), sxx = vaddvq_s32(a2);
+  for (; j < c; j++) {
+    sx += x[j];
+    sxx += (int32_t)x[j] * x[j];
+  }
+#else
+  int64_t sx = 0, sxx = 0;
+  for (size_t j = 0; j < c; j++) {
+    sx += x[j];
+    sxx += (int32_t)x[j] * x[j];
+  }
+#endif
+  *s1 = (int32_t)(sx - (int64_t)c * zero);
+  *s2 = (int32_t)(sxx - 2 * (int64_t)zero * sx + (int64_t)c * zero * zero);
+}
+
 void EB_NAME(eb_qs8_layernorm_ukernel)(const int8_t* x, int8_t* y, size_t rows, size_t c, int32_t in_zero,
                                        float in_scale, const float* restrict g, const float* restrict b, float eps,
                                        int32_t out_zero) {
@@ -84,13 +141,8 @@ void EB_NAME(eb_qs8_layernorm_ukernel)(const int8_t* x, int8_t* y, size_t rows, 
   for (size_t r = 0; r < rows; r++) {
     const int8_t* xr = x + r * c;
     int8_t* yr = y + r * c;
-    int32_t s1 = 0;
-    int32_t s2 = 0;  // c · 255² < 2^31 for c ≤ 33025 (the op's limit)
-    for (size_t j = 0; j < c; j++) {
-      const int32_t a = (int32_t)xr[j] - in_zero;
-      s1 += a;
-      s2 += a * a;
-    }
+    int32_t s1, s2;
+    EB_NAME(eb_row_sums8)(xr, c, in_zero, &s1, &s2);
     // c² var / in_scale² is the exact integer c Σa² − (Σa)²; reciprocals hoisted out of the row loop.
     const float m = (float)s1 * inv_c;
     const float var = (float)((int64_t)c * s2 - (int64_t)s1 * s1) * var_scale;
@@ -169,19 +221,13 @@ void EB_NAME(eb_f32_gelu_ukernel)(const float* x, float* y, size_t n) {
 // product and squared norm is an exact integer in float (d · 255² < 2^24 for head_dim ≤ 256) and the
 // logits are the same in every build; the softmax weights are integers too (eb_att_weights), so the
 // outputs are exact integer sums times one scale per row: the same bits in every build. The build with
-// EB_ATT_VNNI (avx512f, selected only on AVX-512 VNNI cores) computes those sums from the int8 values,
+// EB_VNNI (avx512f, selected only on AVX-512 VNNI cores) computes those sums from the int8 values,
 // 64 products per vpdpbusd: the logits' dot products where head_dim is a multiple of 4, the outputs
 // where it is a multiple of 32.
 #ifndef EB_ATT_LANES
 #define EB_ATT_LANES 16
 #endif
 #define EB_ATT_ROWS 4
-#ifndef EB_ATT_VNNI
-#define EB_ATT_VNNI 0
-#endif
-#ifndef EB_ATT_SDOT
-#define EB_ATT_SDOT 0
-#endif
 
 /// Largest of n floats (exact in any order).
 static inline __attribute__((always_inline)) float EB_NAME(eb_max16)(const float* x, size_t n) {
@@ -247,7 +293,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits)(const f
   }
 }
 
-#if EB_ATT_VNNI
+#if EB_VNNI
 // The same logits for 64 keys j0 … j0 + 63 (those below n stored) from int8 values: kt4 holds the keys
 // flipped to unsigned (k + 128), four features per dword, [d / 4][n64][4]; each query row's four int8
 // features are broadcast as they lie. A dot product Σ (k + 128) q becomes Σ (q − z)(k − z) by
@@ -641,7 +687,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const f
   if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, rs, o, c);
 }
 
-#if EB_ATT_SDOT
+#if EB_SDOT
 #include "f32-attention-sdot.h"
 #endif
 
@@ -655,7 +701,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
   float* ki = qs + n;                 // [n64] 1 / |k_j|, zero past n
   float* p = ki + n64;                // [EB_ATT_ROWS][n] logits, then weights, of a block of rows
   for (size_t j = n; j < n64; j++) ki[j] = 0.0f;
-#if EB_ATT_VNNI
+#if EB_VNNI
   // The int8 forms (eb_att_logits8, eb_att_values8): keys + 128, the two corrections, values, weights.
   uint8_t* kt4 = (uint8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n64][4]
   int32_t* ccol = (int32_t*)(kt4 + d * n64);       // [n64], zero past n
@@ -670,7 +716,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
   }
   if (products) memset(ub, 0, EB_ATT_ROWS * n4 + d);
   const int32_t z = zero_point;
-#elif EB_ATT_SDOT
+#elif EB_SDOT
   // The sdot forms (f32-attention-sdot.h): keys, the two corrections, values and their sums, weights.
   const size_t n16 = (n + 15) / 16 * 16;
   int8_t* kt4 = (int8_t*)(p + EB_ATT_ROWS * n);  // [d / 4][n16][4]
@@ -702,7 +748,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
       const float s = logit_scale[h];
       const float* bh = bias + h * n * n;
       float* o = out + w * n * c + h * d;
-#if EB_ATT_VNNI
+#if EB_VNNI
       if (dots) {
         const int8_t* q8 = qkv8 + w * n * stride + h * d;
         const int8_t* k8 = q8 + c;
@@ -740,7 +786,7 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
         }
         continue;
       }
-#elif EB_ATT_SDOT
+#elif EB_SDOT
       if (dots) {
         const int8_t* q8 = qkv8 + w * n * stride + h * d;
         const int8_t* k8 = q8 + c;
@@ -776,5 +822,5 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
 }
 
 int EB_NAME(eb_f32_window_attention_int8_only)(size_t tokens, size_t head_dim) {
-  return tokens <= 256 && head_dim <= 256 && ((EB_ATT_VNNI && head_dim % 32 == 0) || (EB_ATT_SDOT && head_dim % 16 == 0));
+  return tokens <= 256 && head_dim <= 256 && ((EB_VNNI && head_dim % 32 == 0) || (EB_SDOT && head_dim % 16 == 0));
 }

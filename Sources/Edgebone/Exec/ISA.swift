@@ -118,10 +118,11 @@ public struct FloatKernels: Sendable {
             squeezeExcite = eb_f32_squeeze_excite_ukernel__neon
             convHWIO = eb_f32_conv_hwio_ukernel__neon
             layerNorm = eb_f32_layernorm_ukernel__neon
-            layerNorm8 = eb_qs8_layernorm_ukernel__neon
             gelu = eb_f32_gelu_ukernel__neon
-            // With the dot product (Pi 5), the attention's int8 forms take every sum from the int8 values.
+            // With the dot product (Pi 5), the attention's int8 forms take every sum from the int8 values, and
+            // the int8 LayerNorm its row sums.
             let dot = isa >= .neondot
+            layerNorm8 = dot ? eb_qs8_layernorm_ukernel__neondot : eb_qs8_layernorm_ukernel__neon
             attention = dot ? eb_f32_window_attention_ukernel__neondot : eb_f32_window_attention_ukernel__neon
             attentionInt8Only = dot ? eb_f32_window_attention_int8_only__neondot : eb_f32_window_attention_int8_only__neon
             quantize = eb_f32_qs8_quantize_ukernel__neon
