@@ -4,7 +4,7 @@
 // up from x − z, so the same bits as every other build. Head dimensions a multiple of 16.
 //   logits: Σ (q − z)(k − z) = Σ q k − z Σ k − z Σ q + d z², as raw − ccol[j] − crow[i];
 //   outputs: Σ u (v − z) = Σ (u − 128) v + 128 Σ v − z Σ u (the weights u ≤ 255 enter as u − 128).
-#include <arm_neon.h>
+#include <arm_neon.h>  // (eb_exp255x4: f32-attention-neon.h)
 
 // One head's row statistics (scale / |q_i|, 1 / |k_j|, crow, ccol; eb_att_stats8's formulas without the
 // flip), each row summed on its own, and the keys four features per dword: kt4 [d / 4][n16][4].
@@ -119,21 +119,6 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits_sdot)(co
       }
     }
   }
-}
-
-// eb_exp255 on 4 lanes: the same operations in the same order, none fused, so the same bits.
-static inline __attribute__((always_inline)) float32x4_t EB_NAME(eb_exp255x4)(float32x4_t x) {
-  x = vmaxq_f32(x, vdupq_n_f32(-20.0f));
-  const float32x4_t t = vmulq_f32(x, vdupq_n_f32(1.44269504088896341f));
-  const float32x4_t n = vrndnq_f32(t);
-  const float32x4_t f = vsubq_f32(t, n);
-  float32x4_t p = vdupq_n_f32(2.4526229f);
-  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(14.153547f));
-  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(61.257759f));
-  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(176.75253f));
-  p = vaddq_f32(vmulq_f32(p, f), vdupq_n_f32(255.0f));
-  const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
-  return vmulq_f32(p, vreinterpretq_f32_s32(bits));
 }
 
 // The integer softmax of a block of rows of logits in p (eb_att_weights' exact form: u = rint(eb_exp255(l −

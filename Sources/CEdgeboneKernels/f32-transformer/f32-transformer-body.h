@@ -640,8 +640,21 @@ static inline __attribute__((always_inline)) float EB_NAME(eb_exp255)(float x) {
 // exp(l − max)) (the largest 255; eb_exp255), rs = vs / Σ u — with the values as integers too, every output is an
 // exact integer sum (n ≤ 256: Σ u · 255 < 2^24) times rs, and the exp is never fused, so every build
 // gives the same bits.
+#ifndef EB_NEON
+#define EB_NEON 0
+#endif
+#if EB_NEON
+#include "f32-attention-neon.h"
+#endif
+
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights)(float* p, size_t n, size_t rows, int exact, float vs, float* rs,
                                                                           float* totals) {
+#if EB_NEON
+  if (exact) {
+    EB_NAME(eb_att_weights_exact_neon)(p, n, rows, vs, rs, totals);
+    return;
+  }
+#endif
   // The rows' maxima first, then the exps of the whole block: many independent ones in flight (per row,
   // max, exps and sum one after the other left the attention about 15% slower, Zen 4).
   float mx[EB_ATT_ROWS];

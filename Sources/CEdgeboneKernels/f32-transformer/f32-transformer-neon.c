@@ -3,5 +3,6 @@
 #include <CEdgeboneKernels.h>
 #if defined(__aarch64__)
 #define EB_NAME(name) name##__neon
+#define EB_NEON 1
 #include "f32-transformer-body.h"
 #endif

@@ -8,6 +8,7 @@
 #pragma clang attribute push(__attribute__((target("dotprod"))), apply_to = function)
 #define EB_NAME(name) name##__neondot
 #define EB_SDOT 1
+#define EB_NEON 1
 #include "f32-transformer-body.h"
 #pragma clang attribute pop
 #endif
