@@ -17,6 +17,16 @@ static inline __attribute__((always_inline)) float32x4_t EB_NAME(eb_exp255x4)(fl
   return vmulq_f32(p, vreinterpretq_f32_s32(bits));
 }
 
+// The largest of n floats (exact in any order).
+static inline __attribute__((always_inline)) float EB_NAME(eb_row_max_neon)(const float* x, size_t n) {
+  float32x4_t mx = vdupq_n_f32(-INFINITY);
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) mx = vmaxq_f32(mx, vld1q_f32(x + j));
+  float m = vmaxvq_f32(mx);
+  for (; j < n; j++) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
 // eb_att_weights' exact form (int8 input: u = rint(eb_exp255(l − max)), the largest 255) on NEON, in place:
 // the maximum and Σ u are exact in any order (Σ u: integers below 2^24), so the same values as the generic
 // loops, with one horizontal step per row instead of a 16-lane tree.
@@ -24,11 +34,8 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_weights_exact_n
                                                                                      float* totals) {
   for (size_t r = 0; r < rows; r++) {
     float* pr = p + r * n;
-    float32x4_t mx = vdupq_n_f32(-INFINITY);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) mx = vmaxq_f32(mx, vld1q_f32(pr + j));
-    float m = vmaxvq_f32(mx);
-    for (; j < n; j++) m = pr[j] > m ? pr[j] : m;
+    const float m = EB_NAME(eb_row_max_neon)(pr, n);
+    size_t j;
     const float32x4_t mv = vdupq_n_f32(m);
     float32x4_t total = vdupq_n_f32(0.0f);
     for (j = 0; j + 4 <= n; j += 4) {

@@ -130,11 +130,8 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax_sdot)(c
   for (size_t r = 0; r < rows; r++) {
     const float* pr = p + r * n;
     int8_t* w = wb + r * n16;
-    float32x4_t mx = vdupq_n_f32(-INFINITY);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) mx = vmaxq_f32(mx, vld1q_f32(pr + j));
-    float m = vmaxvq_f32(mx);
-    for (; j < n; j++) m = pr[j] > m ? pr[j] : m;
+    const float m = EB_NAME(eb_row_max_neon)(pr, n);
+    size_t j;
     const float32x4_t mv = vdupq_n_f32(m);
     float32x4_t total = vdupq_n_f32(0.0f);
     for (j = 0; j + 16 <= n; j += 16) {
