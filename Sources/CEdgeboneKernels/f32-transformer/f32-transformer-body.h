@@ -696,6 +696,9 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_finish)(const f
   float rs[EB_ATT_ROWS];
   EB_NAME(eb_att_weights)(p, n, rows, exact, vs, rs, NULL);
   size_t e0 = 0;
+#if EB_NEON
+  for (; e0 + 16 <= d; e0 += 16) EB_NAME(eb_att_values_neon16)(p, v, stride, n, rows, e0, rs, o, c);
+#endif
   for (; e0 + EB_ATT_LANES <= d; e0 += EB_ATT_LANES) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, EB_ATT_LANES, rs, o, c);
   if (e0 < d) EB_NAME(eb_att_values)(p, v, stride, n, rows, e0, d - e0, rs, o, c);
 }
@@ -825,6 +828,9 @@ void EB_NAME(eb_f32_window_attention_ukernel)(const float* qkv, const int8_t* qk
       for (size_t r0 = 0; r0 < n; r0 += EB_ATT_ROWS) {
         const size_t rows = n - r0 < EB_ATT_ROWS ? n - r0 : EB_ATT_ROWS;
         size_t j0 = 0;
+#if EB_NEON
+        for (; j0 + 16 <= n; j0 += 16) EB_NAME(eb_att_logits_neon16)(q, stride, kt, n, d, r0, rows, j0, qs, ki, bh, mw, p);
+#endif
         for (; j0 + EB_ATT_LANES <= n; j0 += EB_ATT_LANES)
           EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, EB_ATT_LANES, qs, ki, bh, mw, p);
         if (j0 < n) EB_NAME(eb_att_logits)(q, stride, kt, n, d, r0, rows, j0, n - j0, qs, ki, bh, mw, p);
