@@ -123,7 +123,8 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_logits_sdot)(co
 
 // The integer softmax of a block of rows of logits in p (eb_att_weights' exact form: u = rint(eb_exp255(l −
 // max)), the maximum exact, Σ u exact in any order) written straight out as the weights u − 128 (wb rows
-// n16 apart), with rs[r] = vs / Σ u and zu[r] = z Σ u: one pass for the maximum, one for the rest.
+// n16 apart), with rs[r] = vs / Σ u and zu[r] = z Σ u: one pass for the maximum, one for the rest (16
+// weights at a time, the last n % 16 one by one).
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax_sdot)(const float* restrict p, size_t n, size_t rows, float vs,
                                                                                int32_t z, int8_t* restrict wb, size_t n16,
                                                                                float* restrict rs, int32_t* restrict zu) {
@@ -145,12 +146,6 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax_sdot)(c
       const uint16x8_t hi = vcombine_u16(vmovn_u32(vcvtq_u32_f32(u[2])), vmovn_u32(vcvtq_u32_f32(u[3])));
       const uint8x16_t bytes = veorq_u8(vcombine_u8(vmovn_u16(lo), vmovn_u16(hi)), vdupq_n_u8(0x80));
       vst1q_s8(w + j, vreinterpretq_s8_u8(bytes));
-    }
-    for (; j + 4 <= n; j += 4) {
-      const float32x4_t u = vrndnq_f32(EB_NAME(eb_exp255x4)(vsubq_f32(vld1q_f32(pr + j), mv)));
-      total = vaddq_f32(total, u);
-      const int16x4_t h = vmovn_s32(vsubq_s32(vcvtq_s32_f32(u), vdupq_n_s32(128)));
-      vst1_lane_s32((int32_t*)(void*)(w + j), vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
     }
     float sum = vaddvq_f32(total);
     for (; j < n; j++) {

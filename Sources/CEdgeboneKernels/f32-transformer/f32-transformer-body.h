@@ -79,12 +79,6 @@ void EB_NAME(eb_f32_layernorm_ukernel)(const float* x, float* y, size_t rows, si
   }
 }
 
-// LayerNorm from int8 to int8 (both boundaries folded in): a = x − in_zero; the row's Σa and Σa² are
-// exact integers, its mean and variance come from them (scaled by in_scale), and each output
-// is rint(((a − mean_a) · k) · g[j] + b[j]) + out_zero, clamped, with k = in_scale / sqrt(var + eps) and
-// g, b the gain and bias divided by the output scale (the caller's). Every step rounded on its own (never
-// fused), so every build gives the same bytes; one pass to sum and one to write, no float copies. y may
-// be x (each byte is read before it is written).
 // Σa and Σa² (a = x − zero) of a row of c ≤ 33025 int8 values: exact integers (Σa² ≤ c · 255² < 2^31).
 // With VNNI, 64 bytes a step: Σ(x + 128) and Σ(x + 128)·x by vpdpbusd, then Σx = Σ(x + 128) − 128c and
 // Σx² = Σ(x + 128)·x − 128Σx; with sdot, Σx and Σx² directly, 16 bytes a step.
@@ -132,6 +126,12 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_row_sums8)(const in
   *s2 = (int32_t)(sxx - 2 * (int64_t)zero * sx + (int64_t)c * zero * zero);
 }
 
+// LayerNorm from int8 to int8 (both boundaries folded in): a = x − in_zero; the row's Σa and Σa² are
+// exact integers, its mean and variance come from them (scaled by in_scale), and each output
+// is rint(((a − mean_a) · k) · g[j] + b[j]) + out_zero, clamped, with k = in_scale / sqrt(var + eps) and
+// g, b the gain and bias divided by the output scale (the caller's). Every step rounded on its own (never
+// fused), so every build gives the same bytes; one pass to sum and one to write, no float copies. y may
+// be x (each byte is read before it is written).
 void EB_NAME(eb_qs8_layernorm_ukernel)(const int8_t* x, int8_t* y, size_t rows, size_t c, int32_t in_zero,
                                        float in_scale, const float* restrict g, const float* restrict b, float eps,
                                        int32_t out_zero) {
@@ -304,7 +304,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_dots8)(const in
                                                                         __m512i acc[EB_ATT_ROWS][4]) {
   const int8_t* qr[EB_ATT_ROWS];
   _Pragma("clang loop unroll(full)")
-    for (size_t r = 0; r < EB_ATT_ROWS; r++) {
+  for (size_t r = 0; r < EB_ATT_ROWS; r++) {
     qr[r] = q8 + (r0 + (r < rows ? r : rows - 1)) * stride8;
     for (size_t v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
   }
@@ -380,9 +380,9 @@ static inline __attribute__((always_inline)) __m512 EB_NAME(eb_reduce4)(const __
 // At most 64 keys (window 8): a block of rows' logits (eb_att_dots8's four accumulators per row) go
 // through the softmax in registers, no pass over memory, the four rows side by side (their exps are
 // sixteen independent chains): the integer weights u = rint(eb_exp255(l − max)) as bytes into ub (row r
-// at r · n4; bytes past n stay zero), Σ u (exact: integers below 2^24, so in any order) into usum and
-// vs / Σ u into rs — what eb_att_weights and the byte conversion give from p. Rows past `rows` repeat
-// the last (as the accumulators do) and are not stored.
+// at r · n4; bytes past n stay zero), and as eb_att_values8 takes them z Σ u into zu4 and vs / Σ u into
+// rs4 (Σ u exact: integers below 2^24, so in any order) — what eb_att_weights and the byte conversion
+// give from p. Rows past `rows` repeat the last (as the accumulators do) and are not stored.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax8)(__m512i acc[EB_ATT_ROWS][4], size_t n, size_t r0, size_t rows,
                                                                            const int32_t* restrict crow, const int32_t* restrict ccol,
                                                                            const float* restrict qs, const float* restrict ki,
@@ -403,7 +403,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax8)(__m51
     const __m512i ci = _mm512_set1_epi32(crow[i]);
     mx[r] = _mm512_set1_ps(-INFINITY);
     _Pragma("clang loop unroll(full)")
-  for (size_t v = 0; v < 4; v++) {
+    for (size_t v = 0; v < 4; v++) {
       const size_t j = 16 * v;
       const __m512i dot = _mm512_sub_epi32(_mm512_sub_epi32(acc[r][v], _mm512_loadu_si512(ccol + j)), ci);
       t[r][v] = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_loadu_ps(ki + j));
@@ -420,7 +420,7 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_softmax8)(__m51
     const __m512 m = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * (int)r), m4);
     total[r] = _mm512_setzero_ps();
     _Pragma("clang loop unroll(full)")
-  for (size_t v = 0; v < 4; v++) {
+    for (size_t v = 0; v < 4; v++) {
       const __m512 e = EB_NAME(eb_exp255x16)(_mm512_sub_ps(t[r][v], m));
       const __m512 u = _mm512_maskz_roundscale_ps(live[v], e, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       total[r] = _mm512_add_ps(total[r], u);
@@ -481,9 +481,9 @@ static inline __attribute__((always_inline)) void EB_NAME(eb_att_stats8)(const i
 
 // Outputs of a block of rows for all d features (a multiple of 32) from the integer weights ub
 // ([EB_ATT_ROWS][n4] bytes, rows past `rows` repeating the last) and vt4, the int8 values four tokens
-// per dword ([n4 / 4][d][4]): Σ u_j (v_j − z) = Σ u_j v_j − z Σ u, times rs[r]. The same integers as the
-// float sums of eb_att_values on x − z, so the same outputs.
-// The row constants come as vectors, row r's in lane 4 r (as eb_reduce4 leaves them): zu4 = z Σ u, rs4.
+// per dword ([n4 / 4][d][4]): Σ u_j (v_j − z) = Σ u_j v_j − z Σ u, times the row's scale. The same integers
+// as the float sums of eb_att_values on x − z, so the same outputs. The row constants come as vectors,
+// row r's in lane 4 r (as eb_reduce4 leaves them): zu4 = z Σ u, rs4 the scales.
 static inline __attribute__((always_inline)) void EB_NAME(eb_att_values8)(const uint8_t* restrict ub, size_t n4, const int8_t* restrict vt4,
                                                                           size_t d, size_t rows, __m512i zu4, __m512 rs4, float* restrict o,
                                                                           size_t c) {

@@ -37,10 +37,10 @@ enum AttentionOp: Operator {
         return OpNeeds(scratch: [(eb_f32_window_attention_scratch(n, d) + 4 * edges) * kernels.tiles])
     }
 
-    /// Whether int8 input goes to the kernel as it is (no float copy of the window): the kernel takes
-    /// every sum from the int8 values (`exact` in `bind`, and the build says so).
+    /// Whether int8 input goes to the kernel as it is (no float copy of the window): the build says it
+    /// takes every sum from the int8 values for these sizes (never beyond `exact`'s bounds in `bind`).
     static func readsOnlyInt8(_ n: Int, _ d: Int, _ kernels: KernelSet) -> Bool {
-        d <= 256 && n <= 256 && kernels.float.attentionInt8Only(n, d) != 0
+        kernels.float.attentionInt8Only(n, d) != 0
     }
 
     static func bind(_ node: Node, _ b: Binder) -> Step {
